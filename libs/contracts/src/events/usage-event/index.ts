@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { envelopeSchema, isoDateTime } from '../../envelope';
+
+export const AGGREGATIONS = ['SUM', 'COUNT', 'MAX', 'MIN', 'AVG', 'UNIQUE_COUNT', 'LATEST'] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+
+/** The value one event contributes to one meter, extracted by ingestion from the meter definition. */
+export const meterReadingSchema = z.object({
+  meter: z.string().min(1),
+  aggregation: z.enum(AGGREGATIONS),
+  /** Decimal string for numeric aggregations; the raw value for UNIQUE_COUNT; null for COUNT. */
+  value: z.string().nullable(),
+  groupBy: z.record(z.string()).default({}),
+});
+
+/**
+ * `usage.events.v1`, keyed `<tenant>:<subject>`: a validated, normalized usage event with the tenant
+ * stamped and the meter readings it contributes.
+ */
+export const usageEventSchema = envelopeSchema.extend({
+  id: z.string().min(1),
+  source: z.string().min(1),
+  type: z.string().min(1),
+  subject: z.string().min(1),
+  time: isoDateTime,
+  data: z.record(z.unknown()),
+  readings: z.array(meterReadingSchema),
+});
+
+export type MeterReading = z.infer<typeof meterReadingSchema>;
+export type UsageEvent = z.infer<typeof usageEventSchema>;

@@ -1,0 +1,38 @@
+import type { ZodType } from 'zod';
+import { TOPICS } from './topics';
+import { rawUsageEventSchema } from './events/usage-event-raw';
+import { usageEventSchema } from './events/usage-event';
+import { usageAggregateSchema } from './events/usage-aggregate';
+import { meterDefinitionSchema } from './events/meter-catalog';
+import { subscriptionChangedSchema } from './events/subscription';
+import { usageThresholdAlertSchema } from './events/usage-threshold-alert';
+import { invoiceChangedSchema } from './events/invoice';
+import { accountStatusChangedSchema } from './events/account-status';
+import { paymentReportedSchema } from './events/payment';
+import { customerHealthSchema } from './events/customer-health';
+import { churnRiskChangedSchema } from './events/churn-risk';
+import { npsFeedbackSchema } from './events/nps-feedback';
+import { supportTicketSchema } from './events/support-ticket';
+
+/** The schema every message of a topic must satisfy; consumers validate against it at the boundary. */
+export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
+  [TOPICS.usageEventsRaw]: rawUsageEventSchema,
+  [TOPICS.usageEvents]: usageEventSchema,
+  [TOPICS.usageAggregates]: usageAggregateSchema,
+  [TOPICS.catalogMeters]: meterDefinitionSchema,
+  [TOPICS.billingSubscriptions]: subscriptionChangedSchema,
+  [TOPICS.alertsUsageThreshold]: usageThresholdAlertSchema,
+  [TOPICS.billingInvoices]: invoiceChangedSchema,
+  [TOPICS.billingAccountStatus]: accountStatusChangedSchema,
+  [TOPICS.billingPayments]: paymentReportedSchema,
+  [TOPICS.customersHealth]: customerHealthSchema,
+  [TOPICS.customersChurnRisk]: churnRiskChangedSchema,
+  [TOPICS.feedbackNps]: npsFeedbackSchema,
+  [TOPICS.supportTickets]: supportTicketSchema,
+};
+
+export function schemaFor(topic: string): ZodType {
+  const schema = TOPIC_SCHEMAS[topic];
+  if (!schema) throw new Error(`no schema registered for topic "${topic}"`);
+  return schema;
+}

@@ -1,0 +1,127 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MigrationInterface } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { CreateKafkaPlumbing1732400000000, createKafka, KafkajsEventProducer, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
+import { openServiceDataSource } from '@tally/postgres';
+import { JsonLogger, stopTelemetry } from '@tally/telemetry';
+import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
+import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+import { NestJsonLogger } from './nest-json-logger';
+import { OutboxPublisher } from './outbox-publisher';
+import { READINESS_CHECKS, type ReadinessCheck } from './readiness';
+import { loadServiceConfig, redactUrl, type ServiceConfig } from './service-config';
+import { EVENT_PRODUCER, KAFKA_CLIENT, SERVICE_CONFIG } from './tokens';
+
+/** What a service tells the platform about itself; everything else is shared plumbing. */
+export interface ServiceDefinition {
+  name: string;
+  defaultPort: number;
+  rootModule: Type<unknown>;
+  migrations: Array<new () => MigrationInterface>;
+}
+
+export interface ServiceAppOptions {
+  hooks?: ConsumerFaultHooks;
+}
+
+export interface ServiceApp {
+  app: INestApplication;
+  config: ServiceConfig;
+  logger: JsonLogger;
+  transport: ExactlyOnceKafkaTransport;
+}
+
+/**
+ * Builds a hybrid Nest app (HTTP API + exactly-once Kafka transport) for a service: its schema is
+ * migrated, the outbox relay and consumers are started, /health and /metrics are mounted.
+ * The caller decides where HTTP listens (tests use port 0).
+ */
+export async function createServiceApp(definition: ServiceDefinition, config: ServiceConfig, options: ServiceAppOptions = {}): Promise<ServiceApp> {
+  const logger = new JsonLogger(definition.name);
+  const dataSource = await openServiceDataSource({
+    url: config.databaseUrl,
+    schema: config.dbSchema,
+    migrations: [CreateKafkaPlumbing1732400000000, ...definition.migrations],
+    applicationName: `tally-${definition.name}`,
+  });
+  const kafka = createKafka(config.kafka, logger);
+  const producer = new KafkajsEventProducer(kafka);
+  await producer.connect();
+  const relay = new OutboxRelay(dataSource, producer, logger.child('outbox-relay'));
+  const transport = new ExactlyOnceKafkaTransport({
+    kafka,
+    settings: config.kafka,
+    dataSource,
+    groupId: config.consumerGroup,
+    relay,
+    logger,
+    hooks: options.hooks,
+  });
+  const readiness: ReadinessCheck[] = [{ name: 'kafka', isReady: () => transport.isHealthy() }];
+
+  @Module({})
+  class ServiceRootModule {}
+  const platform: DynamicModule = {
+    module: ServiceRootModule,
+    global: true,
+    imports: [definition.rootModule],
+    controllers: [HealthController, MetricsController],
+    providers: [
+      { provide: SERVICE_CONFIG, useValue: config },
+      { provide: DataSource, useValue: dataSource },
+      { provide: JsonLogger, useValue: logger },
+      { provide: OutboxRelay, useValue: relay },
+      { provide: EVENT_PRODUCER, useValue: producer },
+      { provide: KAFKA_CLIENT, useValue: kafka },
+      { provide: READINESS_CHECKS, useValue: readiness },
+      OutboxPublisher,
+    ],
+    exports: [SERVICE_CONFIG, DataSource, JsonLogger, OutboxRelay, EVENT_PRODUCER, KAFKA_CLIENT, OutboxPublisher],
+  };
+  const app = await NestFactory.create(platform, { logger: new NestJsonLogger(logger.child('nest')), abortOnError: false });
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  // Closing order matters: Nest closes the transport (consumer, relay) first, then we drop the producer and pool.
+  const close = app.close.bind(app);
+  app.close = async () => {
+    await close();
+    await producer.disconnect().catch(() => undefined);
+    await dataSource.destroy().catch(() => undefined);
+  };
+  return { app, config, logger, transport };
+}
+
+/** `main.ts` of every service: validated config, the app, HTTP, and a clean stop on SIGINT/SIGTERM. */
+export async function runService(definition: ServiceDefinition): Promise<void> {
+  let config: ServiceConfig;
+  try {
+    config = loadServiceConfig(definition.name, { port: definition.defaultPort });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const { app, logger } = await createServiceApp(definition, config);
+  await app.listen(config.port, '0.0.0.0');
+  logger.info('ready', {
+    port: config.port,
+    url: `http://127.0.0.1:${config.port}`,
+    schema: config.dbSchema,
+    database: redactUrl(config.databaseUrl),
+    brokers: config.kafka.brokers,
+    topicPrefix: config.kafka.topicPrefix,
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    await app.close();
+    await stopTelemetry();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,96 @@
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import type { Kafka } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { ALL_TOPICS, TOPIC_SCHEMAS } from '@tally/contracts';
+import {
+  ensureTopics,
+  ExactlyOnceConsumer,
+  physicalTopic,
+  type BatchContext,
+  type ConsumedMessage,
+  type ConsumerFaultHooks,
+  type KafkaSettings,
+  type OutboxRelay,
+  type TopicSubscription,
+} from '@tally/kafka';
+import type { JsonLogger } from '@tally/telemetry';
+
+/** What an `@EventPattern(topic)` handler receives: the batch's valid messages and its transaction. */
+export interface ConsumedBatch<T = unknown> extends BatchContext {
+  messages: ConsumedMessage<T>[];
+}
+
+export interface ExactlyOnceTransportOptions {
+  kafka: Kafka;
+  settings: KafkaSettings;
+  dataSource: DataSource;
+  groupId: string;
+  relay: OutboxRelay;
+  logger: JsonLogger;
+  hooks?: ConsumerFaultHooks;
+}
+
+/**
+ * Nest transport strategy on top of the exactly-once batch consumer. Services declare consumers the
+ * Nest way (`@EventPattern(TOPICS.usageEvents)` on a controller method taking a `ConsumedBatch`); the
+ * stock Kafka server (one message at a time, auto-commit, endless retry of a bad message) is not used.
+ */
+export class ExactlyOnceKafkaTransport extends Server implements CustomTransportStrategy {
+  private consumer?: ExactlyOnceConsumer;
+
+  constructor(private readonly options: ExactlyOnceTransportOptions) {
+    super();
+  }
+
+  isHealthy(): boolean {
+    return this.options.relay.isRunning && (this.consumer?.isHealthy() ?? false);
+  }
+
+  async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
+    try {
+      const { kafka, settings } = this.options;
+      const subscriptions: TopicSubscription[] = [...this.getHandlers().keys()].map((topic) => ({
+        topic,
+        schema: TOPIC_SCHEMAS[topic],
+        handler: (messages, batch) => this.dispatch(topic, messages, batch),
+      }));
+      await ensureTopics(kafka, settings, ALL_TOPICS.map((t) => physicalTopic(settings, t)));
+      this.options.relay.start();
+      this.consumer = new ExactlyOnceConsumer({
+        kafka,
+        settings,
+        dataSource: this.options.dataSource,
+        groupId: this.options.groupId,
+        subscriptions,
+        logger: this.options.logger,
+        hooks: this.options.hooks,
+        onOutboxWritten: () => this.options.relay.wake(),
+      });
+      await this.consumer.start();
+      callback();
+    } catch (e) {
+      callback(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.stop();
+    await this.options.relay.stop();
+  }
+
+  on(): void {
+    throw new Error('ExactlyOnceKafkaTransport does not emit status events');
+  }
+
+  unwrap<T>(): T {
+    return this.consumer as T;
+  }
+
+  private async dispatch(topic: string, messages: ConsumedMessage[], batch: BatchContext): Promise<void> {
+    const handler = this.getHandlerByPattern(topic);
+    if (!handler) throw new Error(`no handler for ${topic}`);
+    const payload: ConsumedBatch = { ...batch, messages };
+    await lastValueFrom(this.transformToObservable(await handler(payload)), { defaultValue: undefined });
+  }
+}

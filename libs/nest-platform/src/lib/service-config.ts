@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { KafkaSettings } from '@tally/kafka';
+
+export interface ServiceConfig {
+  service: string;
+  port: number;
+  databaseUrl: string;
+  dbSchema: string;
+  consumerGroup: string;
+  kafka: KafkaSettings;
+  /** Secrets and other service-specific settings, validated by the service's own schema. */
+  extra: Record<string, unknown>;
+}
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
+
+const baseSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535),
+  DATABASE_URL: z.string().url('must be a postgres:// URL').refine((u) => /^postgres(ql)?:\/\//.test(u), 'must be a postgres:// URL'),
+  DB_SCHEMA: identifier,
+  KAFKA_BROKERS: z
+    .string()
+    .min(1)
+    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d+$/.test(b)), 'must be host:port[,host:port...]'),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only').default(''),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  CONSUMER_GROUP: z.string().min(1).optional(),
+});
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally';
+export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
+
+/**
+ * Reads and validates a service's configuration from the environment. Anything wrong stops the service
+ * at boot with one message naming every bad variable. `<SERVICE>_PORT` (e.g. BILLING_PORT) overrides
+ * PORT so one shell can start all five.
+ */
+export function loadServiceConfig<E extends z.ZodRawShape>(
+  service: string,
+  defaults: { port: number },
+  env: NodeJS.ProcessEnv = process.env,
+  extraSchema?: z.ZodObject<E>,
+): ServiceConfig {
+  const envPrefix = service.toUpperCase().replace(/-/g, '_');
+  const input = {
+    PORT: env[`${envPrefix}_PORT`] ?? env.PORT ?? String(defaults.port),
+    DATABASE_URL: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    DB_SCHEMA: env[`${envPrefix}_DB_SCHEMA`] ?? env.DB_SCHEMA ?? service.replace(/-/g, '_'),
+    KAFKA_BROKERS: env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS,
+    KAFKA_TOPIC_PREFIX: env.KAFKA_TOPIC_PREFIX,
+    KAFKA_CLIENT_ID: env.KAFKA_CLIENT_ID,
+    KAFKA_PARTITIONS: env.KAFKA_PARTITIONS,
+    CONSUMER_GROUP: env[`${envPrefix}_CONSUMER_GROUP`] ?? env.CONSUMER_GROUP,
+  };
+  const base = baseSchema.safeParse(input);
+  const extra = extraSchema ? extraSchema.safeParse(env) : ({ success: true, data: {} } as const);
+  const issues = [...(base.success ? [] : base.error.issues), ...(extra.success ? [] : extra.error.issues)];
+  if (!base.success || !extra.success) {
+    const lines = issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration for ${service}:\n${lines.join('\n')}`);
+  }
+  const c = base.data;
+  return {
+    service,
+    port: c.PORT,
+    databaseUrl: c.DATABASE_URL,
+    dbSchema: c.DB_SCHEMA,
+    consumerGroup: c.CONSUMER_GROUP ?? `${c.KAFKA_TOPIC_PREFIX}tally-${service}`,
+    kafka: {
+      brokers: c.KAFKA_BROKERS,
+      clientId: c.KAFKA_CLIENT_ID ?? `tally-${service}`,
+      topicPrefix: c.KAFKA_TOPIC_PREFIX,
+      defaultPartitions: c.KAFKA_PARTITIONS,
+    },
+    extra: extra.data as Record<string, unknown>,
+  };
+}
+
+/** The database URL with its password masked, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
