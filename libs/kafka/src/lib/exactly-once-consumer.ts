@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type SpanContext } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodType } from 'zod';
@@ -344,7 +344,7 @@ function deadLetterRecord(settings: KafkaSettings, m: ConsumedMessage, reason: s
   };
 }
 
-function derivedRecord(settings: KafkaSettings, event: DerivedEvent, batchSpan: import('@opentelemetry/api').SpanContext): OutboxRecord {
+function derivedRecord(settings: KafkaSettings, event: DerivedEvent, batchSpan: SpanContext): OutboxRecord {
   let headers: Record<string, string>;
   if (event.causedBy && spanContextOf(event.causedBy.traceContext)) {
     // The derived event continues its cause's trace; the link ties it to the batch that produced it.

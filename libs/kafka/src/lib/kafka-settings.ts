@@ -24,6 +24,8 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 };
 
 export function createKafka(settings: KafkaSettings, logger: JsonLogger): Kafka {
+  // Tally sets keys on every message, so the partitioner change of kafkajs 2 does not matter to it.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const kafkaLogger = logger.child('kafkajs');
   return new Kafka({
     clientId: settings.clientId,
@@ -34,9 +36,18 @@ export function createKafka(settings: KafkaSettings, logger: JsonLogger): Kafka 
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...rest } = log;
-        // Transient coordinator errors while a group forms are retried by kafkajs; they are not ours to shout about.
-        const lvl = LEVELS[level] === 'error' && /coordinator/i.test(String(rest.error)) ? 'debug' : LEVELS[level];
-        kafkaLogger[lvl ?? 'info'](message, rest);
+        kafkaLogger[quieted(LEVELS[level] ?? 'info', message, rest.error)](message, rest);
       },
   });
 }
+
+/**
+ * Transient coordinator errors while a group forms are retried by kafkajs; and the idempotent producer's
+ * "limited retries" warning does not apply: the outbox re-sends whatever a failed send did not publish.
+ */
+function quieted(level: 'error' | 'warn' | 'info' | 'debug', message: string, error: unknown): 'error' | 'warn' | 'info' | 'debug' {
+  if (level === 'error' && /coordinator/i.test(String(error))) return 'debug';
+  if (level === 'warn' && message.startsWith('Limiting retries for the idempotent producer')) return 'debug';
+  return level;
+}
+

@@ -94,3 +94,4 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
     await lastValueFrom(this.transformToObservable(await handler(payload)), { defaultValue: undefined });
   }
 }
+export type { ConsumedMessage, BatchContext } from '@tally/kafka';

@@ -1,0 +1,97 @@
+import { Decimal as BaseDecimal } from 'decimal.js';
+import type { Aggregation, UsageEvent } from '@tally/contracts';
+import { windowsFor, type Window } from './windows';
+
+// Quantities are summed exactly: 60 significant digits is far beyond any meter's range.
+const Decimal = BaseDecimal.clone({ precision: 60 });
+type Decimal = BaseDecimal;
+
+/** What a batch adds to one (customer, meter, window); merged in memory before one multi-row upsert. */
+export interface WindowDelta {
+  tenant: string;
+  customer: string;
+  meter: string;
+  aggregation: Aggregation;
+  window: Window;
+  sum: Decimal;
+  count: number;
+  min: Decimal | null;
+  max: Decimal | null;
+  latest: { value: string | null; time: Date } | null;
+  distinctValues: Set<string>;
+  lastEventTime: Date;
+  /** The newest contributing event, whose trace the derived aggregate continues. */
+  lastEventId: string;
+}
+
+export const windowDeltaKey = (d: Pick<WindowDelta, 'tenant' | 'customer' | 'meter' | 'window'>): string =>
+  `${d.tenant}\u0000${d.customer}\u0000${d.meter}\u0000${d.window.kind}\u0000${d.window.start.toISOString()}`;
+
+/** Pre-aggregates a batch of (already deduplicated) events into per-window deltas. */
+export function computeWindowDeltas(events: UsageEvent[]): Map<string, WindowDelta> {
+  const deltas = new Map<string, WindowDelta>();
+  for (const event of events) {
+    const time = new Date(event.time);
+    for (const reading of event.readings) {
+      for (const window of windowsFor(time)) {
+        const probe = { tenant: event.tenant, customer: event.subject, meter: reading.meter, window };
+        const key = windowDeltaKey(probe);
+        let d = deltas.get(key);
+        if (!d) {
+          d = {
+            ...probe,
+            aggregation: reading.aggregation,
+            sum: new Decimal(0),
+            count: 0,
+            min: null,
+            max: null,
+            latest: null,
+            distinctValues: new Set(),
+            lastEventTime: time,
+            lastEventId: event.eventId,
+          };
+          deltas.set(key, d);
+        }
+        d.count += 1;
+        if (time >= d.lastEventTime) {
+          d.lastEventTime = time;
+          d.lastEventId = event.eventId;
+        }
+        if (reading.aggregation === 'UNIQUE_COUNT') {
+          if (reading.value !== null) d.distinctValues.add(reading.value);
+          continue;
+        }
+        if (reading.value === null) continue;
+        const v = new Decimal(reading.value);
+        d.sum = d.sum.plus(v);
+        d.min = d.min === null || v.lt(d.min) ? v : d.min;
+        d.max = d.max === null || v.gt(d.max) ? v : d.max;
+        if (!d.latest || time >= d.latest.time) d.latest = { value: reading.value, time };
+      }
+    }
+  }
+  return deltas;
+}
+
+/** The reported value of a window from its stored accumulators. */
+export function windowValue(
+  aggregation: Aggregation,
+  acc: { sum: string; count: number; min: string | null; max: string | null; latest: string | null; distinct: number },
+): string {
+  switch (aggregation) {
+    case 'SUM':
+      return new Decimal(acc.sum).toFixed();
+    case 'COUNT':
+      return String(acc.count);
+    case 'MIN':
+      return acc.min === null ? '0' : new Decimal(acc.min).toFixed();
+    case 'MAX':
+      return acc.max === null ? '0' : new Decimal(acc.max).toFixed();
+    case 'AVG':
+      return acc.count === 0 ? '0' : new Decimal(acc.sum).div(acc.count).toFixed();
+    case 'LATEST':
+      return acc.latest === null ? '0' : new Decimal(acc.latest).toFixed();
+    case 'UNIQUE_COUNT':
+      return String(acc.distinct);
+  }
+}

@@ -1,0 +1,57 @@
+import { Controller } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { customerMeterKey, TOPICS, type UsageAggregate, type UsageEvent } from '@tally/contracts';
+import type { ConsumedBatch, ConsumedMessage } from '@tally/nest-platform';
+import { computeWindowDeltas, windowDeltaKey, windowValue } from '../domain/window-deltas';
+import { UsageLedgerRepository } from './usage-ledger.repository';
+
+/**
+ * Counts each accepted usage event exactly once: ledger dedupe, in-memory pre-aggregation, one upsert,
+ * and one `usage.aggregates.v1` message per touched window, all in the batch's transaction.
+ */
+@Controller()
+export class UsageEventsController {
+  constructor(private readonly ledger: UsageLedgerRepository) {}
+
+  @EventPattern(TOPICS.usageEvents)
+  async onUsageEvents(@Payload() batch: ConsumedBatch<UsageEvent>): Promise<void> {
+    const messageByEventId = new Map<string, ConsumedMessage<UsageEvent>>();
+    for (const m of batch.messages) if (!messageByEventId.has(m.value.eventId)) messageByEventId.set(m.value.eventId, m);
+    const fresh = await this.ledger.recordNew(batch.manager, [...messageByEventId.values()].map((m) => m.value));
+    const deltas = [...computeWindowDeltas(fresh).values()];
+    const distinctAdded = await this.ledger.addDistinctValues(batch.manager, deltas);
+    const stored = await this.ledger.applyDeltas(batch.manager, deltas, distinctAdded);
+    const lastEventOf = new Map(deltas.map((d) => [windowDeltaKey(d), d.lastEventId]));
+    const now = new Date().toISOString();
+    for (const w of stored) {
+      const key = windowDeltaKey({ tenant: w.tenant, customer: w.customer, meter: w.meter, window: { kind: w.window_kind, start: w.window_start, end: w.window_end } });
+      const aggregate: UsageAggregate = {
+        eventId: `${w.tenant}:${w.customer}:${w.meter}:${w.window_kind}:${w.window_start.toISOString()}:v${w.version}`,
+        occurredAt: now,
+        tenant: w.tenant,
+        customer: w.customer,
+        meter: w.meter,
+        windowKind: w.window_kind,
+        windowStart: w.window_start.toISOString(),
+        windowEnd: w.window_end.toISOString(),
+        value: windowValue(w.aggregation, {
+          sum: w.sum_value,
+          count: Number(w.event_count),
+          min: w.min_value,
+          max: w.max_value,
+          latest: w.latest_value,
+          distinct: Number(w.distinct_count),
+        }),
+        eventCount: Number(w.event_count),
+        lastEventTime: w.last_event_time.toISOString(),
+        version: Number(w.version),
+      };
+      batch.emit({
+        topic: TOPICS.usageAggregates,
+        key: customerMeterKey(w.tenant, w.customer, w.meter),
+        value: aggregate,
+        causedBy: messageByEventId.get(lastEventOf.get(key) ?? ''),
+      });
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { SubscriptionChanged } from '@tally/contracts';
+import { schemaOf } from '@tally/postgres';
+import type { CrossedThreshold } from '../domain/threshold-evaluator';
+
+export interface CustomerMeter {
+  tenant: string;
+  customer: string;
+  meter: string;
+}
+
+export interface EvaluationRow extends CustomerMeter {
+  period_start: Date;
+  period_end: Date;
+  included: string;
+  thresholds: number[];
+  hard_limit: boolean;
+  usage: string;
+  fired: number[];
+}
+
+export const customerMeterId = (k: CustomerMeter): string => `${k.tenant}\u0000${k.customer}\u0000${k.meter}`;
+
+@Injectable()
+export class ThresholdStateRepository {
+  /** Replaces the customers' entitlements with those of their current subscription. */
+  async replaceEntitlements(manager: EntityManager, subscriptions: SubscriptionChanged[]): Promise<CustomerMeter[]> {
+    const s = schemaOf(manager.connection);
+    const rows = subscriptions.flatMap((sub) =>
+      sub.status === 'canceled' ? [] : sub.entitlements.map((e) => ({ sub, e })),
+    );
+    await manager.query(
+      `DELETE FROM ${s}.entitlements WHERE (tenant, customer) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [subscriptions.map((x) => x.tenant), subscriptions.map((x) => x.customer)],
+    );
+    if (rows.length === 0) return [];
+    await manager.query(
+      `INSERT INTO ${s}.entitlements (tenant, customer, meter, period_start, period_end, included, thresholds, hard_limit)
+       SELECT t.tenant, t.customer, t.meter, t.ps, t.pe, t.included, ARRAY(SELECT jsonb_array_elements_text(t.thresholds)::int), t.hard
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[], $7::jsonb[], $8::boolean[])
+         AS t(tenant, customer, meter, ps, pe, included, thresholds, hard)
+       ON CONFLICT (tenant, customer, meter) DO UPDATE SET period_start = excluded.period_start, period_end = excluded.period_end,
+         included = excluded.included, thresholds = excluded.thresholds, hard_limit = excluded.hard_limit`,
+      [
+        rows.map((r) => r.sub.tenant),
+        rows.map((r) => r.sub.customer),
+        rows.map((r) => r.e.meter),
+        rows.map((r) => r.sub.periodStart),
+        rows.map((r) => r.sub.periodEnd),
+        rows.map((r) => r.e.included),
+        rows.map((r) => JSON.stringify(r.e.thresholds.map((p) => Math.round(p)))),
+        rows.map((r) => r.e.hardLimit),
+      ],
+    );
+    return rows.map((r) => ({ tenant: r.sub.tenant, customer: r.sub.customer, meter: r.e.meter }));
+  }
+
+  /** Entitlement, period usage and already fired thresholds of each customer-meter that has both. */
+  async loadForEvaluation(manager: EntityManager, keys: CustomerMeter[]): Promise<EvaluationRow[]> {
+    if (keys.length === 0) return [];
+    const s = schemaOf(manager.connection);
+    return manager.query(
+      `SELECT e.tenant, e.customer, e.meter, e.period_start, e.period_end, e.included::text AS included, e.thresholds, e.hard_limit,
+              u.value::text AS usage,
+              COALESCE(array_agg(f.percent) FILTER (WHERE f.percent IS NOT NULL), '{}') AS fired
+       FROM ${s}.entitlements e
+       JOIN ${s}.period_usage u ON u.tenant = e.tenant AND u.customer = e.customer AND u.meter = e.meter AND u.period_start = e.period_start
+       LEFT JOIN ${s}.fired_thresholds f ON f.tenant = e.tenant AND f.customer = e.customer AND f.meter = e.meter AND f.period_start = e.period_start
+       WHERE (e.tenant, e.customer, e.meter) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+       GROUP BY e.tenant, e.customer, e.meter, e.period_start, e.period_end, e.included, e.thresholds, e.hard_limit, u.value`,
+      [keys.map((k) => k.tenant), keys.map((k) => k.customer), keys.map((k) => k.meter)],
+    );
+  }
+
+  /** Records thresholds as fired; returns only those this call fired (a concurrent or repeated call gets none). */
+  async markFired(manager: EntityManager, fired: Array<{ row: EvaluationRow; crossed: CrossedThreshold }>): Promise<Set<string>> {
+    if (fired.length === 0) return new Set();
+    const s = schemaOf(manager.connection);
+    const inserted: Array<{ tenant: string; customer: string; meter: string; percent: number }> = await manager.query(
+      `INSERT INTO ${s}.fired_thresholds (tenant, customer, meter, period_start, percent, kind, usage)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::text[], $7::numeric[])
+       ON CONFLICT DO NOTHING RETURNING tenant, customer, meter, percent`,
+      [
+        fired.map((f) => f.row.tenant),
+        fired.map((f) => f.row.customer),
+        fired.map((f) => f.row.meter),
+        fired.map((f) => f.row.period_start.toISOString()),
+        fired.map((f) => f.crossed.percent),
+        fired.map((f) => f.crossed.kind),
+        fired.map((f) => f.row.usage),
+      ],
+    );
+    return new Set(inserted.map((r) => `${customerMeterId(r)}\u0000${r.percent}`));
+  }
+}

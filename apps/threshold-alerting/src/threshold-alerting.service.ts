@@ -1,0 +1,11 @@
+import type { ServiceDefinition } from '@tally/nest-platform';
+import { CreatePeriodUsage1732400000050 } from '@tally/period-usage';
+import { CreateEntitlements1732400000300 } from './db/1732400000300-create-entitlements';
+import { ThresholdAlertingModule } from './threshold-alerting.module';
+
+export const thresholdAlertingService: ServiceDefinition = {
+  name: 'threshold-alerting',
+  defaultPort: 3003,
+  rootModule: ThresholdAlertingModule,
+  migrations: [CreatePeriodUsage1732400000050, CreateEntitlements1732400000300],
+};

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+'use strict';
+// `npm start`: the local broker (unless KAFKA_BROKERS is set) and all five services, each waited on until
+// ready. Ctrl-C stops the services, then the broker; nothing is left running.
+const fs = require('node:fs');
+const path = require('node:path');
+const http = require('node:http');
+const { spawn } = require('node:child_process');
+const p = require('./local-paths');
+const kafka = require('./kafka');
+
+const SERVICES = [
+  { name: 'ingestion', port: 3001 },
+  { name: 'aggregation', port: 3002 },
+  { name: 'threshold-alerting', port: 3003 },
+  { name: 'billing', port: 3004 },
+  { name: 'health-scoring', port: 3005 },
+];
+const logDir = path.join(p.stateDir, 'logs');
+const children = [];
+let broker;
+let stopping = false;
+
+const say = (msg) => process.stdout.write(`[start] ${msg}\n`);
+const portEnv = (name) => `${name.toUpperCase().replace(/-/g, '_')}_PORT`;
+const portOf = (svc) => Number(process.env[portEnv(svc.name)] || svc.port);
+
+function ready(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/health/ready', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+async function waitReady(svc, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${svc.name} exited with code ${child.exitCode}; see ${logDir}/${svc.name}.log`);
+    if (await ready(portOf(svc))) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${svc.name} was not ready within ${timeoutMs / 1000} s; see ${logDir}/${svc.name}.log`);
+}
+
+function startService(svc) {
+  const log = fs.createWriteStream(path.join(logDir, `${svc.name}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'register.js'), path.join(p.root, 'apps', svc.name, 'src', 'main.ts')], {
+    cwd: p.root,
+    env: { ...process.env, [portEnv(svc.name)]: String(portOf(svc)) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Everything goes to the service's log file; warnings and errors are echoed here too.
+  child.stdout.pipe(log);
+  child.stderr.on('data', (chunk) => {
+    log.write(chunk);
+    if (!stopping) process.stderr.write(chunk.toString().replace(/^(?=.)/gm, `[${svc.name}] `));
+  });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      say(`${svc.name} stopped unexpectedly (code ${code}, signal ${signal}); stopping everything`);
+      shutdown(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+function waitExit(child, ms) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping services...');
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => waitExit(c, 15_000)));
+  if (broker) {
+    say('stopping the broker...');
+    broker.kill('SIGTERM');
+    await waitExit(broker, 30_000);
+  }
+  say('stopped');
+  process.exit(code);
+}
+
+async function main() {
+  fs.mkdirSync(logDir, { recursive: true });
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
+  if (process.env.KAFKA_BROKERS) {
+    say(`using Kafka at ${process.env.KAFKA_BROKERS}`);
+  } else if (await kafka.portOpen(p.kafkaPort)) {
+    say(`a broker already listens on 127.0.0.1:${p.kafkaPort}; using it`);
+  } else {
+    say(`starting Kafka on 127.0.0.1:${p.kafkaPort} (logs: ${p.kafkaLogs}/server.log)`);
+    broker = kafka.spawnBroker(false);
+    broker.on('exit', (code) => {
+      if (!stopping) {
+        say(`the broker stopped unexpectedly (code ${code})`);
+        shutdown(1);
+      }
+    });
+    await kafka.waitForPort(p.kafkaPort, 90_000, broker);
+  }
+  const started = SERVICES.map((svc) => ({ svc, child: startService(svc) }));
+  await Promise.all(started.map(({ svc, child }) => waitReady(svc, child, 120_000)));
+  say('Tally is running:');
+  for (const svc of SERVICES) say(`  ${svc.name.padEnd(19)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)`);
+  say(`logs in ${logDir}; Ctrl-C stops everything`);
+}
+
+main().catch((e) => {
+  console.error(`[start] ${e.message}`);
+  shutdown(1);
+});
