@@ -81,6 +81,8 @@ export interface ExactlyOnceConsumerOptions {
   hooks?: ConsumerFaultHooks;
   partitionsConsumedConcurrently?: number;
   maxBytesPerPartition?: number;
+  /** How long the group waits for a silent member before rebalancing its partitions away (default 30 s). */
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -123,8 +125,8 @@ export class ExactlyOnceConsumer {
     const { kafka, groupId } = this.options;
     const consumer = kafka.consumer({
       groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
       maxWaitTimeInMs: 250,
       maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576,
       allowAutoTopicCreation: false,

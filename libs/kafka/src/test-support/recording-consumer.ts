@@ -1,0 +1,45 @@
+import type { DataSource } from 'typeorm';
+import { schemaOf } from '@tally/postgres';
+import { JsonLogger } from '@tally/telemetry';
+import { createKafka, type KafkaSettings } from '../lib/kafka-settings';
+import { ExactlyOnceConsumer, type ConsumerFaultHooks } from '../lib/exactly-once-consumer';
+
+export const TEST_TOPIC = 'plumbing.test.v1';
+export const CRASH_TEST_TOPIC = 'plumbing.crash.v1';
+
+/** An ExactlyOnceConsumer whose handler records every applied message and echoes it to a derived topic. */
+export function recordingConsumer(
+  dataSource: DataSource,
+  settings: KafkaSettings,
+  groupId: string,
+  hooks?: ConsumerFaultHooks,
+  topic = TEST_TOPIC,
+): ExactlyOnceConsumer {
+  const logger = new JsonLogger('plumbing-test', undefined, 'warn');
+  return new ExactlyOnceConsumer({
+    kafka: createKafka(settings, logger),
+    settings,
+    dataSource,
+    groupId,
+    logger,
+    hooks,
+    // A SIGKILLed member is noticed after this; the broker's minimum is 6 s.
+    sessionTimeoutMs: 6_000,
+    subscriptions: [
+      {
+        topic,
+        handler: async (messages, batch) => {
+          await batch.manager.query(
+            `INSERT INTO ${schemaOf(dataSource)}.applied_messages (partition, "offset", body)
+             SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[])`,
+            [messages.map((m) => m.partition), messages.map((m) => m.offset), messages.map((m) => JSON.stringify(m.value))],
+          );
+          for (const m of messages) {
+            if ((m.value as { poison?: boolean }).poison) batch.deadLetter(m, 'poison pill');
+            else batch.emit({ topic: 'plumbing.derived.v1', key: m.key, value: { eventId: `derived-${m.partition}-${m.offset}`, source: m.value }, causedBy: m });
+          }
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,3 @@
+export * from './lib/test-infra';
+export * from './lib/test-suite';
+export * from './lib/expect-eventually';

@@ -1,0 +1,16 @@
+import { startTestInfra, type TestInfra } from './test-infra';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __tallyTestInfra: TestInfra | undefined;
+}
+
+/** Jest globalSetup of the integration project: one Kafka and one Postgres for the whole run. */
+export default async function globalSetup(): Promise<void> {
+  const infra = await startTestInfra();
+  globalThis.__tallyTestInfra = infra;
+  // Workers are forked after this, so they inherit these.
+  process.env.KAFKA_BROKERS = infra.kafkaBrokers;
+  process.env.DATABASE_URL = infra.databaseUrl;
+  process.stdout.write(`\n[test-infra] ${infra.describe}\n`);
+}
