@@ -1,0 +1,117 @@
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { tracing } from '@opentelemetry/sdk-node';
+import { startTelemetry, stopTelemetry, traceHeaders } from '@tally/telemetry';
+import { HEADERS, TOPICS } from '@tally/contracts';
+import { createServiceApp, type ServiceApp } from '@tally/nest-platform';
+import { expectEventually, TestSuite, type CollectedMessage } from '@tally/testing';
+import { ingestionService } from '../../apps/ingestion/src/ingestion.service';
+import { MeterCatalogService } from '../../apps/ingestion/src/meters/meter-catalog.service';
+import { aggregationService } from '../../apps/aggregation/src/aggregation.service';
+import { thresholdAlertingService } from '../../apps/threshold-alerting/src/threshold-alerting.service';
+import { billingService } from '../../apps/billing/src/billing.service';
+import { SubscriptionService } from '../../apps/billing/src/subscriptions/subscription.service';
+import { healthScoringService } from '../../apps/health-scoring/src/health-scoring.service';
+
+const traceIdOf = (m: CollectedMessage) => m.headers.traceparent?.split('-')[1];
+
+/**
+ * The walking skeleton: one usage event produced to `usage.events.raw.v1` travels through all five
+ * services (real Kafka, real Postgres, each service in its own schema), and every derived event
+ * carries the trace of the event that caused it.
+ */
+describe('walking skeleton: raw usage event -> ingestion -> aggregation -> threshold-alerting / billing -> health-scoring', () => {
+  const suite = new TestSuite();
+  const spans = new tracing.InMemorySpanExporter();
+  const apps: ServiceApp[] = [];
+
+  beforeAll(async () => {
+    startTelemetry({ serviceName: 'e2e', spanProcessors: [new tracing.SimpleSpanProcessor(spans)] });
+    await suite.createTopics();
+    for (const definition of [ingestionService, aggregationService, thresholdAlertingService, billingService, healthScoringService]) {
+      const service = await createServiceApp(definition, suite.serviceConfig(definition.name, { LOG_LEVEL: 'warn' }));
+      await service.app.listen(0, '127.0.0.1');
+      apps.push(service);
+    }
+  });
+
+  afterAll(async () => {
+    for (const { app } of apps.reverse()) await app.close();
+    await stopTelemetry();
+    await suite.cleanup();
+  });
+
+  it('derives events on every topic, each carrying the trace context of the usage event', async () => {
+    const [ingestion, , thresholdAlerting, billing] = apps;
+    const collector = await suite.collect([
+      TOPICS.usageEvents,
+      TOPICS.usageAggregates,
+      TOPICS.alertsUsageThreshold,
+      TOPICS.customersHealth,
+      TOPICS.usageEventsDlq,
+    ]);
+
+    await ingestion.app.get(MeterCatalogService).upsert('acme', { slug: 'api-calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
+    await billing.app.get(SubscriptionService).create('acme', {
+      customer: 'c-1',
+      plan: 'starter',
+      entitlements: [{ meter: 'api-calls', included: '10', thresholds: [50, 75, 90, 100], hardLimit: false }],
+    });
+    // Alerts are evaluated when usage arrives; wait until the entitlement is projected so they are caused by usage.
+    await expectEventually(async () =>
+      expect(await suite.query(`SELECT 1 FROM "${suite.schema('threshold-alerting')}".entitlements WHERE customer = 'c-1'`)).toHaveLength(1),
+    );
+
+    const producerSpan = trace.getTracer('e2e').startSpan('product service sends usage', {}, ROOT_CONTEXT);
+    const traceId = producerSpan.spanContext().traceId;
+    await suite.produce(TOPICS.usageEventsRaw, [
+      {
+        key: 'c-1',
+        value: { specversion: '1.0', id: 'evt-1', source: 'api-gateway', type: 'api.call', subject: 'c-1', time: new Date().toISOString(), data: { calls: 9 } },
+        headers: { ...traceHeaders(trace.setSpan(ROOT_CONTEXT, producerSpan)), [HEADERS.tenant]: 'acme' },
+      },
+      // The same event again (a producer retry): it must be counted once.
+      {
+        key: 'c-1',
+        value: { specversion: '1.0', id: 'evt-1', source: 'api-gateway', type: 'api.call', subject: 'c-1', time: new Date().toISOString(), data: { calls: 9 } },
+        headers: { [HEADERS.tenant]: 'acme' },
+      },
+      // Malformed: no tenant anywhere. It goes to the DLQ; the rest flows on.
+      { key: 'c-2', value: { specversion: '1.0', id: 'evt-2', source: 'api-gateway', type: 'api.call', subject: 'c-2', data: { calls: 1 } } },
+    ]);
+    producerSpan.end();
+
+    const alerts = await expectEventually(() => {
+      const list = collector.on<{ customer: string; thresholdPercent: number; kind: string }>(TOPICS.alertsUsageThreshold);
+      expect(list.map((a) => a.value.thresholdPercent).sort((a, b) => a - b)).toEqual([50, 75, 90]);
+      return list;
+    }, 60_000);
+    expect(alerts.every((a) => a.value.kind === 'soft' && a.key === 'acme:c-1')).toBe(true);
+
+    const usageEvents = collector.on<{ tenant: string; readings: Array<{ meter: string; value: string }> }>(TOPICS.usageEvents);
+    expect(usageEvents[0]).toMatchObject({ key: 'acme:c-1', value: { tenant: 'acme', readings: [{ meter: 'api-calls', value: '9' }] } });
+    expect(traceIdOf(usageEvents[0])).toBe(traceId);
+
+    const aggregates = collector.on<{ windowKind: string; value: string; version: number }>(TOPICS.usageAggregates);
+    expect(aggregates.map((a) => [a.value.windowKind, a.value.value, a.value.version]).sort()).toEqual([
+      ['DAY', '9', 1],
+      ['PERIOD', '9', 1],
+    ]);
+    for (const m of [...aggregates, ...alerts]) expect(traceIdOf(m)).toBe(traceId);
+
+    const health = await expectEventually(() => {
+      const list = collector.on<{ customer: string; score: number; band: string }>(TOPICS.customersHealth).filter((m) => traceIdOf(m) === traceId);
+      expect(list.length).toBeGreaterThan(0);
+      return list;
+    });
+    expect(health[0].value.customer).toBe('c-1');
+
+    await expectEventually(() => expect(collector.on<{ reason: string }>(TOPICS.usageEventsDlq).map((m) => m.value.reason)).toEqual([expect.stringMatching(/^tenant: missing/)]));
+    const [usage] = await suite.query<{ value: string }>(`SELECT value::text FROM "${suite.schema('billing')}".period_usage WHERE customer = 'c-1'`);
+    expect(usage.value).toBe('9');
+    await expectEventually(() => expect(thresholdAlerting.transport.isHealthy()).toBe(true));
+
+    // The batch span that applied the raw event links to the producer's span (a batch has many parents).
+    const batchSpans = spans.getFinishedSpans().filter((s) => s.name === `process ${TOPICS.usageEventsRaw}`);
+    expect(batchSpans.flatMap((s) => s.links.map((l) => l.context.spanId))).toContain(producerSpan.spanContext().spanId);
+  });
+});
