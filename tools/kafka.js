@@ -190,7 +190,12 @@ if (require.main === module) {
     fetch: async () => fetchJars(),
     format: async () => format(),
     run,
-    ensure: async () => log(JSON.stringify(await ensure())),
+    ensure: async () => {
+      const result = await ensure();
+      // --json: one machine-readable line for callers (the test harness).
+      if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else log(result.started ? `started (pid ${result.pid})` : 'already running');
+    },
     stop: async () => log(stop() ? 'stopped' : 'no broker started by tools/kafka.js is running'),
   };
   if (!actions[cmd]) {

@@ -5,7 +5,7 @@ import type { ZodType } from 'zod';
 import { dlqTopicFor, HEADERS } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { contextFromHeaders, spanContextOf, traceHeaders, type JsonLogger } from '@tally/telemetry';
-import { logicalTopic, physicalTopic, type KafkaSettings } from './kafka-settings';
+import { physicalTopic, type KafkaSettings } from './kafka-settings';
 import { writeOutbox, type OutboxRecord } from './outbox';
 import { batchDuration, consumedMessages, consumerLag } from './kafka-metrics';
 

@@ -20,7 +20,6 @@ export function startTelemetry(options: TelemetryOptions): void {
   const processors: tracing.SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
     // Loaded lazily: the exporter pulls in protobuf machinery that a service without a collector never needs.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http');
     processors.push(new tracing.BatchSpanProcessor(new OTLPTraceExporter()));
   }

@@ -1,7 +1,6 @@
 import { startTestInfra, type TestInfra } from './test-infra';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __tallyTestInfra: TestInfra | undefined;
 }
 

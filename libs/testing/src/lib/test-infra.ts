@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { ensureDatabase } from '@tally/postgres';
 
 /**
@@ -11,6 +13,14 @@ export interface TestInfra {
   databaseUrl: string;
   describe: string;
   stop(): Promise<void>;
+}
+
+const REPO_ROOT = path.resolve(__dirname, '../../../..');
+
+function localKafka(command: 'ensure' | 'stop'): string {
+  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'tools/kafka.js'), command, '--json'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`tools/kafka.js ${command} failed: ${result.stderr || result.stdout}`);
+  return result.stdout;
 }
 
 export const LOCAL_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally_test';
@@ -43,14 +53,10 @@ export async function startTestInfra(): Promise<TestInfra> {
     stops.push(async () => void (await kafka.stop()));
     described.push(`Kafka in a testcontainer (${kafkaBrokers})`);
   } else {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const localKafka = require('../../../../tools/kafka.js') as {
-      ensure(): Promise<{ started: boolean }>;
-      stop(): boolean;
-    };
-    const { started } = await localKafka.ensure();
+    // tools/kafka.js manages the broker that `npm run setup` fetched; it is a script, not a library.
+    const { started } = JSON.parse(localKafka('ensure').split('\n').find((l) => l.startsWith('{')) ?? '{}') as { started?: boolean };
     kafkaBrokers = `127.0.0.1:${process.env.TALLY_KAFKA_PORT ?? 9092}`;
-    if (started) stops.push(async () => void localKafka.stop());
+    if (started) stops.push(async () => void localKafka('stop'));
     described.push(`local Kafka (${kafkaBrokers}${started ? ', started for this run' : ''})`);
   }
 
