@@ -6,6 +6,8 @@ declare global {
 
 /** Jest globalSetup of the integration project: one Kafka and one Postgres for the whole run. */
 export default async function globalSetup(): Promise<void> {
+  // Services started inside tests log only what matters unless asked otherwise.
+  process.env.LOG_LEVEL ??= 'warn';
   const infra = await startTestInfra();
   globalThis.__tallyTestInfra = infra;
   // Workers are forked after this, so they inherit these.
