@@ -5,6 +5,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
+const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const p = require('./local-paths');
 const kafka = require('./kafka');
@@ -101,8 +102,18 @@ async function shutdown(code) {
   process.exit(code);
 }
 
+/** The admin API's bearer token: ADMIN_TOKEN if set, else one generated once into .tally/admin-token. */
+function adminToken() {
+  if (process.env.ADMIN_TOKEN) return { token: process.env.ADMIN_TOKEN, where: 'ADMIN_TOKEN' };
+  const file = path.join(p.stateDir, 'admin-token');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(24).toString('base64url'), { mode: 0o600 });
+  return { token: fs.readFileSync(file, 'utf8').trim(), where: file };
+}
+
 async function main() {
   fs.mkdirSync(logDir, { recursive: true });
+  const admin = adminToken();
+  process.env.ADMIN_TOKEN = admin.token;
   process.on('SIGINT', () => shutdown(0));
   process.on('SIGTERM', () => shutdown(0));
   if (process.env.KAFKA_BROKERS) {
@@ -124,6 +135,7 @@ async function main() {
   await Promise.all(started.map(({ svc, child }) => waitReady(svc, child, 120_000)));
   say('Tally is running:');
   for (const svc of SERVICES) say(`  ${svc.name.padEnd(19)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)`);
+  say(`admin API token: ${admin.where === 'ADMIN_TOKEN' ? 'from ADMIN_TOKEN' : `in ${admin.where}`}`);
   say(`logs in ${logDir}; Ctrl-C stops everything`);
 }
 

@@ -42,7 +42,7 @@ describe('docker-compose.yml', () => {
     expect(existsSync(path.join(ROOT, 'apps', name, 'src', 'main.ts'))).toBe(true);
     const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)]));
     // The service's own validation accepts the environment compose gives it.
-    const config = loadServiceConfig(name, { port: definition.defaultPort }, env);
+    const config = loadServiceConfig(name, { port: definition.defaultPort }, env, definition.configSchema);
     expect(service.ports).toEqual([`${config.port}:${config.port}`]);
     expect(config.port).toBe(definition.defaultPort);
     expect(new URL(config.databaseUrl).hostname).toBe('postgres');

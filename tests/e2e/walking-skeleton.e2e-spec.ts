@@ -28,7 +28,7 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
     startTelemetry({ serviceName: 'e2e', spanProcessors: [new tracing.SimpleSpanProcessor(spans)] });
     await suite.createTopics();
     for (const definition of [ingestionService, aggregationService, thresholdAlertingService, billingService, healthScoringService]) {
-      const service = await createServiceApp(definition, suite.serviceConfig(definition.name, { LOG_LEVEL: 'warn' }));
+      const service = await createServiceApp(definition, suite.serviceConfig(definition, { ADMIN_TOKEN: 'e2e-admin-token-0123456789' }));
       await service.app.listen(0, '127.0.0.1');
       apps.push(service);
     }

@@ -5,3 +5,5 @@ export * from './lib/exactly-once-transport';
 export * from './lib/create-service-app';
 export * from './lib/readiness';
 export * from './lib/nest-json-logger';
+export * from './lib/problem-details';
+export * from './lib/read-raw-body';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AGGREGATIONS, TOPICS, type Aggregation } from '@tally/contracts';
 import { OutboxPublisher } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
@@ -19,7 +19,10 @@ export interface MeterInput {
 /** Owns meter definitions; every change is also published to the compacted `catalog.meters.v1`. */
 @Injectable()
 export class MeterCatalogService {
-  constructor(private readonly outbox: OutboxPublisher) {}
+  constructor(
+    private readonly outbox: OutboxPublisher,
+    private readonly dataSource: DataSource,
+  ) {}
 
   async upsert(tenant: string, input: MeterInput): Promise<MeterInput> {
     validateMeter(input);
@@ -53,6 +56,32 @@ export class MeterCatalogService {
     });
   }
 
+  async list(tenant: string): Promise<MeterInput[]> {
+    const rows = await this.dataSource.query(`SELECT * FROM ${schemaOf(this.dataSource)}.meters WHERE tenant = $1 ORDER BY slug`, [tenant]);
+    return rows.map(toMeterInput);
+  }
+
+  async get(tenant: string, slug: string): Promise<MeterInput | null> {
+    const rows = await this.dataSource.query(`SELECT * FROM ${schemaOf(this.dataSource)}.meters WHERE tenant = $1 AND slug = $2`, [tenant, slug]);
+    return rows[0] ? toMeterInput(rows[0]) : null;
+  }
+
+  /** Deletes a meter and publishes its tombstone (`deleted: true`). */
+  async remove(tenant: string, slug: string): Promise<boolean> {
+    return this.outbox.inTransaction(async (manager, emit) => {
+      // TypeORM answers UPDATE/DELETE with [rows, affected], not rows.
+      const [rows] = await manager.query(`DELETE FROM ${schemaOf(manager.connection)}.meters WHERE tenant = $1 AND slug = $2 RETURNING *`, [tenant, slug]);
+      if (rows.length === 0) return false;
+      const meter = toMeterInput(rows[0]);
+      emit({
+        topic: TOPICS.catalogMeters,
+        key: `${tenant}:${slug}`,
+        value: { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, ...meter, groupBy: meter.groupBy ?? {}, deleted: true },
+      });
+      return true;
+    });
+  }
+
   /** Meters of the given tenants, by tenant: one query per batch, not per event. */
   async metersFor(manager: EntityManager, tenants: string[]): Promise<Map<string, MeterRule[]>> {
     const s = schemaOf(manager.connection);
@@ -68,13 +97,25 @@ export class MeterCatalogService {
   }
 }
 
+function toMeterInput(r: { slug: string; description: string | null; event_type: string; aggregation: Aggregation; value_property: string | null; group_by: Record<string, string> }): MeterInput {
+  return {
+    slug: r.slug,
+    ...(r.description ? { description: r.description } : {}),
+    eventType: r.event_type,
+    aggregation: r.aggregation,
+    ...(r.value_property ? { valueProperty: r.value_property } : {}),
+    groupBy: r.group_by,
+  };
+}
+
 export function validateMeter(input: MeterInput): void {
   const errors: string[] = [];
+  if (typeof input !== 'object' || input === null) throw new MeterValidationError([': must be a JSON object']);
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(input.slug ?? '')) errors.push('slug: lower-case letters, digits, - and _');
-  if (!input.eventType) errors.push('eventType: required');
+  if (!input.eventType || typeof input.eventType !== 'string') errors.push('eventType: is required');
   if (!AGGREGATIONS.includes(input.aggregation)) errors.push(`aggregation: one of ${AGGREGATIONS.join(', ')}`);
   if (input.aggregation === 'COUNT' && input.valueProperty) errors.push('valueProperty: COUNT takes no value property');
-  if (input.aggregation !== 'COUNT' && !input.valueProperty) errors.push(`valueProperty: required for ${input.aggregation}`);
+  if (input.aggregation !== 'COUNT' && AGGREGATIONS.includes(input.aggregation) && !input.valueProperty) errors.push(`valueProperty: is required for ${input.aggregation}`);
   for (const [field, path] of [['valueProperty', input.valueProperty], ...Object.entries(input.groupBy ?? {}).map(([k, v]) => [`groupBy.${k}`, v])]) {
     if (!path) continue;
     try {

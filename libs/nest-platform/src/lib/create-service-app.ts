@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MigrationInterface } from 'typeorm';
+import { json, type NextFunction, type Request, type Response } from 'express';
+import type { z } from 'zod';
 import { DataSource } from 'typeorm';
 import { CreateKafkaPlumbing1732400000000, createKafka, KafkajsEventProducer, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
 import { openServiceDataSource } from '@tally/postgres';
@@ -11,6 +13,7 @@ import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { NestJsonLogger } from './nest-json-logger';
 import { OutboxPublisher } from './outbox-publisher';
+import { ProblemDetailsFilter } from './problem-details';
 import { READINESS_CHECKS, type ReadinessCheck } from './readiness';
 import { loadServiceConfig, redactUrl, type ServiceConfig } from './service-config';
 import { EVENT_PRODUCER, KAFKA_CLIENT, SERVICE_CONFIG } from './tokens';
@@ -21,6 +24,10 @@ export interface ServiceDefinition {
   defaultPort: number;
   rootModule: Type<unknown>;
   migrations: Array<new () => MigrationInterface>;
+  /** The service's own env vars (secrets, limits), validated at boot together with the common ones. */
+  configSchema?: z.ZodObject<z.ZodRawShape>;
+  /** Routes that read their body themselves (size limits, content types); the JSON parser skips them. */
+  rawBodyPaths?: string[];
 }
 
 export interface ServiceAppOptions {
@@ -81,7 +88,11 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     ],
     exports: [SERVICE_CONFIG, DataSource, JsonLogger, OutboxRelay, EVENT_PRODUCER, KAFKA_CLIENT, OutboxPublisher],
   };
-  const app = await NestFactory.create(platform, { logger: new NestJsonLogger(logger.child('nest')), abortOnError: false });
+  const app = await NestFactory.create(platform, { logger: new NestJsonLogger(logger.child('nest')), abortOnError: false, bodyParser: false });
+  const parseJson = json({ limit: '1mb' });
+  const raw = definition.rawBodyPaths ?? [];
+  app.use((req: Request, res: Response, next: NextFunction) => (raw.includes(req.path) ? next() : parseJson(req, res, next)));
+  app.useGlobalFilters(new ProblemDetailsFilter(logger.child('http')));
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   // Closing order matters: Nest closes the transport (consumer, relay) first, then we drop the producer and pool.
@@ -98,7 +109,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
 export async function runService(definition: ServiceDefinition): Promise<void> {
   let config: ServiceConfig;
   try {
-    config = loadServiceConfig(definition.name, { port: definition.defaultPort });
+    config = loadServiceConfig(definition.name, { port: definition.defaultPort }, process.env, definition.configSchema);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(78); // EX_CONFIG

@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Client } from 'pg';
 import { ALL_TOPICS } from '@tally/contracts';
 import { ensureTopics, physicalTopic, type KafkaSettings } from '@tally/kafka';
-import { loadServiceConfig, type ServiceConfig } from '@tally/nest-platform';
+import { loadServiceConfig, type ServiceConfig, type ServiceDefinition } from '@tally/nest-platform';
 
 export interface CollectedMessage<T = Record<string, unknown>> {
   topic: string;
@@ -49,7 +49,8 @@ export class TestSuite {
   }
 
   /** A service's config pointed at this suite's schema and topics; HTTP on a free port. */
-  serviceConfig(service: string, env: Record<string, string> = {}): ServiceConfig {
+  serviceConfig(definition: Pick<ServiceDefinition, 'name' | 'configSchema'>, env: Record<string, string> = {}): ServiceConfig {
+    const service = definition.name;
     return loadServiceConfig(service, { port: 0 }, {
       PORT: '0',
       DATABASE_URL: this.databaseUrl,
@@ -58,7 +59,7 @@ export class TestSuite {
       KAFKA_TOPIC_PREFIX: this.topicPrefix,
       KAFKA_PARTITIONS: '2',
       ...env,
-    });
+    }, definition.configSchema);
   }
 
   async createTopics(logical: string[] = [...ALL_TOPICS]): Promise<void> {
