@@ -1,10 +1,12 @@
 import type { ServiceDefinition } from '@tally/nest-platform';
 import { CreateLedgerAndAggregates1732400000200 } from './db/1732400000200-create-ledger-and-aggregates';
 import { AggregationModule } from './aggregation.module';
+import { aggregationConfigSchema } from './aggregation-config';
 
 export const aggregationService: ServiceDefinition = {
   name: 'aggregation',
   defaultPort: 3002,
   rootModule: AggregationModule,
   migrations: [CreateLedgerAndAggregates1732400000200],
+  configSchema: aggregationConfigSchema,
 };

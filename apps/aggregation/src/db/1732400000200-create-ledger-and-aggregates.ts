@@ -6,8 +6,20 @@ export class CreateLedgerAndAggregates1732400000200 implements MigrationInterfac
 
   async up(q: QueryRunner): Promise<void> {
     const s = schemaOf(q.connection);
-    // The ledger is both the dedupe set ((tenant, source, id) is the idempotency key) and the event
-    // store customers reconcile invoices against.
+    // Dedupe: (tenant, source, id) is the idempotency key. Kept apart from the ledger because a unique
+    // key on a partitioned table must include the partition key (time), and a resent event may carry
+    // another time.
+    await q.query(`
+      CREATE TABLE ${s}.event_ids (
+        tenant   text NOT NULL,
+        source   text NOT NULL,
+        event_id text NOT NULL,
+        time     timestamptz NOT NULL,
+        PRIMARY KEY (tenant, source, event_id)
+      )`);
+    await q.query(`CREATE INDEX event_ids_by_time ON ${s}.event_ids (time)`);
+    // The event store customers reconcile invoices against, one partition per UTC day of event time so
+    // retention drops whole days cheaply. Partitions are created as events arrive.
     await q.query(`
       CREATE TABLE ${s}.event_ledger (
         tenant      text NOT NULL,
@@ -18,10 +30,19 @@ export class CreateLedgerAndAggregates1732400000200 implements MigrationInterfac
         time        timestamptz NOT NULL,
         readings    jsonb NOT NULL,
         data        jsonb NOT NULL,
-        ingested_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (tenant, source, event_id)
-      )`);
+        ingested_at timestamptz NOT NULL DEFAULT now()
+      ) PARTITION BY RANGE (time)`);
     await q.query(`CREATE INDEX event_ledger_by_subject_time ON ${s}.event_ledger (tenant, subject, time)`);
+    await q.query(`CREATE INDEX event_ledger_by_tenant_time ON ${s}.event_ledger (tenant, time)`);
+    // Billing periods per customer, from billing.subscriptions.v1: the PERIOD window of an event.
+    await q.query(`
+      CREATE TABLE ${s}.customer_periods (
+        tenant       text NOT NULL,
+        customer     text NOT NULL,
+        period_start timestamptz NOT NULL,
+        period_end   timestamptz NOT NULL,
+        PRIMARY KEY (tenant, customer, period_start)
+      )`);
     await q.query(`
       CREATE TABLE ${s}.window_aggregates (
         tenant          text NOT NULL,
@@ -58,6 +79,8 @@ export class CreateLedgerAndAggregates1732400000200 implements MigrationInterfac
     const s = schemaOf(q.connection);
     await q.query(`DROP TABLE ${s}.window_distinct_values`);
     await q.query(`DROP TABLE ${s}.window_aggregates`);
+    await q.query(`DROP TABLE ${s}.customer_periods`);
     await q.query(`DROP TABLE ${s}.event_ledger`);
+    await q.query(`DROP TABLE ${s}.event_ids`);
   }
 }

@@ -1,6 +1,6 @@
 import { Decimal as BaseDecimal } from 'decimal.js';
 import type { Aggregation, UsageEvent } from '@tally/contracts';
-import { windowsFor, type Window } from './windows';
+import { windowsFor, type BillingPeriod, type Window } from './windows';
 
 // Quantities are summed exactly: 60 significant digits is far beyond any meter's range.
 const Decimal = BaseDecimal.clone({ precision: 60 });
@@ -27,13 +27,20 @@ export interface WindowDelta {
 export const windowDeltaKey = (d: Pick<WindowDelta, 'tenant' | 'customer' | 'meter' | 'window'>): string =>
   `${d.tenant}\u0000${d.customer}\u0000${d.meter}\u0000${d.window.kind}\u0000${d.window.start.toISOString()}`;
 
-/** Pre-aggregates a batch of (already deduplicated) events into per-window deltas. */
-export function computeWindowDeltas(events: UsageEvent[]): Map<string, WindowDelta> {
+/**
+ * Pre-aggregates a batch of (already deduplicated) events into per-window deltas. `periodsOf` gives a
+ * customer's known billing periods (none: calendar months).
+ */
+export function computeWindowDeltas(
+  events: UsageEvent[],
+  periodsOf: (tenant: string, customer: string) => readonly BillingPeriod[] = () => [],
+): Map<string, WindowDelta> {
   const deltas = new Map<string, WindowDelta>();
   for (const event of events) {
     const time = new Date(event.time);
+    const windows = windowsFor(time, periodsOf(event.tenant, event.subject));
     for (const reading of event.readings) {
-      for (const window of windowsFor(time)) {
+      for (const window of windows) {
         const probe = { tenant: event.tenant, customer: event.subject, meter: reading.meter, window };
         const key = windowDeltaKey(probe);
         let d = deltas.get(key);

@@ -22,7 +22,25 @@ export function calendarMonth(time: Date): Window {
   return { kind: 'PERIOD', start: new Date(start), end: new Date(end) };
 }
 
-/** The windows an event contributes to, in the order they are maintained. */
-export function windowsFor(time: Date): Window[] {
-  return [fixedWindow('DAY', time), calendarMonth(time)];
+export interface BillingPeriod {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * The billing-period window containing `time`: the customer's subscription period when one contains
+ * it, else the calendar month (UTC).
+ */
+export function periodWindow(time: Date, periods: readonly BillingPeriod[] = []): Window {
+  const period = periods.find((p) => p.start <= time && time < p.end);
+  return period ? { kind: 'PERIOD', start: period.start, end: period.end } : calendarMonth(time);
+}
+
+/**
+ * The windows an event's readings are maintained in (and published for): its UTC day and its billing
+ * period. MINUTE and HOUR series (and days in other time zones) are answered by the query API from the
+ * ledger instead, so they cost nothing per event.
+ */
+export function windowsFor(time: Date, periods: readonly BillingPeriod[] = []): Window[] {
+  return [fixedWindow('DAY', time), periodWindow(time, periods)];
 }

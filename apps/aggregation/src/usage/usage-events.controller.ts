@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { customerMeterKey, TOPICS, type UsageAggregate, type UsageEvent } from '@tally/contracts';
+import { customerMeterKey, TOPICS, type SubscriptionChanged, type UsageAggregate, type UsageEvent } from '@tally/contracts';
 import type { ConsumedBatch, ConsumedMessage } from '@tally/nest-platform';
 import { computeWindowDeltas, windowDeltaKey, windowValue } from '../domain/window-deltas';
 import { UsageLedgerRepository } from './usage-ledger.repository';
@@ -13,12 +13,22 @@ import { UsageLedgerRepository } from './usage-ledger.repository';
 export class UsageEventsController {
   constructor(private readonly ledger: UsageLedgerRepository) {}
 
+  /** Billing periods decide the PERIOD window of later events (a calendar month until one is known). */
+  @EventPattern(TOPICS.billingSubscriptions)
+  async onSubscriptions(@Payload() batch: ConsumedBatch<SubscriptionChanged>): Promise<void> {
+    await this.ledger.recordPeriods(
+      batch.manager,
+      batch.messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer, start: m.value.periodStart, end: m.value.periodEnd })),
+    );
+  }
+
   @EventPattern(TOPICS.usageEvents)
   async onUsageEvents(@Payload() batch: ConsumedBatch<UsageEvent>): Promise<void> {
     const messageByEventId = new Map<string, ConsumedMessage<UsageEvent>>();
     for (const m of batch.messages) if (!messageByEventId.has(m.value.eventId)) messageByEventId.set(m.value.eventId, m);
     const fresh = await this.ledger.recordNew(batch.manager, [...messageByEventId.values()].map((m) => m.value));
-    const deltas = [...computeWindowDeltas(fresh).values()];
+    const periods = await this.ledger.periodsOf(batch.manager, fresh.map((e) => ({ tenant: e.tenant, customer: e.subject })));
+    const deltas = [...computeWindowDeltas(fresh, (tenant, customer) => periods.get(`${tenant}\u0000${customer}`) ?? []).values()];
     const distinctAdded = await this.ledger.addDistinctValues(batch.manager, deltas);
     const stored = await this.ledger.applyDeltas(batch.manager, deltas, distinctAdded);
     const lastEventOf = new Map(deltas.map((d) => [windowDeltaKey(d), d.lastEventId]));

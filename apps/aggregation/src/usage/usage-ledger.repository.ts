@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { Aggregation, UsageEvent, WindowKind } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { windowDeltaKey, type WindowDelta } from '../domain/window-deltas';
+import type { BillingPeriod } from '../domain/windows';
 
 export interface StoredWindow {
   tenant: string;
@@ -25,28 +26,101 @@ export interface StoredWindow {
 /** Set-based SQL only: every statement here handles the whole batch. */
 @Injectable()
 export class UsageLedgerRepository {
+  private readonly knownPartitions = new Set<string>();
+
   /** Records the events; returns those not seen before (duplicates are skipped, not counted). */
   async recordNew(manager: EntityManager, events: UsageEvent[]): Promise<UsageEvent[]> {
     if (events.length === 0) return [];
     const s = schemaOf(manager.connection);
     const inserted: Array<{ tenant: string; source: string; event_id: string }> = await manager.query(
-      `INSERT INTO ${s}.event_ledger (tenant, source, event_id, subject, type, time, readings, data)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::jsonb[])
+      `INSERT INTO ${s}.event_ids (tenant, source, event_id, time)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
        ON CONFLICT (tenant, source, event_id) DO NOTHING
        RETURNING tenant, source, event_id`,
-      [
-        events.map((e) => e.tenant),
-        events.map((e) => e.source),
-        events.map((e) => e.id),
-        events.map((e) => e.subject),
-        events.map((e) => e.type),
-        events.map((e) => e.time),
-        events.map((e) => JSON.stringify(e.readings)),
-        events.map((e) => JSON.stringify(e.data)),
-      ],
+      [events.map((e) => e.tenant), events.map((e) => e.source), events.map((e) => e.id), events.map((e) => e.time)],
     );
     const fresh = new Set(inserted.map((r) => `${r.tenant}\u0000${r.source}\u0000${r.event_id}`));
-    return events.filter((e) => fresh.delete(`${e.tenant}\u0000${e.source}\u0000${e.id}`));
+    const newEvents = events.filter((e) => fresh.delete(`${e.tenant}\u0000${e.source}\u0000${e.id}`));
+    if (newEvents.length === 0) return [];
+    await this.ensureDayPartitions(manager, newEvents.map((e) => new Date(e.time)));
+    await manager.query(
+      `INSERT INTO ${s}.event_ledger (tenant, source, event_id, subject, type, time, readings, data)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::jsonb[])`,
+      [
+        newEvents.map((e) => e.tenant),
+        newEvents.map((e) => e.source),
+        newEvents.map((e) => e.id),
+        newEvents.map((e) => e.subject),
+        newEvents.map((e) => e.type),
+        newEvents.map((e) => e.time),
+        newEvents.map((e) => JSON.stringify(e.readings)),
+        newEvents.map((e) => JSON.stringify(e.data)),
+      ],
+    );
+    return newEvents;
+  }
+
+  /** Creates the ledger's day partitions the events need (once per process per day). */
+  private async ensureDayPartitions(manager: EntityManager, times: Date[]): Promise<void> {
+    const s = schemaOf(manager.connection);
+    const days = [...new Set(times.map((t) => t.toISOString().slice(0, 10)))].filter((d) => !this.knownPartitions.has(`${s}:${d}`));
+    for (const day of days) {
+      const start = new Date(`${day}T00:00:00Z`);
+      const end = new Date(start.getTime() + 86_400_000);
+      // Serialised: concurrent CREATE ... IF NOT EXISTS of the same partition can still collide.
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${s}:ledger-partition:${day}`]);
+      await manager.query(
+        `CREATE TABLE IF NOT EXISTS ${s}."event_ledger_${day.replace(/-/g, '')}" PARTITION OF ${s}.event_ledger
+         FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+      );
+      this.knownPartitions.add(`${s}:${day}`);
+    }
+  }
+
+  /** Drops ledger days older than the retention and forgets their event ids. Returns the days dropped. */
+  async dropExpired(manager: EntityManager, retentionDays: number, now = new Date()): Promise<string[]> {
+    const s = schemaOf(manager.connection);
+    const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - retentionDays * 86_400_000);
+    const partitions: Array<{ name: string }> = await manager.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       JOIN pg_namespace n ON n.oid = p.relnamespace WHERE p.relname = 'event_ledger' AND n.nspname = $1`,
+      [s.replace(/"/g, '')],
+    );
+    const cutoffName = `event_ledger_${cutoff.toISOString().slice(0, 10).replace(/-/g, '')}`;
+    const expired = partitions.map((p) => p.name).filter((name) => name < cutoffName).sort();
+    for (const name of expired) {
+      await manager.query(`DROP TABLE ${s}."${name}"`);
+      this.knownPartitions.clear();
+    }
+    await manager.query(`DELETE FROM ${s}.event_ids WHERE time < $1`, [cutoff.toISOString()]);
+    return expired;
+  }
+
+  /** Records billing periods from subscriptions; returns nothing (periods only ever get added). */
+  async recordPeriods(manager: EntityManager, periods: Array<{ tenant: string; customer: string; start: string; end: string }>): Promise<void> {
+    if (periods.length === 0) return;
+    await manager.query(
+      `INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, period_start, period_end)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+       ON CONFLICT (tenant, customer, period_start) DO UPDATE SET period_end = excluded.period_end`,
+      [periods.map((p) => p.tenant), periods.map((p) => p.customer), periods.map((p) => p.start), periods.map((p) => p.end)],
+    );
+  }
+
+  /** Known billing periods of the batch's customers. */
+  async periodsOf(manager: EntityManager, customers: Array<{ tenant: string; customer: string }>): Promise<Map<string, BillingPeriod[]>> {
+    const byCustomer = new Map<string, BillingPeriod[]>();
+    if (customers.length === 0) return byCustomer;
+    const rows: Array<{ tenant: string; customer: string; period_start: Date; period_end: Date }> = await manager.query(
+      `SELECT tenant, customer, period_start, period_end FROM ${schemaOf(manager.connection)}.customer_periods
+       WHERE (tenant, customer) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [customers.map((c) => c.tenant), customers.map((c) => c.customer)],
+    );
+    for (const r of rows) {
+      const key = `${r.tenant}\u0000${r.customer}`;
+      byCustomer.set(key, [...(byCustomer.get(key) ?? []), { start: r.period_start, end: r.period_end }]);
+    }
+    return byCustomer;
   }
 
   /** Adds distinct values; returns per window how many were new. */

@@ -6,7 +6,8 @@ export function readJsonPath(root: unknown, path: string): unknown {
   const steps = parseJsonPath(path);
   let current: unknown = root;
   for (const step of steps) {
-    if (current === null || typeof current !== 'object') return undefined;
+    // Own properties only: `$.a.constructor` must not read Object.prototype's function when `a` lacks it.
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, step)) return undefined;
     current = (current as Record<string | number, unknown>)[step];
   }
   return current;

@@ -1,0 +1,43 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
+import { JsonLogger } from '@tally/telemetry';
+import { aggregationSettings } from '../aggregation-config';
+import { UsageLedgerRepository } from './usage-ledger.repository';
+
+/** Drops ledger days past the retention, hourly (and once at start). */
+@Injectable()
+export class LedgerRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private readonly retentionDays: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: UsageLedgerRepository,
+    private readonly logger: JsonLogger,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+  ) {
+    this.retentionDays = aggregationSettings(config).LEDGER_RETENTION_DAYS;
+  }
+
+  onApplicationBootstrap(): void {
+    void this.run();
+    this.timer = setInterval(() => void this.run(), 3_600_000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async run(): Promise<string[]> {
+    try {
+      const dropped = await this.dataSource.transaction((m) => this.ledger.dropExpired(m, this.retentionDays));
+      if (dropped.length > 0) this.logger.info('ledger days dropped by retention', { dropped, retentionDays: this.retentionDays });
+      return dropped;
+    } catch (e) {
+      this.logger.error('ledger retention failed; will retry in an hour', { error: e as Error });
+      return [];
+    }
+  }
+}
