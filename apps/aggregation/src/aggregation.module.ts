@@ -1,10 +1,15 @@
 import { Module } from '@nestjs/common';
+import { TenantAuthModule } from '@tally/nest-platform';
+import { EventsExportRepository } from './query/events-export.repository';
+import { UsageQueryController } from './query/usage-query.controller';
+import { UsageQueryRepository } from './query/usage-query.repository';
+import { LedgerRetentionService } from './usage/ledger-retention.service';
 import { UsageEventsController } from './usage/usage-events.controller';
 import { UsageLedgerRepository } from './usage/usage-ledger.repository';
-import { LedgerRetentionService } from './usage/ledger-retention.service';
 
 @Module({
-  controllers: [UsageEventsController],
-  providers: [UsageLedgerRepository, LedgerRetentionService],
+  imports: [TenantAuthModule],
+  controllers: [UsageEventsController, UsageQueryController],
+  providers: [UsageLedgerRepository, LedgerRetentionService, UsageQueryRepository, EventsExportRepository],
 })
 export class AggregationModule {}

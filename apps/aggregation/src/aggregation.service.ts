@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@tally/nest-platform';
+import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@tally/nest-platform';
 import { CreateLedgerAndAggregates1732400000200 } from './db/1732400000200-create-ledger-and-aggregates';
 import { AggregationModule } from './aggregation.module';
 import { aggregationConfigSchema } from './aggregation-config';
@@ -7,6 +7,6 @@ export const aggregationService: ServiceDefinition = {
   name: 'aggregation',
   defaultPort: 3002,
   rootModule: AggregationModule,
-  migrations: [CreateLedgerAndAggregates1732400000200],
+  migrations: [CreateApiKeyProjection1732400000060, CreateLedgerAndAggregates1732400000200],
   configSchema: aggregationConfigSchema,
 };

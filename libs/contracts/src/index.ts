@@ -5,6 +5,7 @@ export * from './events/usage-event-raw';
 export * from './events/usage-event';
 export * from './events/usage-aggregate';
 export * from './events/meter-catalog';
+export * from './events/api-key';
 export * from './events/subscription';
 export * from './events/usage-threshold-alert';
 export * from './events/invoice';

@@ -4,6 +4,7 @@ import { rawUsageEventSchema } from './events/usage-event-raw';
 import { usageEventSchema } from './events/usage-event';
 import { usageAggregateSchema } from './events/usage-aggregate';
 import { meterDefinitionSchema } from './events/meter-catalog';
+import { apiKeyChangedSchema } from './events/api-key';
 import { subscriptionChangedSchema } from './events/subscription';
 import { usageThresholdAlertSchema } from './events/usage-threshold-alert';
 import { invoiceChangedSchema } from './events/invoice';
@@ -20,6 +21,7 @@ export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
   [TOPICS.usageEvents]: usageEventSchema,
   [TOPICS.usageAggregates]: usageAggregateSchema,
   [TOPICS.catalogMeters]: meterDefinitionSchema,
+  [TOPICS.catalogApiKeys]: apiKeyChangedSchema,
   [TOPICS.billingSubscriptions]: subscriptionChangedSchema,
   [TOPICS.alertsUsageThreshold]: usageThresholdAlertSchema,
   [TOPICS.billingInvoices]: invoiceChangedSchema,

@@ -4,6 +4,7 @@ export const TOPICS = {
   usageEvents: 'usage.events.v1',
   usageEventsDlq: 'usage.events.dlq.v1',
   catalogMeters: 'catalog.meters.v1',
+  catalogApiKeys: 'catalog.api-keys.v1',
   usageAggregates: 'usage.aggregates.v1',
   alertsUsageThreshold: 'alerts.usage-threshold.v1',
   billingSubscriptions: 'billing.subscriptions.v1',
@@ -21,6 +22,7 @@ export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 /** Topics holding "current state per key" are compacted so a new consumer can rebuild its projection. */
 export const COMPACTED_TOPICS: ReadonlySet<string> = new Set<string>([
   TOPICS.catalogMeters,
+  TOPICS.catalogApiKeys,
   TOPICS.billingSubscriptions,
 ]);
 

@@ -7,3 +7,5 @@ export * from './lib/readiness';
 export * from './lib/nest-json-logger';
 export * from './lib/problem-details';
 export * from './lib/read-raw-body';
+export * from './lib/tenant-auth/bearer';
+export * from './lib/tenant-auth/api-key-projection';

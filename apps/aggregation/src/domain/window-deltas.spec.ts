@@ -283,6 +283,46 @@ describe('computeWindowDeltas', () => {
   });
 });
 
+describe('computeWindowDeltas with billing periods', () => {
+  const march15 = { start: new Date('2024-03-15T00:00:00.000Z'), end: new Date('2024-04-15T00:00:00.000Z') };
+
+  it("uses each customer's own billing period for the PERIOD window, asking by tenant and customer", () => {
+    const asked: string[] = [];
+    const periodsOf = (tenant: string, customer: string) => {
+      asked.push(`${tenant}/${customer}`);
+      return tenant === 'acme' && customer === 'sub' ? [march15] : [];
+    };
+    const deltas = computeWindowDeltas(
+      [
+        event('2024-03-20T10:00:00.000Z', [reading('SUM', '1')], { subject: 'sub' }),
+        event('2024-03-20T10:00:00.000Z', [reading('SUM', '2')], { subject: 'no-sub' }),
+        event('2024-03-10T10:00:00.000Z', [reading('SUM', '4')], { subject: 'sub' }),
+      ],
+      periodsOf,
+    );
+    const periods = [...deltas.values()].filter((d) => d.window.kind === 'PERIOD');
+    expect(periods.map((d) => [d.customer, d.window.start.toISOString(), d.window.end.toISOString(), d.sum.toFixed()])).toEqual([
+      ['sub', '2024-03-15T00:00:00.000Z', '2024-04-15T00:00:00.000Z', '1'],
+      ['no-sub', '2024-03-01T00:00:00.000Z', '2024-04-01T00:00:00.000Z', '2'],
+      // Before the known period: the calendar month.
+      ['sub', '2024-03-01T00:00:00.000Z', '2024-04-01T00:00:00.000Z', '4'],
+    ]);
+    expect(asked).toEqual(['acme/sub', 'acme/no-sub', 'acme/sub']);
+  });
+
+  it('merges events of different calendar months within one billing period', () => {
+    const deltas = computeWindowDeltas(
+      [event('2024-03-31T23:00:00.000Z', [reading('SUM', '1.5')]), event('2024-04-02T01:00:00.000Z', [reading('SUM', '2.5')])],
+      () => [march15],
+    );
+    expect(deltas.size).toBe(3);
+    const period = only(deltas, 'PERIOD');
+    expect(period.window.start.toISOString()).toBe('2024-03-15T00:00:00.000Z');
+    expect(period.sum.toFixed()).toBe('4');
+    expect(period.count).toBe(2);
+  });
+});
+
 describe('windowValue', () => {
   const acc = { sum: '10.50', count: 4, min: '-1.0', max: '7.250', latest: '3.10', distinct: 2 };
   const empty = { sum: '0', count: 0, min: null, max: null, latest: null, distinct: 0 };

@@ -1,4 +1,4 @@
-import { calendarMonth, fixedWindow, windowsFor } from './windows';
+import { calendarMonth, fixedWindow, periodWindow, windowsFor, type BillingPeriod } from './windows';
 
 const at = (iso: string) => new Date(iso);
 const iso = (w: { start: Date; end: Date }) => [w.start.toISOString(), w.end.toISOString()];
@@ -124,7 +124,44 @@ describe('calendarMonth', () => {
   });
 });
 
+describe('periodWindow', () => {
+  // Subscription periods that start mid-month, as billing.subscriptions.v1 carries them.
+  const periods: BillingPeriod[] = [
+    { start: at('2024-02-15T00:00:00.000Z'), end: at('2024-03-15T00:00:00.000Z') },
+    { start: at('2024-03-15T00:00:00.000Z'), end: at('2024-04-15T00:00:00.000Z') },
+  ];
+
+  it('is the calendar month when no periods are known', () => {
+    expect(periodWindow(at('2024-03-20T00:00:00.000Z'))).toEqual(calendarMonth(at('2024-03-20T00:00:00.000Z')));
+    expect(periodWindow(at('2024-03-20T00:00:00.000Z'), [])).toEqual(calendarMonth(at('2024-03-20T00:00:00.000Z')));
+  });
+
+  it('is the subscription period containing the time', () => {
+    const w = periodWindow(at('2024-03-01T12:00:00.000Z'), periods);
+    expect(w.kind).toBe('PERIOD');
+    expect(iso(w)).toEqual(['2024-02-15T00:00:00.000Z', '2024-03-15T00:00:00.000Z']);
+  });
+
+  it('includes the start of a period and excludes its end', () => {
+    expect(iso(periodWindow(at('2024-03-15T00:00:00.000Z'), periods))).toEqual(['2024-03-15T00:00:00.000Z', '2024-04-15T00:00:00.000Z']);
+    expect(iso(periodWindow(at('2024-03-14T23:59:59.999Z'), periods))).toEqual(['2024-02-15T00:00:00.000Z', '2024-03-15T00:00:00.000Z']);
+  });
+
+  it('falls back to the calendar month outside every known period', () => {
+    expect(iso(periodWindow(at('2024-04-15T00:00:00.000Z'), periods))).toEqual(['2024-04-01T00:00:00.000Z', '2024-05-01T00:00:00.000Z']);
+    expect(iso(periodWindow(at('2024-02-14T23:59:59.999Z'), periods))).toEqual(['2024-02-01T00:00:00.000Z', '2024-03-01T00:00:00.000Z']);
+  });
+});
+
 describe('windowsFor', () => {
+  it('uses a known subscription period as the PERIOD window', () => {
+    const windows = windowsFor(at('2024-03-20T18:00:00.000Z'), [{ start: at('2024-03-15T00:00:00.000Z'), end: at('2024-04-15T00:00:00.000Z') }]);
+    expect(windows.map((w) => [w.kind, ...iso(w)])).toEqual([
+      ['DAY', '2024-03-20T00:00:00.000Z', '2024-03-21T00:00:00.000Z'],
+      ['PERIOD', '2024-03-15T00:00:00.000Z', '2024-04-15T00:00:00.000Z'],
+    ]);
+  });
+
   it('returns the DAY window then the calendar-month PERIOD window', () => {
     const windows = windowsFor(at('2024-12-31T18:00:00.000Z'));
     expect(windows.map((w) => [w.kind, ...iso(w)])).toEqual([

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { TOPICS, type ApiKeyChanged } from '@tally/contracts';
+import { hashApiKey, OutboxPublisher } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 
 export interface ApiKeyView {
@@ -13,7 +15,6 @@ export interface ApiKeyView {
   revokedAt: string | null;
 }
 
-const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 /** How long a resolved key is trusted without asking Postgres again (so revocation takes at most this). */
 const CACHE_MS = 5_000;
 
@@ -21,7 +22,10 @@ const CACHE_MS = 5_000;
 export class ApiKeyService {
   private readonly cache = new Map<string, { tenant: string | null; until: number }>();
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxPublisher,
+  ) {}
 
   async createTenant(id: string, name: string): Promise<{ id: string; name: string; created: boolean }> {
     const rows = await this.dataSource.query(
@@ -45,11 +49,16 @@ export class ApiKeyService {
   async createKey(tenant: string, name: string | null): Promise<ApiKeyView & { key: string }> {
     const key = `tly_${randomBytes(24).toString('base64url')}`;
     const id = randomUUID();
-    const [row] = await this.dataSource.query(
-      `INSERT INTO ${schemaOf(this.dataSource)}.api_keys (id, tenant, key_hash, key_prefix, name) VALUES ($1, $2, $3, $4, $5)
-       RETURNING id, tenant, name, key_prefix, created_at, revoked_at`,
-      [id, tenant, hashKey(key), key.slice(0, 8), name],
-    );
+    const keyHash = hashApiKey(key);
+    const row = await this.outbox.inTransaction(async (manager, emit) => {
+      const [created] = await manager.query(
+        `INSERT INTO ${schemaOf(manager.connection)}.api_keys (id, tenant, key_hash, key_prefix, name) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, tenant, name, key_prefix, created_at, revoked_at`,
+        [id, tenant, keyHash, key.slice(0, 8), name],
+      );
+      emit(keyChanged(tenant, id, keyHash, false));
+      return created;
+    });
     return { ...toView(row), key };
   }
 
@@ -62,18 +71,23 @@ export class ApiKeyService {
   }
 
   async revokeKey(id: string): Promise<boolean> {
-    // TypeORM answers UPDATE/DELETE with [rows, affected], not rows.
-    const [rows] = await this.dataSource.query(
-      `UPDATE ${schemaOf(this.dataSource)}.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
-      [id],
-    );
+    const revoked = await this.outbox.inTransaction(async (manager, emit) => {
+      // TypeORM answers UPDATE/DELETE with [rows, affected], not rows.
+      const [rows] = await manager.query(
+        `UPDATE ${schemaOf(manager.connection)}.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING tenant, key_hash`,
+        [id],
+      );
+      if (rows.length === 0) return false;
+      emit(keyChanged(rows[0].tenant, id, rows[0].key_hash, true));
+      return true;
+    });
     this.cache.clear();
-    return rows.length > 0;
+    return revoked;
   }
 
   /** The tenant a key belongs to, or null for an unknown or revoked key. */
   async tenantForKey(key: string): Promise<string | null> {
-    const hash = hashKey(key);
+    const hash = hashApiKey(key);
     const hit = this.cache.get(hash);
     if (hit && hit.until > Date.now()) return hit.tenant;
     const rows = await this.dataSource.query(
@@ -85,6 +99,11 @@ export class ApiKeyService {
     this.cache.set(hash, { tenant, until: Date.now() + CACHE_MS });
     return tenant;
   }
+}
+
+function keyChanged(tenant: string, keyId: string, keyHash: string, revoked: boolean) {
+  const value: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, keyId, keyHash, revoked };
+  return { topic: TOPICS.catalogApiKeys, key: keyId, value };
 }
 
 function toView(r: { id: string; tenant: string; name: string | null; key_prefix: string; created_at: Date; revoked_at: Date | null }): ApiKeyView {

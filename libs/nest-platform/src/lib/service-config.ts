@@ -54,9 +54,15 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     KAFKA_PARTITIONS: env.KAFKA_PARTITIONS,
     CONSUMER_GROUP: env[`${envPrefix}_CONSUMER_GROUP`] ?? env.CONSUMER_GROUP,
   };
+  // Name the variable actually read, so a bad THRESHOLD_ALERTING_PORT is not reported as PORT.
+  const readFrom = (key: string) => (env[`${envPrefix}_${key}`] !== undefined ? `${envPrefix}_${key}` : key);
+  const variables: Record<string, string> = { PORT: readFrom('PORT'), DB_SCHEMA: readFrom('DB_SCHEMA'), CONSUMER_GROUP: readFrom('CONSUMER_GROUP') };
   const base = baseSchema.safeParse(input);
   const extra = extraSchema ? extraSchema.safeParse(env) : ({ success: true, data: {} } as const);
-  const issues = [...(base.success ? [] : base.error.issues), ...(extra.success ? [] : extra.error.issues)];
+  const issues = [
+    ...(base.success ? [] : base.error.issues.map((i) => ({ ...i, path: [variables[String(i.path[0])] ?? i.path[0], ...i.path.slice(1)] }))),
+    ...(extra.success ? [] : extra.error.issues),
+  ];
   if (!base.success || !extra.success) {
     const lines = issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration for ${service}:\n${lines.join('\n')}`);

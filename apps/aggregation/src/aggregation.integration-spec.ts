@@ -1,0 +1,245 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { customerKey, TOPICS, type ApiKeyChanged, type UsageEvent } from '@tally/contracts';
+import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
+import { aggregationService } from './aggregation.service';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+interface QueryBody {
+  aggregation: string | null;
+  data: Array<{ subject: string | null; value: string; windowStart: string; groupBy: Record<string, string | null> }>;
+  errors?: Array<{ pointer: string }>;
+}
+const DAY = 86_400_000;
+
+function usageEvent(tenant: string, subject: string, id: string, time: Date, calls: number, user = 'u1', region = 'eu'): UsageEvent {
+  return {
+    eventId: `${tenant}:${id}`,
+    occurredAt: time.toISOString(),
+    tenant,
+    id,
+    source: 'gw',
+    type: 'api.call',
+    subject,
+    time: time.toISOString(),
+    data: { calls, user, region },
+    readings: [
+      { meter: 'api-calls', aggregation: 'SUM', value: String(calls), groupBy: { region } },
+      { meter: 'users', aggregation: 'UNIQUE_COUNT', value: user, groupBy: {} },
+    ],
+  };
+}
+
+const keyEvent = (tenant: string, key: string): ApiKeyChanged => ({
+  eventId: randomUUID(),
+  occurredAt: new Date().toISOString(),
+  tenant,
+  keyId: randomUUID(),
+  keyHash: hashApiKey(key),
+  revoked: false,
+});
+
+describe('aggregation service (real Kafka + Postgres)', () => {
+  const suite = new TestSuite();
+  let service: ServiceApp;
+  let base: string;
+  let collector: TopicCollector;
+  const t0 = new Date(Math.floor(Date.now() / DAY) * DAY - 3 * DAY + 10 * 3_600_000); // 10:00 UTC, three days ago
+  const get = (path: string, key: string, accept = 'application/json') => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}`, accept } });
+  const query = async (path: string, key: string) => (await (await get(path, key)).json()) as QueryBody;
+
+  beforeAll(async () => {
+    await suite.createTopics();
+    await suite.produce(TOPICS.catalogApiKeys, [
+      { key: 'k-acme', value: keyEvent('acme', 'key-acme') },
+      { key: 'k-globex', value: keyEvent('globex', 'key-globex') },
+    ]);
+    service = await createServiceApp(aggregationService, suite.serviceConfig(aggregationService));
+    await service.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
+    collector = await suite.collect([TOPICS.usageAggregates]);
+  });
+
+  afterAll(async () => {
+    await service?.app.close();
+    await suite.cleanup();
+  });
+
+  const produceUsage = (events: UsageEvent[]) => suite.produce(TOPICS.usageEvents, events.map((e) => ({ key: customerKey(e.tenant, e.subject), value: e })));
+  const periodTotal = async (tenant: string, customer: string, meter: string) => {
+    const rows = await suite.query<{ sum_value: string; distinct_count: string; event_count: string }>(
+      `SELECT sum_value::text, distinct_count::text, event_count::text FROM "${suite.schema('aggregation')}".window_aggregates
+       WHERE tenant = $1 AND customer = $2 AND meter = $3 AND window_kind = 'PERIOD'`,
+      [tenant, customer, meter],
+    );
+    return rows;
+  };
+
+  it('counts duplicates once (in one batch, across batches) and puts late events in their own window, re-emitting it', async () => {
+    const e1 = usageEvent('acme', 'c-dup', 'd1', t0, 5);
+    const e2 = usageEvent('acme', 'c-dup', 'd2', new Date(t0.getTime() + 60_000), 7);
+    await produceUsage([e1, e1, e2]);
+    await produceUsage([e2, e1]);
+    const late = usageEvent('acme', 'c-dup', 'late', new Date(t0.getTime() - DAY), 100);
+    await expectEventually(async () => expect((await periodTotal('acme', 'c-dup', 'api-calls')).map((r) => r.event_count)).toEqual(['2']));
+    await produceUsage([late]);
+    await expectEventually(async () => {
+      const days = await suite.query<{ window_start: Date; sum_value: string; version: string }>(
+        `SELECT window_start, sum_value::text, version::text FROM "${suite.schema('aggregation')}".window_aggregates
+         WHERE customer = 'c-dup' AND meter = 'api-calls' AND window_kind = 'DAY' ORDER BY window_start`,
+      );
+      expect(days.map((d) => d.sum_value)).toEqual(['100', '12']);
+    });
+    const dayAggregates = await expectEventually(() => {
+      const list = collector.on<{ customer: string; meter: string; windowKind: string; windowStart: string; value: string; version: number }>(TOPICS.usageAggregates)
+        .filter((m) => m.value.customer === 'c-dup' && m.value.meter === 'api-calls' && m.value.windowKind === 'DAY');
+      expect(list.some((m) => m.value.value === '100')).toBe(true);
+      return list;
+    });
+    const today = dayAggregates.filter((m) => m.value.windowStart === new Date(Math.floor(t0.getTime() / DAY) * DAY).toISOString());
+    expect(today[today.length - 1].value).toMatchObject({ value: '12' });
+    // Versions rise with every change of a window, so consumers can apply them idempotently.
+    const versions = today.map((m) => m.value.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+  });
+
+  it('answers queries that match a reference computed from the raw events (windows, time zone, distinct counts, group-by), per tenant', async () => {
+    const events: UsageEvent[] = [];
+    for (let i = 0; i < 120; i++) {
+      // Spread over 48 hours from 22:00 UTC two days before t0 so days differ between UTC and Berlin.
+      const time = new Date(t0.getTime() - 36 * 3_600_000 + i * 24 * 60_000);
+      events.push(usageEvent('acme', i % 2 ? 'q-1' : 'q-2', `q${i}`, time, (i % 7) + 1, `user-${i % 13}`, i % 3 ? 'eu' : 'us'));
+    }
+    await produceUsage(events);
+    await produceUsage([usageEvent('globex', 'q-1', 'g1', events[0] ? new Date(events[0].time) : t0, 1000)]);
+    const from = new Date(t0.getTime() - 3 * DAY).toISOString();
+    const to = new Date(t0.getTime() + DAY).toISOString();
+    const total = (list: UsageEvent[]) => String(list.reduce((s, e) => s + Number(e.data.calls), 0));
+
+    const whole = await expectEventually(async () => {
+      const body = await query(`/api/v1/meters/api-calls/query?subject=q-1&subject=q-2&from=${from}&to=${to}`, 'key-acme');
+      expect(body.data.map((r) => [r.subject, r.value])).toEqual([
+        ['q-1', total(events.filter((e) => e.subject === 'q-1'))],
+        ['q-2', total(events.filter((e) => e.subject === 'q-2'))],
+      ]);
+      return body;
+    });
+    expect(whole.aggregation).toBe('SUM');
+
+    const berlinDay = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(iso));
+    const expectedByDay = new Map<string, number>();
+    for (const e of events.filter((x) => x.subject === 'q-1')) expectedByDay.set(berlinDay(e.time), (expectedByDay.get(berlinDay(e.time)) ?? 0) + Number(e.data.calls));
+    const byDay = await query(`/api/v1/meters/api-calls/query?subject=q-1&from=${from}&to=${to}&windowSize=DAY&windowTimeZone=Europe/Berlin`, 'key-acme');
+    expect(byDay.data.map((r) => [berlinDay(r.windowStart), r.value])).toEqual(
+      [...expectedByDay].sort().map(([d, v]) => [d, String(v)]),
+    );
+    // Berlin midnight is 22:00 or 23:00 UTC, never 00:00.
+    expect(byDay.data.every((r) => /T2[23]:00:00/.test(r.windowStart))).toBe(true);
+
+    const users = await query(`/api/v1/meters/users/query?from=${from}&to=${to}`, 'key-acme');
+    const expectedUsers = new Set([...events.map((e) => e.data.user), 'u1']).size; // u1 from the duplicates test
+    expect(users.data).toEqual([expect.objectContaining({ value: String(expectedUsers) })]);
+
+    const regions = await query(`/api/v1/meters/api-calls/query?subject=q-2&from=${from}&to=${to}&groupBy=region`, 'key-acme');
+    for (const region of ['eu', 'us']) {
+      const row = regions.data.find((r) => r.groupBy.region === region)!;
+      expect(row.value).toBe(total(events.filter((e) => e.subject === 'q-2' && e.data.region === region)));
+    }
+
+    // Another tenant's key sees only its own usage; an unknown key nothing at all.
+    const globex = await query(`/api/v1/meters/api-calls/query?subject=q-1&from=${from}&to=${to}`, 'key-globex');
+    expect(globex.data.map((r) => r.value)).toEqual(['1000']);
+    expect((await get(`/api/v1/meters/api-calls/query`, 'key-nobody')).status).toBe(401);
+    const bad = await get(`/api/v1/meters/api-calls/query?windowSize=WEEK&windowTimeZone=Mars/Olympus`, 'key-acme');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as QueryBody).errors?.map((e) => e.pointer).sort()).toEqual(['/windowSize', '/windowTimeZone']);
+
+    // Events: pages follow the cursor to the end; CSV has one line per reading of the meter.
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const page = (await (
+        await get(`/api/v1/events?subject=q-1&from=${from}&to=${to}&limit=25${cursor ? `&cursor=${cursor}` : ''}`, 'key-acme')
+      ).json()) as { data: Array<{ id: string }>; nextCursor: string | null };
+      seen.push(...page.data.map((e) => e.id));
+      cursor = page.nextCursor;
+    }
+    expect(seen.sort()).toEqual(events.filter((e) => e.subject === 'q-1').map((e) => e.id).sort());
+    const csv = await (await get(`/api/v1/events?subject=q-1&meter=api-calls&from=${from}&to=${to}`, 'key-acme', 'text/csv')).text();
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toBe('time,id,source,type,subject,meter,value,ingested_at,data');
+    expect(lines).toHaveLength(61);
+    expect(lines.slice(1).reduce((s, l) => s + Number(l.split(',')[6]), 0)).toBe(Number(total(events.filter((e) => e.subject === 'q-1'))));
+  });
+});
+
+describe('aggregation killed with SIGKILL mid-load', () => {
+  const suite = new TestSuite();
+  let child: ChildProcess | undefined;
+
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await suite.cleanup();
+  });
+
+  const start = () => {
+    const proc = spawn(process.execPath, ['-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps/aggregation/src/main.ts')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: '0',
+        DB_SCHEMA: suite.schema('aggregation'),
+        KAFKA_TOPIC_PREFIX: suite.topicPrefix,
+        KAFKA_PARTITIONS: '2',
+        LOG_LEVEL: 'error',
+      },
+      stdio: 'ignore',
+    });
+    child = proc;
+    return proc;
+  };
+  const applied = async () => {
+    const [row] = await suite.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${suite.schema('aggregation')}".event_ids`).catch(() => [{ n: '0' }]);
+    return Number(row.n);
+  };
+
+  it('restarts to exactly the expected totals: nothing lost, nothing counted twice', async () => {
+    await suite.createTopics();
+    const customers = 50;
+    const unique: UsageEvent[] = [];
+    const now = Date.now();
+    for (let i = 0; i < 6000; i++) unique.push(usageEvent('acme', `k-${i % customers}`, `e${i}`, new Date(now - (i % 500) * 60_000), (i % 9) + 1));
+    // 10 % resent, as a retrying producer would.
+    const stream = [...unique, ...unique.filter((_, i) => i % 10 === 0)];
+    const first = start();
+    for (let i = 0; i < stream.length; i += 500) {
+      await suite.produce(TOPICS.usageEvents, stream.slice(i, i + 500).map((e) => ({ key: customerKey(e.tenant, e.subject), value: e })));
+    }
+    await expectEventually(async () => expect(await applied()).toBeGreaterThan(500), 60_000, 50);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const atKill = await applied();
+    start();
+    await expectEventually(async () => expect(await applied()).toBe(unique.length), 120_000, 250);
+    const totals = await suite.query<{ customer: string; sum: string; n: string }>(
+      `SELECT customer, sum_value::text AS sum, event_count::text AS n FROM "${suite.schema('aggregation')}".window_aggregates
+       WHERE meter = 'api-calls' AND window_kind = 'PERIOD' ORDER BY customer`,
+    );
+    const expected = new Map<string, { sum: number; n: number }>();
+    for (const e of unique) {
+      const cur = expected.get(e.subject) ?? { sum: 0, n: 0 };
+      expected.set(e.subject, { sum: cur.sum + Number(e.data.calls), n: cur.n + 1 });
+    }
+    const actual = new Map<string, { sum: number; n: number }>();
+    for (const t of totals) {
+      const cur = actual.get(t.customer) ?? { sum: 0, n: 0 };
+      actual.set(t.customer, { sum: cur.sum + Number(t.sum), n: cur.n + Number(t.n) });
+    }
+    expect(atKill).toBeLessThan(unique.length);
+    expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
+  });
+});
