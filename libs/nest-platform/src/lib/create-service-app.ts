@@ -114,8 +114,16 @@ export async function runService(definition: ServiceDefinition): Promise<void> {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const { app, logger } = await createServiceApp(definition, config);
-  await app.listen(config.port, '0.0.0.0');
+  const logger = new JsonLogger(definition.name);
+  let app: INestApplication;
+  try {
+    ({ app } = await createServiceApp(definition, config));
+    await app.listen(config.port, '0.0.0.0');
+  } catch (e) {
+    // One clear line instead of a stack trace from deep inside a driver (e.g. the database is missing).
+    logger.error(`${definition.name} could not start: ${(e as Error).message}`, { error: e as Error, database: redactUrl(config.databaseUrl), brokers: config.kafka.brokers });
+    process.exit(1);
+  }
   logger.info('ready', {
     port: config.port,
     url: `http://127.0.0.1:${config.port}`,
