@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { FieldError } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
+import { RFC3339 } from './query-params';
 
 export interface EventsFilter {
   subject?: string;
@@ -41,7 +42,7 @@ export class EventsExportRepository {
     const time = (name: string, fallback: Date) => {
       if (params[name] === undefined) return fallback;
       const d = new Date(params[name]);
-      if (Number.isNaN(d.getTime())) errors.push({ pointer: `/${name}`, detail: 'must be an RFC 3339 timestamp' });
+      if (!RFC3339.test(params[name]) || Number.isNaN(d.getTime())) errors.push({ pointer: `/${name}`, detail: 'must be an RFC 3339 timestamp' });
       return d;
     };
     const to = time('to', now);

@@ -16,6 +16,8 @@ type Params = Record<string, string | string[] | undefined>;
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean);
 const DEFAULT_RANGE_MS = 31 * 86_400_000;
+// The offset is required: without one, Date reads the timestamp in the server's time zone.
+export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** Validates the query string of `GET /api/v1/meters/{slug}/query` (OpenMeter's parameter names). */
 export function parseUsageQuery(meter: string, params: Params, now = new Date()): { ok: true; query: UsageQuery } | { ok: false; errors: FieldError[] } {
@@ -24,7 +26,7 @@ export function parseUsageQuery(meter: string, params: Params, now = new Date())
     const raw = params[name];
     if (raw === undefined) return fallback;
     const d = new Date(String(raw));
-    if (Array.isArray(raw) || Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(String(raw))) {
+    if (Array.isArray(raw) || Number.isNaN(d.getTime()) || !RFC3339.test(String(raw))) {
       errors.push({ pointer: `/${name}`, detail: 'must be an RFC 3339 timestamp' });
     }
     return d;

@@ -86,11 +86,18 @@ describe('validateMeter', () => {
 
   it('refuses a group-by with an empty or non-string path', () => {
     // An empty path would make every later event of the meter's type fail to normalize.
-    for (const path of ['', null, 42]) {
-      const errors = errorsOf(meter({ groupBy: { model: path as string } }));
-      expect(errors).toHaveLength(1);
-      expect(errors?.[0]).toMatch(/^groupBy\.model: /);
-    }
+    expect(errorsOf(meter({ groupBy: { model: '' } }))).toEqual(['groupBy.model: JSONPath "" must start with $']);
+    expect(errorsOf(meter({ groupBy: { model: null as unknown as string } }))).toEqual(['groupBy.model: must be a JSONPath string']);
+    expect(errorsOf(meter({ groupBy: { model: 42 as unknown as string } }))).toEqual(['groupBy.model: must be a JSONPath string']);
+  });
+
+  it('refuses a value property that is not a string', () => {
+    expect(errorsOf(meter({ valueProperty: 42 as unknown as string }))).toEqual(['valueProperty: must be a JSONPath string']);
+  });
+
+  it('lets a COUNT meter leave the value property null or empty', () => {
+    expect(errorsOf(meter({ aggregation: 'COUNT', valueProperty: null as unknown as string }))).toBeNull();
+    expect(errorsOf(meter({ aggregation: 'COUNT', valueProperty: '' }))).toBeNull();
   });
 
   it('reports every problem at once, in field order', () => {

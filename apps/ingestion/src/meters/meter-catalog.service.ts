@@ -117,8 +117,10 @@ export function validateMeter(input: MeterInput): void {
   if (input.aggregation === 'COUNT' && input.valueProperty) errors.push('valueProperty: COUNT takes no value property');
   if (input.aggregation !== 'COUNT' && AGGREGATIONS.includes(input.aggregation) && !input.valueProperty) errors.push(`valueProperty: is required for ${input.aggregation}`);
   for (const [field, path] of [['valueProperty', input.valueProperty], ...Object.entries(input.groupBy ?? {}).map(([k, v]) => [`groupBy.${k}`, v])]) {
-    if (!path) continue;
+    // A group-by path may not be empty: extractReadings would throw on every event of the meter's type.
+    if (field === 'valueProperty' && !path) continue;
     try {
+      if (typeof path !== 'string') throw new Error('must be a JSONPath string');
       parseJsonPath(path);
     } catch (e) {
       errors.push(`${field}: ${(e as Error).message}`);

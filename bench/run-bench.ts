@@ -1,0 +1,327 @@
+// `npm run bench`: end-to-end throughput and exactness of ingestion -> aggregation on this machine,
+// against a naive baseline measured in the same run. Writes bench/results/<date>.{json,md}.
+//   BENCH_EVENTS (1000000)  BENCH_CUSTOMERS (10000)  BENCH_RUNS (3)  BENCH_NAIVE_EVENTS (20000)
+//   BENCH_LATENCY_SECONDS (20)  KAFKA_BROKERS / DATABASE_URL to use existing infrastructure.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Client } from 'pg';
+import { HEADERS, TOPICS } from '@tally/contracts';
+import { ensureDatabase } from '@tally/postgres';
+import { generateEvents, type ExpectedTotals } from './load-generator';
+import { ProcessMonitor } from './process-stats';
+import { runNaiveBaseline } from './naive-baseline';
+
+const ROOT = path.resolve(__dirname, '..');
+const env = process.env;
+const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+const EVENTS = num('BENCH_EVENTS', 1_000_000);
+const CUSTOMERS = num('BENCH_CUSTOMERS', 10_000);
+const RUNS = num('BENCH_RUNS', 3);
+const NAIVE_EVENTS = num('BENCH_NAIVE_EVENTS', 20_000);
+const LATENCY_SECONDS = num('BENCH_LATENCY_SECONDS', 20);
+const BROKERS = env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tally_bench';
+const ADMIN = 'bench-admin-token-0123456789';
+const say = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
+
+interface RunResult {
+  run: number;
+  events: number;
+  sent: number;
+  produceSeconds: number;
+  endToEndSeconds: number;
+  throughputEventsPerSecond: number;
+  exact: boolean;
+  mismatches: string[];
+  processes: Record<string, { cpuSeconds: number; cpuPercent: number; peakRssMiB: number }>;
+  latencyMs?: { offeredEventsPerSecond: number; samples: number; p50: number; p95: number; p99: number };
+  naiveEventsPerSecond: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`service on ${port} not ready`);
+}
+
+async function startService(name: string, runId: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps', name, 'src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      PORT: String(port),
+      DATABASE_URL,
+      KAFKA_BROKERS: BROKERS,
+      DB_SCHEMA: `${runId}_${name.replace(/-/g, '_')}`,
+      KAFKA_TOPIC_PREFIX: `${runId}.`,
+      KAFKA_PARTITIONS: '4',
+      ADMIN_TOKEN: ADMIN,
+      INGEST_RATE_LIMIT_PER_SECOND: '10000000',
+      LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitReady(port, child);
+  return { child, port };
+}
+
+async function api(port: number, pathname: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${port}${pathname}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${pathname}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+async function produceAll(producer: Producer, topic: string, events: Iterable<object & { subject: string }>, ratePerSecond?: number, onSend?: (at: number) => void): Promise<number> {
+  const inFlight = new Set<Promise<unknown>>();
+  let batch: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
+  let sent = 0;
+  const started = Date.now();
+  const flush = async () => {
+    const messages = batch;
+    batch = [];
+    const p = producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  };
+  for (const e of events) {
+    if (ratePerSecond) {
+      const due = started + (sent / ratePerSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      (e as { time?: string }).time = new Date().toISOString();
+      onSend?.(Date.now());
+    }
+    batch.push({ key: e.subject, value: JSON.stringify(e), headers: { [HEADERS.tenant]: 'bench' } });
+    sent += 1;
+    if (batch.length >= (ratePerSecond ? Math.max(1, Math.floor(ratePerSecond / 100)) : 2000)) await flush();
+  }
+  if (batch.length > 0) await flush();
+  await Promise.all(inFlight);
+  return sent;
+}
+
+async function count(db: Client, sql: string): Promise<number> {
+  return Number((await db.query(sql)).rows[0].n);
+}
+
+async function verify(db: Client, schema: string, expected: ExpectedTotals): Promise<string[]> {
+  const rows = (
+    await db.query(
+      `SELECT customer, meter, to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM') AS month, sum_value::text AS sum, event_count::text AS n, distinct_count::text AS d
+       FROM "${schema}".window_aggregates WHERE window_kind = 'PERIOD'`,
+    )
+  ).rows as Array<{ customer: string; meter: string; month: string; sum: string; n: string; d: string }>;
+  const actual = new Map<string, { calls?: number; requests?: number; users?: number }>();
+  for (const r of rows) {
+    const cur = actual.get(`${r.customer}|${r.month}`) ?? {};
+    if (r.meter === 'calls') cur.calls = Number(r.sum);
+    if (r.meter === 'requests') cur.requests = Number(r.n);
+    if (r.meter === 'users') cur.users = Number(r.d);
+    actual.set(`${r.customer}|${r.month}`, cur);
+  }
+  const mismatches: string[] = [];
+  for (const [key, exp] of expected.byCustomerMonth) {
+    const got = actual.get(key);
+    if (!got || got.calls !== exp.calls || got.requests !== exp.requests || got.users !== exp.users.size) {
+      mismatches.push(`${key}: expected ${exp.calls}/${exp.requests}/${exp.users.size}, got ${got?.calls}/${got?.requests}/${got?.users}`);
+    }
+  }
+  for (const key of actual.keys()) if (!expected.byCustomerMonth.has(key)) mismatches.push(`${key}: unexpected`);
+  return mismatches;
+}
+
+async function measureLatency(kafka: Kafka, producer: Producer, runId: string, rate: number): Promise<RunResult['latencyMs']> {
+  const consumer = kafka.consumer({ groupId: `${runId}-latency`, maxWaitTimeInMs: 50 });
+  const latencies: number[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic: `${runId}.${TOPICS.usageAggregates}`, fromBeginning: false });
+  const since = Date.now() + 2000;
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const value = JSON.parse(message.value!.toString());
+      const lastEvent = Date.parse(value.lastEventTime);
+      if (value.windowKind === 'DAY' && lastEvent > since) latencies.push(Number(message.timestamp) - lastEvent);
+    },
+  });
+  await new Promise((r) => setTimeout(r, 3000)); // let the group settle before offering load
+  const total = Math.round(rate * LATENCY_SECONDS);
+  const events = (function* () {
+    for (let i = 0; i < total; i++) {
+      yield { specversion: '1.0', id: `lat-${i}`, source: 'bench-latency', type: 'api.call', subject: `customer-${i % 1000}`, time: '', data: { calls: 1, user: 'u' } };
+    }
+  })();
+  await produceAll(producer, `${runId}.${TOPICS.usageEventsRaw}`, events, rate);
+  await new Promise((r) => setTimeout(r, 5000));
+  await consumer.disconnect();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return { offeredEventsPerSecond: rate, samples: latencies.length, p50: pct(50), p95: pct(95), p99: pct(99) };
+}
+
+async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string, number>): Promise<RunResult> {
+  const runId = `bench${Date.now().toString(36)}`;
+  say(`run ${run}: starting ingestion and aggregation (${runId})`);
+  const ingestion = await startService('ingestion', runId);
+  const aggregation = await startService('aggregation', runId);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await api(ingestion.port, '/api/v1/admin/tenants', ADMIN, { id: 'bench', name: 'Bench' });
+    const { key } = (await api(ingestion.port, '/api/v1/admin/tenants/bench/api-keys', ADMIN, { name: 'bench' })) as { key: string };
+    for (const meter of [
+      { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' },
+      { slug: 'requests', eventType: 'api.call', aggregation: 'COUNT' },
+      { slug: 'users', eventType: 'api.call', aggregation: 'UNIQUE_COUNT', valueProperty: '$.user' },
+    ]) {
+      await api(ingestion.port, '/api/v1/meters', key, meter);
+    }
+    await producer.connect();
+    const expected: ExpectedTotals = { byCustomerMonth: new Map(), unique: 0, sent: 0 };
+    const schema = `${runId}_aggregation`;
+    const monitor = new ProcessMonitor({ ...pids, ingestion: ingestion.child.pid!, aggregation: aggregation.child.pid! });
+    monitor.start();
+    const started = Date.now();
+    say(`run ${run}: producing ${EVENTS} events (+1 % duplicates, 1 % late) for ${CUSTOMERS} customers`);
+    const sent = await produceAll(
+      producer,
+      `${runId}.${TOPICS.usageEventsRaw}`,
+      generateEvents({ events: EVENTS, customers: CUSTOMERS, duplicateRate: 0.01, lateRate: 0.01, seed: 42 + run, now: new Date() }, expected),
+    );
+    const produced = Date.now();
+    while ((await count(db, `SELECT count(*) AS n FROM "${schema}".event_ids`)) < expected.unique) await new Promise((r) => setTimeout(r, 200));
+    const done = Date.now();
+    const seconds = (done - started) / 1000;
+    const processes = monitor.stop(seconds);
+    const mismatches = await verify(db, schema, expected);
+    const throughput = Math.round(expected.unique / seconds);
+    say(`run ${run}: ${expected.unique} events in ${seconds.toFixed(1)} s = ${throughput} events/s end to end; exact: ${mismatches.length === 0}`);
+    const latencyMs = LATENCY_SECONDS > 0 ? await measureLatency(kafka, producer, runId, Math.max(100, Math.round(throughput / 2))) : undefined;
+    if (latencyMs) say(`run ${run}: event->aggregate latency at ${latencyMs.offeredEventsPerSecond} events/s: p50 ${latencyMs.p50} ms, p95 ${latencyMs.p95} ms, p99 ${latencyMs.p99} ms`);
+    ingestion.child.kill('SIGTERM');
+    aggregation.child.kill('SIGTERM');
+    const naive = await runNaiveBaseline(kafka, db, `${runId}.${TOPICS.usageEvents}`, `${runId}_naive`, Math.min(NAIVE_EVENTS, expected.unique));
+    say(`run ${run}: naive baseline (one INSERT and one transaction per event): ${naive} events/s`);
+    return {
+      run,
+      events: expected.unique,
+      sent,
+      produceSeconds: (produced - started) / 1000,
+      endToEndSeconds: seconds,
+      throughputEventsPerSecond: throughput,
+      exact: mismatches.length === 0,
+      mismatches: mismatches.slice(0, 20),
+      processes,
+      latencyMs,
+      naiveEventsPerSecond: naive,
+    };
+  } finally {
+    ingestion.child.kill('SIGKILL');
+    aggregation.child.kill('SIGKILL');
+    await producer.disconnect().catch(() => undefined);
+    for (const s of ['ingestion', 'aggregation', 'naive']) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s}" CASCADE`);
+    const admin = kafka.admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${runId}.`));
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+  const setup = spawnSync(process.execPath, [path.join(ROOT, 'tools/setup.js')], { stdio: 'inherit' });
+  if (setup.status !== 0) process.exit(setup.status ?? 1);
+  let stopBroker = false;
+  if (!env.KAFKA_BROKERS) {
+    const out = spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'ensure', '--json'], { encoding: 'utf8' });
+    stopBroker = JSON.parse(out.stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}').started === true;
+  }
+  await ensureDatabase(DATABASE_URL);
+  const db = new Client({ connectionString: DATABASE_URL });
+  await db.connect();
+  const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS.split(','), logLevel: logLevel.ERROR });
+  const brokerPid = Number(spawnSync('pgrep', ['-f', 'kafka.Kafka'], { encoding: 'utf8' }).stdout.split('\n')[0]) || 0;
+  const pids: Record<string, number> = brokerPid ? { broker: brokerPid } : {};
+  const results: RunResult[] = [];
+  try {
+    for (let run = 1; run <= RUNS; run++) results.push(await oneRun(run, kafka, db, pids));
+  } finally {
+    await db.end();
+    if (stopBroker) spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'stop']);
+  }
+  const throughputs = results.map((r) => r.throughputEventsPerSecond);
+  const naive = results.map((r) => r.naiveEventsPerSecond);
+  const summary = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    config: { events: EVENTS, customers: CUSTOMERS, runs: RUNS, duplicateRate: 0.01, lateRate: 0.01, naiveEvents: NAIVE_EVENTS, latencySeconds: LATENCY_SECONDS, client: 'kafkajs 2.2.4' },
+    throughput: { median: median(throughputs), min: Math.min(...throughputs), max: Math.max(...throughputs) },
+    naiveBaseline: { median: median(naive), ratio: Math.round((median(throughputs) / median(naive)) * 10) / 10 },
+    latencyP99Ms: { median: median(results.flatMap((r) => (r.latencyMs ? [r.latencyMs.p99] : []))) },
+    allExact: results.every((r) => r.exact),
+    runs: results,
+  };
+  const dir = path.join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = summary.date.slice(0, 10);
+  writeFileSync(path.join(dir, `${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+  const md = [
+    `# Benchmark ${summary.date}`,
+    '',
+    `Machine: ${summary.machine.cpus} cores (${summary.machine.cpuModel}), ${summary.machine.memoryGiB} GiB, Node ${summary.machine.node}; broker, Postgres, services and generator on the same machine.`,
+    `Load: ${EVENTS} unique events, ${CUSTOMERS} Zipf-skewed customers, meters SUM/COUNT/UNIQUE_COUNT, 1 % duplicates, 1 % late; ${RUNS} runs.`,
+    '',
+    '| metric | median | spread |',
+    '|---|---|---|',
+    `| end-to-end throughput (raw Kafka -> ingestion -> aggregation committed) | ${summary.throughput.median} events/s | ${summary.throughput.min}–${summary.throughput.max} |`,
+    `| naive baseline (one INSERT + one transaction per event, aggregation step only) | ${summary.naiveBaseline.median} events/s | ratio ${summary.naiveBaseline.ratio}× |`,
+    `| event->aggregate latency p99 at half the measured maximum | ${summary.latencyP99Ms.median} ms | per run: ${results.map((r) => r.latencyMs?.p99).join(', ')} |`,
+    `| exact totals in every run | ${summary.allExact ? 'yes' : 'NO'} | |`,
+    '',
+    '| run | events/s | exact | CPU % (ingestion / aggregation / broker) | peak RSS MiB (ingestion / aggregation / broker) |',
+    '|---|---|---|---|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.run} | ${r.throughputEventsPerSecond} | ${r.exact} | ${r.processes.ingestion?.cpuPercent} / ${r.processes.aggregation?.cpuPercent} / ${r.processes.broker?.cpuPercent ?? '-'} | ${r.processes.ingestion?.peakRssMiB} / ${r.processes.aggregation?.peakRssMiB} / ${r.processes.broker?.peakRssMiB ?? '-'} |`,
+    ),
+    '',
+  ].join('\n');
+  writeFileSync(path.join(dir, `${stamp}.md`), md);
+  say(`wrote bench/results/${stamp}.json and .md`);
+  process.stdout.write(`${md}\n`);
+  if (!summary.allExact) {
+    say('a run was not exact: failing');
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
