@@ -66,6 +66,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     relay,
     logger,
     hooks: options.hooks,
+    concurrency: config.consumerConcurrency,
   });
   const readiness: ReadinessCheck[] = [{ name: 'kafka', isReady: () => transport.isHealthy() }];
 

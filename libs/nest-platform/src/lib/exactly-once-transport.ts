@@ -29,6 +29,7 @@ export interface ExactlyOnceTransportOptions {
   relay: OutboxRelay;
   logger: JsonLogger;
   hooks?: ConsumerFaultHooks;
+  concurrency?: number;
 }
 
 /**
@@ -65,6 +66,7 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         subscriptions,
         logger: this.options.logger,
         hooks: this.options.hooks,
+        partitionsConsumedConcurrently: this.options.concurrency,
         onOutboxWritten: () => this.options.relay.wake(),
       });
       await this.consumer.start();

@@ -23,6 +23,7 @@ describe('loadServiceConfig', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/tally',
       dbSchema: 'threshold_alerting',
       consumerGroup: 'tally-threshold-alerting',
+      consumerConcurrency: 4,
       kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3 },
       extra: {},
     });

@@ -7,6 +7,8 @@ export interface ServiceConfig {
   databaseUrl: string;
   dbSchema: string;
   consumerGroup: string;
+  /** Partitions whose batches are applied at the same time (each in its own transaction). */
+  consumerConcurrency: number;
   kafka: KafkaSettings;
   /** Secrets and other service-specific settings, validated by the service's own schema. */
   extra: Record<string, unknown>;
@@ -27,6 +29,7 @@ const baseSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   CONSUMER_GROUP: z.string().min(1).optional(),
+  CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally';
@@ -53,6 +56,7 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     KAFKA_CLIENT_ID: env.KAFKA_CLIENT_ID,
     KAFKA_PARTITIONS: env.KAFKA_PARTITIONS,
     CONSUMER_GROUP: env[`${envPrefix}_CONSUMER_GROUP`] ?? env.CONSUMER_GROUP,
+    CONSUMER_CONCURRENCY: env.CONSUMER_CONCURRENCY,
   };
   // Name the variable actually read, so a bad THRESHOLD_ALERTING_PORT is not reported as PORT.
   const readFrom = (key: string) => (env[`${envPrefix}_${key}`] !== undefined ? `${envPrefix}_${key}` : key);
@@ -74,6 +78,7 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     databaseUrl: c.DATABASE_URL,
     dbSchema: c.DB_SCHEMA,
     consumerGroup: c.CONSUMER_GROUP ?? `${c.KAFKA_TOPIC_PREFIX}tally-${service}`,
+    consumerConcurrency: c.CONSUMER_CONCURRENCY,
     kafka: {
       brokers: c.KAFKA_BROKERS,
       clientId: c.KAFKA_CLIENT_ID ?? `tally-${service}`,
