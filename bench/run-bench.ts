@@ -64,7 +64,9 @@ async function waitReady(port: number, child: ChildProcess): Promise<void> {
 
 async function startService(name: string, runId: string): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps', name, 'src/main.ts')], {
+  // BENCH_CPU_PROF=1 writes a V8 CPU profile per service into bench/results/profiles (open in Chrome DevTools).
+  const profile = env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, '-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps', name, 'src/main.ts')], {
     cwd: ROOT,
     env: {
       ...env,
@@ -221,7 +223,8 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     if (latencyMs) say(`run ${run}: event->aggregate latency at ${latencyMs.offeredEventsPerSecond} events/s: p50 ${latencyMs.p50} ms, p95 ${latencyMs.p95} ms, p99 ${latencyMs.p99} ms`);
     ingestion.child.kill('SIGTERM');
     aggregation.child.kill('SIGTERM');
-    const naive = await runNaiveBaseline(kafka, db, `${runId}.${TOPICS.usageEvents}`, `${runId}_naive`, Math.min(NAIVE_EVENTS, expected.unique));
+    await Promise.all([ingestion.child, aggregation.child].map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    const naive = NAIVE_EVENTS > 0 ? await runNaiveBaseline(kafka, db, `${runId}.${TOPICS.usageEvents}`, `${runId}_naive`, Math.min(NAIVE_EVENTS, expected.unique)) : 0;
     say(`run ${run}: naive baseline (one INSERT and one transaction per event): ${naive} events/s`);
     return {
       run,
@@ -276,7 +279,7 @@ async function main(): Promise<void> {
     if (stopBroker) spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'stop']);
   }
   const throughputs = results.map((r) => r.throughputEventsPerSecond);
-  const naive = results.map((r) => r.naiveEventsPerSecond);
+  const naive = results.map((r) => r.naiveEventsPerSecond).filter((n) => n > 0);
   const summary = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },

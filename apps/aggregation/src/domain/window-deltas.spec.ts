@@ -62,8 +62,8 @@ describe('computeWindowDeltas', () => {
       expect(deltas.get(windowDeltaKey(d))).toBe(d);
     }
     expect([...deltas.keys()]).toEqual([
-      't1\u0000c1\u0000tokens\u0000DAY\u00002024-03-15T00:00:00.000Z',
-      't1\u0000c1\u0000tokens\u0000PERIOD\u00002024-03-01T00:00:00.000Z',
+      `t1\u0000c1\u0000tokens\u0000DAY\u0000${Date.parse('2024-03-15T00:00:00.000Z')}`,
+      `t1\u0000c1\u0000tokens\u0000PERIOD\u0000${Date.parse('2024-03-01T00:00:00.000Z')}`,
     ]);
   });
 

@@ -25,7 +25,7 @@ export interface WindowDelta {
 }
 
 export const windowDeltaKey = (d: Pick<WindowDelta, 'tenant' | 'customer' | 'meter' | 'window'>): string =>
-  `${d.tenant}\u0000${d.customer}\u0000${d.meter}\u0000${d.window.kind}\u0000${d.window.start.toISOString()}`;
+  `${d.tenant}\u0000${d.customer}\u0000${d.meter}\u0000${d.window.kind}\u0000${d.window.start.getTime()}`;
 
 /**
  * Pre-aggregates a batch of (already deduplicated) events into per-window deltas. `periodsOf` gives a

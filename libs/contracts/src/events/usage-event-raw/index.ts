@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rfc3339 } from '../../envelope';
 
 /**
  * A usage event as product services send it: CloudEvents 1.0 (the format OpenMeter ingests).
@@ -12,7 +13,7 @@ export const rawUsageEventSchema = z.object({
   source: z.string().min(1, 'must not be empty'),
   type: z.string().min(1, 'must not be empty'),
   subject: z.string().min(1, 'must not be empty'),
-  time: z.string().datetime({ offset: true, message: 'must be an RFC 3339 timestamp' }).optional(),
+  time: rfc3339().optional(),
   datacontenttype: z.string().optional(),
   data: z.record(z.unknown()).optional(),
   tenant: z.string().min(1).optional(),
