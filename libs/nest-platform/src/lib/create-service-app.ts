@@ -52,7 +52,8 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     url: config.databaseUrl,
     schema: config.dbSchema,
     migrations: [CreateKafkaPlumbing1732400000000, ...definition.migrations],
-    applicationName: `tally-${definition.name}`,
+    // The schema in the name lets an operator (or the chaos run) tell instances apart in pg_stat_activity.
+    applicationName: `tally-${definition.name}:${config.dbSchema}`.slice(0, 63),
   });
   const kafka = createKafka(config.kafka, logger);
   const producer = new KafkajsEventProducer(kafka);
@@ -67,6 +68,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     logger,
     hooks: options.hooks,
     concurrency: config.consumerConcurrency,
+    sessionTimeoutMs: config.consumerSessionTimeoutMs,
   });
   const readiness: ReadinessCheck[] = [{ name: 'kafka', isReady: () => transport.isHealthy() }];
 

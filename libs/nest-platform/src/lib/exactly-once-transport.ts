@@ -30,6 +30,7 @@ export interface ExactlyOnceTransportOptions {
   logger: JsonLogger;
   hooks?: ConsumerFaultHooks;
   concurrency?: number;
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -67,6 +68,7 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         logger: this.options.logger,
         hooks: this.options.hooks,
         partitionsConsumedConcurrently: this.options.concurrency,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
         onOutboxWritten: () => this.options.relay.wake(),
       });
       await this.consumer.start();

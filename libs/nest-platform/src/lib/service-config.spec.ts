@@ -24,6 +24,7 @@ describe('loadServiceConfig', () => {
       dbSchema: 'threshold_alerting',
       consumerGroup: 'tally-threshold-alerting',
       consumerConcurrency: 4,
+      consumerSessionTimeoutMs: 30000,
       kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3 },
       extra: {},
     });

@@ -9,6 +9,8 @@ export interface ServiceConfig {
   consumerGroup: string;
   /** Partitions whose batches are applied at the same time (each in its own transaction). */
   consumerConcurrency: number;
+  /** How long the group waits for a member that stopped heartbeating (e.g. SIGKILLed) before rebalancing. */
+  consumerSessionTimeoutMs: number;
   kafka: KafkaSettings;
   /** Secrets and other service-specific settings, validated by the service's own schema. */
   extra: Record<string, unknown>;
@@ -30,6 +32,7 @@ const baseSchema = z.object({
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   CONSUMER_GROUP: z.string().min(1).optional(),
   CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'must be at least 6000 (the broker minimum)').default(30_000),
 });
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally';
@@ -57,6 +60,7 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     KAFKA_PARTITIONS: env.KAFKA_PARTITIONS,
     CONSUMER_GROUP: env[`${envPrefix}_CONSUMER_GROUP`] ?? env.CONSUMER_GROUP,
     CONSUMER_CONCURRENCY: env.CONSUMER_CONCURRENCY,
+    CONSUMER_SESSION_TIMEOUT_MS: env.CONSUMER_SESSION_TIMEOUT_MS,
   };
   // Name the variable actually read, so a bad THRESHOLD_ALERTING_PORT is not reported as PORT.
   const readFrom = (key: string) => (env[`${envPrefix}_${key}`] !== undefined ? `${envPrefix}_${key}` : key);
@@ -79,6 +83,7 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     dbSchema: c.DB_SCHEMA,
     consumerGroup: c.CONSUMER_GROUP ?? `${c.KAFKA_TOPIC_PREFIX}tally-${service}`,
     consumerConcurrency: c.CONSUMER_CONCURRENCY,
+    consumerSessionTimeoutMs: c.CONSUMER_SESSION_TIMEOUT_MS,
     kafka: {
       brokers: c.KAFKA_BROKERS,
       clientId: c.KAFKA_CLIENT_ID ?? `tally-${service}`,

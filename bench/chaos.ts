@@ -1,0 +1,294 @@
+// The chaos run: usage flows through all five services while they are SIGKILLed and restarted, Postgres
+// connections are terminated and (optionally) the broker restarts; then everything drains and the run
+// checks that nothing was lost or counted twice and that every threshold alert fired exactly once.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { customerKey, HEADERS, TOPICS, type SubscriptionChanged } from '@tally/contracts';
+
+const ROOT = path.resolve(__dirname, '..');
+const SERVICES = ['ingestion', 'aggregation', 'threshold-alerting', 'billing', 'health-scoring'] as const;
+type Service = (typeof SERVICES)[number];
+const KILLABLE: Service[] = ['aggregation', 'threshold-alerting', 'billing'];
+const ADMIN = 'chaos-admin-token-0123456789';
+const THRESHOLDS = [50, 75, 90, 100];
+
+export interface ChaosOptions {
+  kafkaBrokers: string;
+  databaseUrl: string;
+  events: number;
+  customers: number;
+  ratePerSecond: number;
+  serviceKills: number;
+  restartBroker: boolean;
+  terminatePostgres: boolean;
+  seed: number;
+  log?: (msg: string) => void;
+}
+
+export interface ChaosReport {
+  faults: Array<{ atSeconds: number; fault: string }>;
+  checks: Array<{ check: string; passed: boolean; detail: string }>;
+  passed: boolean;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function ready(port: number): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
+}
+
+class Stack {
+  private readonly procs = new Map<Service, { child: ChildProcess; port: number }>();
+
+  constructor(
+    private readonly runId: string,
+    private readonly o: ChaosOptions,
+  ) {}
+
+  port(service: Service): number {
+    return this.procs.get(service)!.port;
+  }
+
+  /** Starts (or restarts) a service and waits until it is ready, retrying while Kafka or Postgres is away. */
+  async start(service: Service): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const port = this.procs.get(service)?.port ?? (await freePort());
+      const child = spawn(process.execPath, ['-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps', service, 'src/main.ts')], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          PORT: String(port),
+          DATABASE_URL: this.o.databaseUrl,
+          KAFKA_BROKERS: this.o.kafkaBrokers,
+          DB_SCHEMA: `${this.runId}_${service.replace(/-/g, '_')}`,
+          KAFKA_TOPIC_PREFIX: `${this.runId}.`,
+          KAFKA_PARTITIONS: '3',
+          ADMIN_TOKEN: ADMIN,
+          INGEST_RATE_LIMIT_PER_SECOND: '1000000',
+          LOG_LEVEL: 'error',
+          // A SIGKILLed member holds its partitions until this expires; keep the outage short.
+          CONSUMER_SESSION_TIMEOUT_MS: '6000',
+        },
+        stdio: 'ignore',
+      });
+      this.procs.set(service, { child, port });
+      for (let i = 0; i < 240 && child.exitCode === null; i++) {
+        if (await ready(port)) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      child.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new Error(`${service} did not become ready`);
+  }
+
+  async kill(service: Service): Promise<void> {
+    const proc = this.procs.get(service);
+    if (!proc) return;
+    proc.child.kill('SIGKILL');
+    await new Promise((r) => (proc.child.exitCode !== null || proc.child.signalCode ? r(null) : proc.child.once('exit', r)));
+  }
+
+  async stopAll(): Promise<void> {
+    for (const { child } of this.procs.values()) child.kill('SIGTERM');
+    await Promise.all([...this.procs.values()].map(({ child }) => new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))));
+  }
+}
+
+async function post(port: number, pathname: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${port}${pathname}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${pathname}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const log = o.log ?? (() => undefined);
+  const runId = `chaos${Date.now().toString(36)}`;
+  const kafka = new Kafka({ clientId: runId, brokers: o.kafkaBrokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 30 } });
+  const db = new Client({ connectionString: o.databaseUrl });
+  await db.connect();
+  const stack = new Stack(runId, o);
+  const faults: ChaosReport['faults'] = [];
+  const checks: ChaosReport['checks'] = [];
+  let random = o.seed >>> 0;
+  const rand = () => ((random = (Math.imul(random, 1664525) + 1013904223) >>> 0) / 4294967296);
+  try {
+    log(`starting the five services (${runId})`);
+    for (const s of SERVICES) await stack.start(s);
+    await post(stack.port('ingestion'), '/api/v1/admin/tenants', ADMIN, { id: 'chaos', name: 'Chaos' });
+    const { key } = (await post(stack.port('ingestion'), '/api/v1/admin/tenants/chaos/api-keys', ADMIN, { name: 'chaos' })) as { key: string };
+    await post(stack.port('ingestion'), '/api/v1/meters', key, { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
+
+    // Subscriptions as billing publishes them: each customer includes 40 calls this calendar month.
+    const now = new Date();
+    const periodStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const periodEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const subscriptions: SubscriptionChanged[] = Array.from({ length: o.customers }, (_, i) => ({
+      eventId: randomUUID(),
+      occurredAt: now.toISOString(),
+      tenant: 'chaos',
+      customer: `c${i}`,
+      subscriptionId: `sub-${i}`,
+      plan: 'chaos',
+      status: 'active',
+      periodStart: periodStart.toISOString(),
+      periodEnd: periodEnd.toISOString(),
+      entitlements: [{ meter: 'calls', included: '40', thresholds: THRESHOLDS, hardLimit: false }],
+    }));
+    await producer.send({
+      topic: `${runId}.${TOPICS.billingSubscriptions}`,
+      acks: -1,
+      messages: subscriptions.map((s) => ({ key: customerKey('chaos', s.customer), value: JSON.stringify(s) })),
+    });
+    const entitlementRows = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_threshold_alerting".entitlements`)).rows[0].n);
+    while ((await entitlementRows()) < o.customers) await new Promise((r) => setTimeout(r, 200));
+
+    // Load at a fixed rate, with faults at random moments inside it.
+    const expected = new Map<string, number>();
+    const durationMs = (o.events / o.ratePerSecond) * 1000;
+    const schedule: Array<{ at: number; fault: string }> = [];
+    for (let i = 0; i < o.serviceKills; i++) schedule.push({ at: rand() * durationMs * 0.8, fault: `SIGKILL ${KILLABLE[i % KILLABLE.length]}` });
+    if (o.terminatePostgres) schedule.push({ at: rand() * durationMs * 0.8, fault: 'terminate Postgres connections' });
+    if (o.restartBroker) schedule.push({ at: durationMs * 0.5, fault: 'restart broker' });
+    schedule.sort((a, b) => a.at - b.at);
+    const started = Date.now();
+    const restarts: Array<Promise<void>> = [];
+    const injector = (async () => {
+      for (const f of schedule) {
+        const wait = started + f.at - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        faults.push({ atSeconds: Math.round((Date.now() - started) / 100) / 10, fault: f.fault });
+        log(`fault: ${f.fault}`);
+        if (f.fault.startsWith('SIGKILL')) {
+          const service = f.fault.split(' ')[1] as Service;
+          await stack.kill(service);
+          // Restarted in the background so the next fault still lands under load.
+          restarts.push(new Promise((r) => setTimeout(r, 500)).then(() => stack.start(service)));
+        } else if (f.fault.startsWith('terminate')) {
+          await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1`, [`%:${runId}\\_%`]);
+        } else {
+          spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'stop'], { stdio: 'ignore' });
+          spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'ensure'], { stdio: 'ignore' });
+        }
+      }
+    })();
+    let sent = 0;
+    const batchSize = Math.max(1, Math.round(o.ratePerSecond / 20));
+    for (let i = 0; i < o.events; i += batchSize) {
+      const due = started + (i / o.ratePerSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      const messages = [];
+      for (let j = i; j < Math.min(o.events, i + batchSize); j++) {
+        const customer = `c${Math.floor(rand() * o.customers)}`;
+        const calls = 1 + Math.floor(rand() * 3);
+        expected.set(customer, (expected.get(customer) ?? 0) + calls);
+        const event = { specversion: '1.0', id: `ev-${j}`, source: 'chaos', type: 'api.call', subject: customer, time: new Date().toISOString(), data: { calls } };
+        messages.push({ key: customer, value: JSON.stringify(event), headers: { [HEADERS.tenant]: 'chaos' } });
+        // 2 % resent, as a producer retrying after a timeout would.
+        if (rand() < 0.02) messages.push({ key: customer, value: JSON.stringify(event), headers: { [HEADERS.tenant]: 'chaos' } });
+      }
+      for (;;) {
+        try {
+          await producer.send({ topic: `${runId}.${TOPICS.usageEventsRaw}`, acks: -1, messages });
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 500)); // the broker may be restarting
+        }
+      }
+      sent += messages.length;
+    }
+    await injector;
+    await Promise.all(restarts);
+    log(`sent ${sent} messages (${o.events} unique events); draining`);
+
+    const agg = `"${runId}_aggregation"`;
+    const drainDeadline = Date.now() + 180_000;
+    const count = async (sql: string) => Number((await db.query(sql)).rows[0].n);
+    while ((await count(`SELECT count(*) AS n FROM ${agg}.event_ids`)) < o.events && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 500));
+
+    const totals = new Map<string, number>(
+      (await db.query(`SELECT customer, sum(sum_value)::text AS v FROM ${agg}.window_aggregates WHERE window_kind = 'PERIOD' GROUP BY customer`)).rows.map(
+        (r: { customer: string; v: string }) => [r.customer, Number(r.v)],
+      ),
+    );
+    const diff = (got: Map<string, number>) => [...new Set([...expected.keys(), ...got.keys()])].filter((c) => expected.get(c) !== got.get(c));
+    const aggDiff = diff(totals);
+    checks.push({ check: 'aggregation: every accepted event counted exactly once', passed: aggDiff.length === 0, detail: aggDiff.length ? `${aggDiff.length} customers differ, e.g. ${aggDiff.slice(0, 3).map((c) => `${c}: expected ${expected.get(c)}, got ${totals.get(c)}`).join('; ')}` : `${o.events} events, ${expected.size} customers` });
+
+    // Downstream projections converge after the aggregates drain through the outbox.
+    const expectedAlerts = new Set<string>();
+    for (const [customer, usage] of expected) for (const t of THRESHOLDS) if (usage >= (40 * t) / 100) expectedAlerts.add(`${customer}:${t}`);
+    const billingUsage = async () =>
+      new Map<string, number>((await db.query(`SELECT customer, value::text AS v FROM "${runId}_billing".period_usage`)).rows.map((r: { customer: string; v: string }) => [r.customer, Number(r.v)]));
+    const fired = async () => new Set<string>((await db.query(`SELECT customer || ':' || percent AS k FROM "${runId}_threshold_alerting".fired_thresholds`)).rows.map((r: { k: string }) => r.k));
+    const settleDeadline = Date.now() + 60_000;
+    while (Date.now() < settleDeadline && (diff(await billingUsage()).length > 0 || (await fired()).size < expectedAlerts.size)) await new Promise((r) => setTimeout(r, 500));
+    const billDiff = diff(await billingUsage());
+    checks.push({ check: 'billing: period usage equals the events sent', passed: billDiff.length === 0, detail: billDiff.length ? `${billDiff.length} customers differ` : `${expected.size} customers` });
+    const firedNow = await fired();
+    const missing = [...expectedAlerts].filter((a) => !firedNow.has(a));
+    const extra = [...firedNow].filter((a) => !expectedAlerts.has(a));
+    checks.push({ check: 'threshold-alerting: every crossed threshold fired, none wrongly', passed: missing.length === 0 && extra.length === 0, detail: `${expectedAlerts.size} expected, ${missing.length} missing, ${extra.length} extra` });
+
+    // On the topic, an alert may repeat (at-least-once relay) but only with the same event id.
+    const consumer = kafka.consumer({ groupId: `${runId}-verify` });
+    const onTopic = new Map<string, number>();
+    const distinctIds = new Set<string>();
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${runId}.${TOPICS.alertsUsageThreshold}`, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const a = JSON.parse(message.value!.toString());
+        distinctIds.add(a.eventId);
+        const k = `${a.customer}:${a.thresholdPercent}`;
+        onTopic.set(k, (onTopic.get(k) ?? 0) + 1);
+      },
+    });
+    const topicDeadline = Date.now() + 30_000;
+    while (Date.now() < topicDeadline && onTopic.size < expectedAlerts.size) await new Promise((r) => setTimeout(r, 300));
+    await consumer.disconnect();
+    const topicMissing = [...expectedAlerts].filter((a) => !onTopic.has(a));
+    checks.push({
+      check: 'alerts.usage-threshold.v1: each alert published, one event id per alert',
+      passed: topicMissing.length === 0 && distinctIds.size === onTopic.size,
+      detail: `${onTopic.size} alerts, ${[...onTopic.values()].reduce((s, n) => s + n, 0) - onTopic.size} redelivered copies, ${topicMissing.length} missing`,
+    });
+    const healthRows = Number((await db.query(`SELECT count(*) AS n FROM "${runId}_health_scoring".customer_health WHERE active`)).rows[0].n);
+    checks.push({ check: 'health-scoring: every active customer scored', passed: healthRows === expected.size, detail: `${healthRows} of ${expected.size}` });
+    await producer.disconnect();
+    return { faults, checks, passed: checks.every((c) => c.passed) };
+  } finally {
+    await stack.stopAll();
+    for (const s of SERVICES) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s.replace(/-/g, '_')}" CASCADE`).catch(() => undefined);
+    await db.end();
+    const admin = kafka.admin();
+    await admin.connect().catch(() => undefined);
+    const topics = (await admin.listTopics().catch(() => [] as string[])).filter((t) => t.startsWith(`${runId}.`));
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export function formatReport(report: ChaosReport): string {
+  const lines = ['| t (s) | fault injected |', '|---|---|', ...report.faults.map((f) => `| ${f.atSeconds} | ${f.fault} |`), '', '| check | result | detail |', '|---|---|---|'];
+  for (const c of report.checks) lines.push(`| ${c.check} | ${c.passed ? 'passed' : 'FAILED'} | ${c.detail} |`);
+  return lines.join('\n');
+}

@@ -1,0 +1,25 @@
+import { formatReport, runChaos } from '../../bench/chaos';
+
+/**
+ * The short chaos run inside `npm test`: three SIGKILLs of aggregation, threshold-alerting and billing
+ * and one termination of their Postgres connections under load. (The broker restart is only in
+ * `npm run chaos`: other suites share this broker.)
+ */
+describe('chaos (short): faults under load lose nothing and double nothing', () => {
+  it('passes every check', async () => {
+    const report = await runChaos({
+      kafkaBrokers: process.env.KAFKA_BROKERS!,
+      databaseUrl: process.env.DATABASE_URL!,
+      events: 2000,
+      customers: 40,
+      ratePerSecond: 400,
+      serviceKills: 3,
+      restartBroker: false,
+      terminatePostgres: true,
+      seed: 7,
+    });
+    process.stdout.write(`${formatReport(report)}\n`);
+    expect(report.faults.filter((f) => f.fault.startsWith('SIGKILL'))).toHaveLength(3);
+    expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+  }, 420_000);
+});
