@@ -6,6 +6,7 @@ import { createServiceApp, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite, type CollectedMessage } from '@tally/testing';
 import { ingestionService } from '../../apps/ingestion/src/ingestion.service';
 import { MeterCatalogService } from '../../apps/ingestion/src/meters/meter-catalog.service';
+import { ApiKeyService } from '../../apps/ingestion/src/auth/api-key.service';
 import { aggregationService } from '../../apps/aggregation/src/aggregation.service';
 import { thresholdAlertingService } from '../../apps/threshold-alerting/src/threshold-alerting.service';
 import { billingService } from '../../apps/billing/src/billing.service';
@@ -50,6 +51,8 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
       TOPICS.usageEventsDlq,
     ]);
 
+    await ingestion.app.get(ApiKeyService).createTenant('acme', 'Acme');
+    const { key } = await ingestion.app.get(ApiKeyService).createKey('acme', 'e2e');
     await ingestion.app.get(MeterCatalogService).upsert('acme', { slug: 'api-calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
     await billing.app.get(SubscriptionService).create('acme', {
       customer: 'c-1',
@@ -109,6 +112,16 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
     const [usage] = await suite.query<{ value: string }>(`SELECT value::text FROM "${suite.schema('billing')}".period_usage WHERE customer = 'c-1'`);
     expect(usage.value).toBe('9');
     await expectEventually(() => expect(thresholdAlerting.transport.isHealthy()).toBe(true));
+
+    // The entitlement check answers from threshold-alerting's own projections, authenticated by the
+    // key ingestion created (its hash reached threshold-alerting through catalog.api-keys.v1).
+    const url = `${await thresholdAlerting.app.getUrl()}/api/v1/entitlements/c-1/api-calls`.replace('[::1]', '127.0.0.1');
+    const check = await expectEventually(async () => {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
+      expect(res.status).toBe(200);
+      return res.json();
+    });
+    expect(check).toMatchObject({ allowed: true, usage: '9', included: '10', remaining: '1', hardLimit: false });
 
     // The batch span that applied the raw event links to the producer's span (a batch has many parents).
     const batchSpans = spans.getFinishedSpans().filter((s) => s.name === `process ${TOPICS.usageEventsRaw}`);

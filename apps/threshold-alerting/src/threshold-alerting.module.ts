@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
+import { TenantAuthModule } from '@tally/nest-platform';
+import { EntitlementCheckController } from './entitlements/entitlement-check.controller';
 import { ThresholdAlertingController } from './entitlements/threshold-alerting.controller';
 import { ThresholdStateRepository } from './entitlements/threshold-state.repository';
 
 @Module({
-  controllers: [ThresholdAlertingController],
+  imports: [TenantAuthModule],
+  controllers: [ThresholdAlertingController, EntitlementCheckController],
   providers: [ThresholdStateRepository],
 })
 export class ThresholdAlertingModule {}

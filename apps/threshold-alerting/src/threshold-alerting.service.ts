@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '@tally/nest-platform';
+import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@tally/nest-platform';
 import { CreatePeriodUsage1732400000050 } from '@tally/period-usage';
 import { CreateEntitlements1732400000300 } from './db/1732400000300-create-entitlements';
 import { ThresholdAlertingModule } from './threshold-alerting.module';
@@ -7,5 +7,5 @@ export const thresholdAlertingService: ServiceDefinition = {
   name: 'threshold-alerting',
   defaultPort: 3003,
   rootModule: ThresholdAlertingModule,
-  migrations: [CreatePeriodUsage1732400000050, CreateEntitlements1732400000300],
+  migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateEntitlements1732400000300],
 };
