@@ -39,6 +39,8 @@ interface RunResult {
   mismatches: string[];
   processes: Record<string, { cpuSeconds: number; cpuPercent: number; peakRssMiB: number }>;
   latencyMs?: { offeredEventsPerSecond: number; samples: number; p50: number; p95: number; p99: number };
+  alertLatencyMs?: { samples: number; p50: number; p95: number; p99: number };
+  entitlementCheckMs?: { requests: number; p50: number; p99: number };
   naiveEventsPerSecond: number;
 }
 
@@ -96,7 +98,7 @@ async function api(port: number, pathname: string, token: string, body: unknown)
   return (await res.json()) as Record<string, unknown>;
 }
 
-async function produceAll(producer: Producer, topic: string, events: Iterable<object & { subject: string }>, ratePerSecond?: number, onSend?: (at: number) => void): Promise<number> {
+async function produceAll<E extends object & { subject: string }>(producer: Producer, topic: string, events: Iterable<E>, ratePerSecond?: number, onSend?: (at: number, event: E) => void): Promise<number> {
   const inFlight = new Set<Promise<unknown>>();
   let batch: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
   let sent = 0;
@@ -114,7 +116,7 @@ async function produceAll(producer: Producer, topic: string, events: Iterable<ob
       const due = started + (sent / ratePerSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       (e as { time?: string }).time = new Date().toISOString();
-      onSend?.(Date.now());
+      onSend?.(Date.now(), e);
     }
     batch.push({ key: e.subject, value: JSON.stringify(e), headers: { [HEADERS.tenant]: 'bench' } });
     sent += 1;
@@ -155,32 +157,91 @@ async function verify(db: Client, schema: string, expected: ExpectedTotals): Pro
   return mismatches;
 }
 
-async function measureLatency(kafka: Kafka, producer: Producer, runId: string, rate: number): Promise<RunResult['latencyMs']> {
+const LATENCY_CUSTOMERS = 200;
+const LATENCY_INCLUDED = 20;
+const percentiles = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  return { p50: pct(50), p95: pct(95), p99: pct(99) };
+};
+
+/**
+ * At a fixed offered load: event->aggregate latency (aggregate's broker timestamp minus the newest
+ * contributing event's time), event->alert latency (alert's broker timestamp minus the send time of the
+ * event that crossed the threshold) and the latency of entitlement checks made meanwhile.
+ */
+async function measureLatency(kafka: Kafka, producer: Producer, runId: string, rate: number, alertingPort: number, apiKey: string) {
+  // Subscriptions (as billing publishes them) for the latency customers: 20 calls included.
+  const now = new Date();
+  const periodStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+  const periodEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString();
+  await producer.send({
+    topic: `${runId}.${TOPICS.billingSubscriptions}`,
+    acks: -1,
+    messages: Array.from({ length: LATENCY_CUSTOMERS }, (_, i) => ({
+      key: `bench:lat-${i}`,
+      value: JSON.stringify({
+        eventId: `sub-${i}`, occurredAt: now.toISOString(), tenant: 'bench', customer: `lat-${i}`, subscriptionId: `sub-${i}`, plan: 'bench',
+        status: 'active', periodStart, periodEnd, entitlements: [{ meter: 'requests', included: String(LATENCY_INCLUDED), thresholds: [50, 75, 90, 100], hardLimit: true }],
+      }),
+    })),
+  });
   const consumer = kafka.consumer({ groupId: `${runId}-latency`, maxWaitTimeInMs: 50 });
-  const latencies: number[] = [];
+  const aggregateLatencies: number[] = [];
+  const alertLatencies: number[] = [];
+  const sentAt = new Map<string, number[]>();
   await consumer.connect();
-  await consumer.subscribe({ topic: `${runId}.${TOPICS.usageAggregates}`, fromBeginning: false });
+  await consumer.subscribe({ topics: [`${runId}.${TOPICS.usageAggregates}`, `${runId}.${TOPICS.alertsUsageThreshold}`], fromBeginning: false });
   const since = Date.now() + 2000;
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ topic, message }) => {
       const value = JSON.parse(message.value!.toString());
-      const lastEvent = Date.parse(value.lastEventTime);
-      if (value.windowKind === 'DAY' && lastEvent > since) latencies.push(Number(message.timestamp) - lastEvent);
+      if (topic.endsWith(TOPICS.usageAggregates)) {
+        const lastEvent = Date.parse(value.lastEventTime);
+        if (value.windowKind === 'DAY' && lastEvent > since) aggregateLatencies.push(Number(message.timestamp) - lastEvent);
+      } else {
+        // requests is a COUNT meter: the threshold was crossed by the customer's n-th event.
+        const n = Math.ceil((LATENCY_INCLUDED * value.thresholdPercent) / 100);
+        const sent = sentAt.get(value.customer)?.[n - 1];
+        if (sent) alertLatencies.push(Number(message.timestamp) - sent);
+      }
     },
   });
-  await new Promise((r) => setTimeout(r, 3000)); // let the group settle before offering load
+  await new Promise((r) => setTimeout(r, 3000)); // let the group settle and the subscriptions land
   const total = Math.round(rate * LATENCY_SECONDS);
+  let seq = 0;
   const events = (function* () {
     for (let i = 0; i < total; i++) {
-      yield { specversion: '1.0', id: `lat-${i}`, source: 'bench-latency', type: 'api.call', subject: `customer-${i % 1000}`, time: '', data: { calls: 1, user: 'u' } };
+      const customer = `lat-${i % LATENCY_CUSTOMERS}`;
+      yield { specversion: '1.0', id: `lat-${i}`, source: 'bench-latency', type: 'api.call', subject: customer, time: '', data: { calls: 1, user: 'u' } };
     }
   })();
-  await produceAll(producer, `${runId}.${TOPICS.usageEventsRaw}`, events, rate);
+  const checks: number[] = [];
+  let checking = true;
+  const checker = (async () => {
+    while (checking) {
+      const started = performance.now();
+      const res = await fetch(`http://127.0.0.1:${alertingPort}/api/v1/entitlements/lat-${seq++ % LATENCY_CUSTOMERS}/requests`, { headers: { authorization: `Bearer ${apiKey}` } });
+      await res.arrayBuffer();
+      if (res.status === 200) checks.push(performance.now() - started);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  await produceAll(producer, `${runId}.${TOPICS.usageEventsRaw}`, events, rate, (at, e) => {
+    const list = sentAt.get(e.subject) ?? [];
+    list.push(at);
+    sentAt.set(e.subject, list);
+  });
   await new Promise((r) => setTimeout(r, 5000));
+  checking = false;
+  await checker;
   await consumer.disconnect();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return { offeredEventsPerSecond: rate, samples: latencies.length, p50: pct(50), p95: pct(95), p99: pct(99) };
+  const round = (o: { p50: number; p95: number; p99: number }) => ({ p50: Math.round(o.p50 * 10) / 10, p95: Math.round(o.p95 * 10) / 10, p99: Math.round(o.p99 * 10) / 10 });
+  return {
+    aggregate: { offeredEventsPerSecond: rate, samples: aggregateLatencies.length, ...percentiles(aggregateLatencies) },
+    alert: { samples: alertLatencies.length, ...percentiles(alertLatencies) },
+    entitlement: { requests: checks.length, ...round(percentiles(checks)) },
+  };
 }
 
 async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string, number>): Promise<RunResult> {
@@ -188,6 +249,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
   say(`run ${run}: starting ingestion and aggregation (${runId})`);
   const ingestion = await startService('ingestion', runId);
   const aggregation = await startService('aggregation', runId);
+  const alerting = await startService('threshold-alerting', runId);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   try {
     await api(ingestion.port, '/api/v1/admin/tenants', ADMIN, { id: 'bench', name: 'Bench' });
@@ -202,7 +264,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     await producer.connect();
     const expected: ExpectedTotals = { byCustomerMonth: new Map(), unique: 0, sent: 0 };
     const schema = `${runId}_aggregation`;
-    const monitor = new ProcessMonitor({ ...pids, ingestion: ingestion.child.pid!, aggregation: aggregation.child.pid! });
+    const monitor = new ProcessMonitor({ ...pids, ingestion: ingestion.child.pid!, aggregation: aggregation.child.pid!, 'threshold-alerting': alerting.child.pid! });
     monitor.start();
     const started = Date.now();
     say(`run ${run}: producing ${EVENTS} events (+1 % duplicates, 1 % late) for ${CUSTOMERS} customers`);
@@ -219,11 +281,16 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     const mismatches = await verify(db, schema, expected);
     const throughput = Math.round(expected.unique / seconds);
     say(`run ${run}: ${expected.unique} events in ${seconds.toFixed(1)} s = ${throughput} events/s end to end; exact: ${mismatches.length === 0}`);
-    const latencyMs = LATENCY_SECONDS > 0 ? await measureLatency(kafka, producer, runId, Math.max(100, Math.round(throughput / 2))) : undefined;
-    if (latencyMs) say(`run ${run}: event->aggregate latency at ${latencyMs.offeredEventsPerSecond} events/s: p50 ${latencyMs.p50} ms, p95 ${latencyMs.p95} ms, p99 ${latencyMs.p99} ms`);
+    const latency = LATENCY_SECONDS > 0 ? await measureLatency(kafka, producer, runId, Math.max(100, Math.round(throughput / 2)), alerting.port, key) : undefined;
+    const latencyMs = latency?.aggregate;
+    if (latency) {
+      say(`run ${run}: at ${latency.aggregate.offeredEventsPerSecond} events/s: event->aggregate p50 ${latency.aggregate.p50} / p99 ${latency.aggregate.p99} ms; ` +
+        `event->alert p50 ${latency.alert.p50} / p99 ${latency.alert.p99} ms (${latency.alert.samples} alerts); entitlement check p50 ${latency.entitlement.p50} / p99 ${latency.entitlement.p99} ms`);
+    }
     ingestion.child.kill('SIGTERM');
     aggregation.child.kill('SIGTERM');
-    await Promise.all([ingestion.child, aggregation.child].map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    alerting.child.kill('SIGTERM');
+    await Promise.all([ingestion.child, aggregation.child, alerting.child].map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
     const naive = NAIVE_EVENTS > 0 ? await runNaiveBaseline(kafka, db, `${runId}.${TOPICS.usageEvents}`, `${runId}_naive`, Math.min(NAIVE_EVENTS, expected.unique)) : 0;
     say(`run ${run}: naive baseline (one INSERT and one transaction per event): ${naive} events/s`);
     return {
@@ -237,13 +304,16 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
       mismatches: mismatches.slice(0, 20),
       processes,
       latencyMs,
+      alertLatencyMs: latency?.alert,
+      entitlementCheckMs: latency?.entitlement,
       naiveEventsPerSecond: naive,
     };
   } finally {
     ingestion.child.kill('SIGKILL');
     aggregation.child.kill('SIGKILL');
+    alerting.child.kill('SIGKILL');
     await producer.disconnect().catch(() => undefined);
-    for (const s of ['ingestion', 'aggregation', 'naive']) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s}" CASCADE`);
+    for (const s of ['ingestion', 'aggregation', 'threshold_alerting', 'naive']) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s}" CASCADE`);
     const admin = kafka.admin();
     await admin.connect();
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${runId}.`));
@@ -287,6 +357,11 @@ async function main(): Promise<void> {
     throughput: { median: median(throughputs), min: Math.min(...throughputs), max: Math.max(...throughputs) },
     naiveBaseline: { median: median(naive), ratio: Math.round((median(throughputs) / median(naive)) * 10) / 10 },
     latencyP99Ms: { median: median(results.flatMap((r) => (r.latencyMs ? [r.latencyMs.p99] : []))) },
+    alertLatencyP99Ms: { median: median(results.flatMap((r) => (r.alertLatencyMs ? [r.alertLatencyMs.p99] : []))) },
+    entitlementCheckMs: {
+      p50: median(results.flatMap((r) => (r.entitlementCheckMs ? [r.entitlementCheckMs.p50] : []))),
+      p99: median(results.flatMap((r) => (r.entitlementCheckMs ? [r.entitlementCheckMs.p99] : []))),
+    },
     allExact: results.every((r) => r.exact),
     runs: results,
   };
@@ -305,13 +380,15 @@ async function main(): Promise<void> {
     `| end-to-end throughput (raw Kafka -> ingestion -> aggregation committed) | ${summary.throughput.median} events/s | ${summary.throughput.min}–${summary.throughput.max} |`,
     `| naive baseline (one INSERT + one transaction per event, aggregation step only) | ${summary.naiveBaseline.median} events/s | ratio ${summary.naiveBaseline.ratio}× |`,
     `| event->aggregate latency p99 at half the measured maximum | ${summary.latencyP99Ms.median} ms | per run: ${results.map((r) => r.latencyMs?.p99).join(', ')} |`,
+    `| event->alert latency p99 at the same load | ${summary.alertLatencyP99Ms.median} ms | per run: ${results.map((r) => r.alertLatencyMs?.p99).join(', ')} |`,
+    `| entitlement check p50 / p99 under that load | ${summary.entitlementCheckMs.p50} / ${summary.entitlementCheckMs.p99} ms | per run p99: ${results.map((r) => r.entitlementCheckMs?.p99).join(', ')} |`,
     `| exact totals in every run | ${summary.allExact ? 'yes' : 'NO'} | |`,
     '',
-    '| run | events/s | exact | CPU % (ingestion / aggregation / broker) | peak RSS MiB (ingestion / aggregation / broker) |',
+    '| run | events/s | exact | CPU % (ingestion / aggregation / threshold-alerting / broker) | peak RSS MiB (same order) |',
     '|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.run} | ${r.throughputEventsPerSecond} | ${r.exact} | ${r.processes.ingestion?.cpuPercent} / ${r.processes.aggregation?.cpuPercent} / ${r.processes.broker?.cpuPercent ?? '-'} | ${r.processes.ingestion?.peakRssMiB} / ${r.processes.aggregation?.peakRssMiB} / ${r.processes.broker?.peakRssMiB ?? '-'} |`,
+        `| ${r.run} | ${r.throughputEventsPerSecond} | ${r.exact} | ${r.processes.ingestion?.cpuPercent} / ${r.processes.aggregation?.cpuPercent} / ${r.processes['threshold-alerting']?.cpuPercent} / ${r.processes.broker?.cpuPercent ?? '-'} | ${r.processes.ingestion?.peakRssMiB} / ${r.processes.aggregation?.peakRssMiB} / ${r.processes['threshold-alerting']?.peakRssMiB} / ${r.processes.broker?.peakRssMiB ?? '-'} |`,
     ),
     '',
   ].join('\n');
