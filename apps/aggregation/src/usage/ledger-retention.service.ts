@@ -5,7 +5,7 @@ import { JsonLogger } from '@tally/telemetry';
 import { aggregationSettings } from '../aggregation-config';
 import { UsageLedgerRepository } from './usage-ledger.repository';
 
-/** Drops ledger days past the retention, hourly (and once at start). */
+/** Drops ledger days past the retention and creates the coming days' partitions, hourly (and at start). */
 @Injectable()
 export class LedgerRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
@@ -32,6 +32,7 @@ export class LedgerRetentionService implements OnApplicationBootstrap, OnApplica
 
   async run(): Promise<string[]> {
     try {
+      await this.ledger.precreatePartitions(this.dataSource);
       const dropped = await this.dataSource.transaction((m) => this.ledger.dropExpired(m, this.retentionDays));
       if (dropped.length > 0) this.logger.info('ledger days dropped by retention', { dropped, retentionDays: this.retentionDays });
       return dropped;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Aggregation, UsageEvent, WindowKind } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { windowDeltaKey, type WindowDelta } from '../domain/window-deltas';
@@ -42,7 +42,7 @@ export class UsageLedgerRepository {
     const fresh = new Set(inserted.map((r) => `${r.tenant}\u0000${r.source}\u0000${r.event_id}`));
     const newEvents = events.filter((e) => fresh.delete(`${e.tenant}\u0000${e.source}\u0000${e.id}`));
     if (newEvents.length === 0) return [];
-    await this.ensureDayPartitions(manager, newEvents.map((e) => new Date(e.time)));
+    await this.ensureDayPartitions(manager.connection, newEvents.map((e) => new Date(e.time)));
     await manager.query(
       `INSERT INTO ${s}.event_ledger (tenant, source, event_id, subject, type, time, readings, data)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::jsonb[])`,
@@ -60,21 +60,35 @@ export class UsageLedgerRepository {
     return newEvents;
   }
 
-  /** Creates the ledger's day partitions the events need (once per process per day). */
-  private async ensureDayPartitions(manager: EntityManager, times: Date[]): Promise<void> {
-    const s = schemaOf(manager.connection);
+  /**
+   * Creates the ledger's day partitions the events need, each in its own committed statement outside the
+   * batch's transaction: a partition created inside a batch that then rolls back would be remembered here
+   * but not exist, and concurrent batches cannot see an uncommitted one. Days are remembered only once
+   * they exist for everyone.
+   */
+  async ensureDayPartitions(dataSource: DataSource, times: Date[]): Promise<void> {
+    const s = schemaOf(dataSource);
     const days = [...new Set(times.map((t) => t.toISOString().slice(0, 10)))].filter((d) => !this.knownPartitions.has(`${s}:${d}`));
     for (const day of days) {
       const start = new Date(`${day}T00:00:00Z`);
       const end = new Date(start.getTime() + 86_400_000);
-      // Serialised: concurrent CREATE ... IF NOT EXISTS of the same partition can still collide.
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${s}:ledger-partition:${day}`]);
-      await manager.query(
-        `CREATE TABLE IF NOT EXISTS ${s}."event_ledger_${day.replace(/-/g, '')}" PARTITION OF ${s}.event_ledger
-         FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
-      );
+      try {
+        await dataSource.query(
+          `CREATE TABLE IF NOT EXISTS ${s}."event_ledger_${day.replace(/-/g, '')}" PARTITION OF ${s}.event_ledger
+           FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`,
+        );
+      } catch (e) {
+        // Another instance or batch created it between our IF NOT EXISTS check and the create.
+        if (!['42P07', '23505'].includes((e as { code?: string }).code ?? '')) throw e;
+      }
       this.knownPartitions.add(`${s}:${day}`);
     }
+  }
+
+  /** Days around now that will surely receive events: created ahead so batches rarely need DDL. */
+  async precreatePartitions(dataSource: DataSource, now = new Date(), daysBack = 35, daysAhead = 2): Promise<void> {
+    const times = Array.from({ length: daysBack + daysAhead + 1 }, (_, i) => new Date(now.getTime() + (i - daysBack) * 86_400_000));
+    await this.ensureDayPartitions(dataSource, times);
   }
 
   /** Drops ledger days older than the retention and forgets their event ids. Returns the days dropped. */
