@@ -2,12 +2,12 @@
 // connections are terminated and (optionally) the broker restarts; then everything drains and the run
 // checks that nothing was lost or counted twice and that every threshold alert fired exactly once.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { customerKey, HEADERS, TOPICS, type SubscriptionChanged } from '@tally/contracts';
+import { freePort, isReady, postJson } from './local-http';
 
 const ROOT = path.resolve(__dirname, '..');
 const SERVICES = ['ingestion', 'aggregation', 'threshold-alerting', 'billing', 'health-scoring'] as const;
@@ -35,19 +35,7 @@ export interface ChaosReport {
   passed: boolean;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function ready(port: number): Promise<boolean> {
-  return fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
-}
 
 class Stack {
   private readonly procs = new Map<Service, { child: ChildProcess; port: number }>();
@@ -85,7 +73,7 @@ class Stack {
       });
       this.procs.set(service, { child, port });
       for (let i = 0; i < 240 && child.exitCode === null; i++) {
-        if (await ready(port)) return;
+        if (await isReady(port)) return;
         await new Promise((r) => setTimeout(r, 250));
       }
       child.kill('SIGKILL');
@@ -107,15 +95,6 @@ class Stack {
   }
 }
 
-async function post(port: number, pathname: string, token: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`http://127.0.0.1:${port}${pathname}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${pathname}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => undefined);
@@ -131,9 +110,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   try {
     log(`starting the five services (${runId})`);
     for (const s of SERVICES) await stack.start(s);
-    await post(stack.port('ingestion'), '/api/v1/admin/tenants', ADMIN, { id: 'chaos', name: 'Chaos' });
-    const { key } = (await post(stack.port('ingestion'), '/api/v1/admin/tenants/chaos/api-keys', ADMIN, { name: 'chaos' })) as { key: string };
-    await post(stack.port('ingestion'), '/api/v1/meters', key, { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
+    await postJson(stack.port('ingestion'), '/api/v1/admin/tenants', ADMIN, { id: 'chaos', name: 'Chaos' });
+    const { key } = (await postJson(stack.port('ingestion'), '/api/v1/admin/tenants/chaos/api-keys', ADMIN, { name: 'chaos' })) as { key: string };
+    await postJson(stack.port('ingestion'), '/api/v1/meters', key, { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
 
     // Subscriptions as billing publishes them: each customer includes 40 calls this calendar month.
     const now = new Date();

@@ -4,7 +4,6 @@
 //   BENCH_LATENCY_SECONDS (20)  KAFKA_BROKERS / DATABASE_URL to use existing infrastructure.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -14,6 +13,7 @@ import { ensureDatabase } from '@tally/postgres';
 import { generateEvents, type ExpectedTotals } from './load-generator';
 import { ProcessMonitor } from './process-stats';
 import { runNaiveBaseline } from './naive-baseline';
+import { freePort, isReady, postJson } from './local-http';
 
 const ROOT = path.resolve(__dirname, '..');
 const env = process.env;
@@ -44,21 +44,11 @@ interface RunResult {
   naiveEventsPerSecond: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 240; i++) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false);
-    if (ok) return;
+    if (await isReady(port)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`service on ${port} not ready`);
@@ -88,15 +78,6 @@ async function startService(name: string, runId: string): Promise<{ child: Child
   return { child, port };
 }
 
-async function api(port: number, pathname: string, token: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`http://127.0.0.1:${port}${pathname}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${pathname}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
 
 async function produceAll<E extends object & { subject: string }>(producer: Producer, topic: string, events: Iterable<E>, ratePerSecond?: number, onSend?: (at: number, event: E) => void): Promise<number> {
   const inFlight = new Set<Promise<unknown>>();
@@ -252,14 +233,14 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
   const alerting = await startService('threshold-alerting', runId);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   try {
-    await api(ingestion.port, '/api/v1/admin/tenants', ADMIN, { id: 'bench', name: 'Bench' });
-    const { key } = (await api(ingestion.port, '/api/v1/admin/tenants/bench/api-keys', ADMIN, { name: 'bench' })) as { key: string };
+    await postJson(ingestion.port, '/api/v1/admin/tenants', ADMIN, { id: 'bench', name: 'Bench' });
+    const { key } = (await postJson(ingestion.port, '/api/v1/admin/tenants/bench/api-keys', ADMIN, { name: 'bench' })) as { key: string };
     for (const meter of [
       { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' },
       { slug: 'requests', eventType: 'api.call', aggregation: 'COUNT' },
       { slug: 'users', eventType: 'api.call', aggregation: 'UNIQUE_COUNT', valueProperty: '$.user' },
     ]) {
-      await api(ingestion.port, '/api/v1/meters', key, meter);
+      await postJson(ingestion.port, '/api/v1/meters', key, meter);
     }
     await producer.connect();
     const expected: ExpectedTotals = { byCustomerMonth: new Map(), unique: 0, sent: 0 };

@@ -46,7 +46,8 @@ export function createKafka(settings: KafkaSettings, logger: JsonLogger): Kafka 
  * "limited retries" warning does not apply: the outbox re-sends whatever a failed send did not publish.
  */
 function quieted(level: 'error' | 'warn' | 'info' | 'debug', message: string, error: unknown): 'error' | 'warn' | 'info' | 'debug' {
-  if (level === 'error' && /coordinator/i.test(String(error))) return 'debug';
+  // Also the leadership errors of freshly created topics, which kafkajs retries after a metadata refresh.
+  if (level === 'error' && /coordinator|not the leader|leader not available|does not host this topic-partition/i.test(String(error))) return 'debug';
   if (level === 'warn' && message.startsWith('Limiting retries for the idempotent producer')) return 'debug';
   return level;
 }
