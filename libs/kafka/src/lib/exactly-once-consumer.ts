@@ -116,7 +116,9 @@ export class ExactlyOnceConsumer {
     return this.options.subscriptions.map((s) => physicalTopic(this.options.settings, dlqTopicFor(s.topic)));
   }
 
+  /** Running (or with nothing to consume), and not crashed beyond kafkajs' own restarts. */
   isHealthy(): boolean {
+    if (this.byPhysicalTopic.size === 0) return true;
     return this.consumer !== undefined && this.crashed === undefined;
   }
 
