@@ -2,17 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Client } from 'pg';
 import { ALL_TOPICS } from '@tally/contracts';
-import { ensureTopics, physicalTopic, type KafkaSettings } from '@tally/kafka';
+import { ensureTopics, physicalTopic, type ConsumedMessage, type KafkaSettings } from '@tally/kafka';
 import { loadServiceConfig, type ServiceConfig, type ServiceDefinition } from '@tally/nest-platform';
 
-export interface CollectedMessage<T = Record<string, unknown>> {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: T;
-  headers: Record<string, string>;
-}
+/** A message as a test reads it back: a consumed message without the consumer's trace bookkeeping. */
+export type CollectedMessage<T = Record<string, unknown>> = Pick<ConsumedMessage<T>, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>;
 
 /**
  * One integration suite's private corner of the shared Kafka and Postgres: a topic prefix and schemas
