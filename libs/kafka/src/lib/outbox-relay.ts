@@ -22,6 +22,8 @@ export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private wakeUp?: () => void;
+  /** A wake() that arrived while a pass was running: the next sleep returns at once instead of idling. */
+  private woken = false;
   private lastPurge = 0;
   private readonly batchSize: number;
   private readonly idleMs: number;
@@ -50,6 +52,7 @@ export class OutboxRelay {
 
   /** Called after a transaction wrote to the outbox, so publishing does not wait for the next poll. */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -108,12 +111,18 @@ export class OutboxRelay {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.woken = false;
+        this.wakeUp = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }
