@@ -175,6 +175,71 @@ describe('aggregation service (real Kafka + Postgres)', () => {
     expect(lines).toHaveLength(61);
     expect(lines.slice(1).reduce((s, l) => s + Number(l.split(',')[6]), 0)).toBe(Number(total(events.filter((e) => e.subject === 'q-1'))));
   });
+
+  it('sums gauges over time (GB -> GB-hours): late readings re-split their window and the one they carry into', async () => {
+    // The 10th of last month, so every reading and its calendar-month PERIOD window are in one month.
+    const now = new Date();
+    const D = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 10);
+    const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+    const H = 3_600_000;
+    const gauge = (id: string, at: number, gb: number, region: string): UsageEvent => ({
+      ...usageEvent('acme', 'g-1', id, new Date(at), 0),
+      type: 'storage.snapshot',
+      data: { gb, region },
+      readings: [{ meter: 'storage', aggregation: 'TIME_WEIGHTED_SUM', value: String(gb), groupBy: { region } }],
+    });
+    const dayValues = () =>
+      suite.query<{ window_start: Date; sum_value: string; version: string }>(
+        `SELECT window_start, trim_scale(sum_value)::text AS sum_value, version::text FROM "${suite.schema('aggregation')}".window_aggregates
+         WHERE customer = 'g-1' AND meter = 'storage' AND window_kind = 'DAY' ORDER BY window_start`,
+      );
+    await produceUsage([gauge('s1', D + 6 * H, 10, 'eu'), gauge('s2', D + 12 * H, 5, 'us'), gauge('s3', D + 18 * H, 2, 'eu'), gauge('s4', D + 36 * H, 1, 'eu')]);
+    // Day D: eu 10 x 12 h + 2 x 6 h, us 5 x 12 h. Day D+1: eu 2 x 12 h + 1 x 12 h, us 5 x 24 h.
+    await expectEventually(async () => expect((await dayValues()).map((d) => d.sum_value)).toEqual(['192', '156']));
+    const before = await dayValues();
+
+    // Late: 4 GB from 20:00 the day before (carried into day D until 06:00), and eu down to 0 at 23:00 on day D
+    // (carried into D+1 until noon).
+    await produceUsage([gauge('s0', D - 4 * H, 4, 'eu'), gauge('s5', D + 23 * H, 0, 'eu')]);
+    // D-1: 4 x 4 h. D: eu 4 x 6 + 10 x 12 + 2 x 5 + 0 x 1, us 60. D+1: eu 0 x 12 + 1 x 12, us 120.
+    await expectEventually(async () => expect((await dayValues()).map((d) => d.sum_value)).toEqual(['16', '214', '132']));
+    const after = await dayValues();
+    expect(Number(after[2].version)).toBeGreaterThan(Number(before[1].version));
+    const published = await expectEventually(() => {
+      const list = collector.on<{ customer: string; meter: string; windowKind: string; windowStart: string; value: string; version: number }>(TOPICS.usageAggregates)
+        .filter((m) => m.value.customer === 'g-1' && m.value.windowKind === 'DAY' && m.value.windowStart === new Date(D + 24 * H).toISOString());
+      expect(list.map((m) => m.value.value)).toContain('132');
+      return list;
+    });
+    expect(published[published.length - 1].value.value).toBe('132');
+
+    // The period holds the last values to its end: eu 4 x 10 + 10 x 12 + 2 x 5 + 0 x 13 + 1 x (to month end), us 5 x (to month end).
+    const expectedPeriod = 40 + 120 + 10 + (monthEnd - (D + 36 * H)) / H + (5 * (monthEnd - (D + 12 * H))) / H;
+    await expectEventually(async () => {
+      const [period] = await suite.query<{ v: string }>(
+        `SELECT trim_scale(sum_value)::text AS v FROM "${suite.schema('aggregation')}".window_aggregates
+         WHERE customer = 'g-1' AND meter = 'storage' AND window_kind = 'PERIOD'`,
+      );
+      expect(period.v).toBe(String(expectedPeriod));
+    });
+
+    const iso = (t: number) => new Date(t).toISOString();
+    const q = (params: string) => query(`/api/v1/meters/storage/query?subject=g-1&${params}`, 'key-acme');
+    const utcDays = await q(`from=${iso(D - 24 * H)}&to=${iso(D + 48 * H)}&windowSize=DAY`);
+    expect(utcDays.aggregation).toBe('TIME_WEIGHTED_SUM');
+    expect(utcDays.data.map((r) => [r.windowStart, r.value])).toEqual([[iso(D - 24 * H), '16'], [iso(D), '214'], [iso(D + 24 * H), '132']]);
+    // Kolkata (+05:30) days start at 18:30 UTC: D-1 18:30..D 18:30 holds eu 4 x 10 + 10 x 12 + 2 x 0.5, us 5 x 6.5.
+    const kolkata = await q(`from=${iso(D - 24 * H)}&to=${iso(D + 48 * H)}&windowSize=DAY&windowTimeZone=Asia/Kolkata`);
+    expect(kolkata.data.map((r) => [r.windowStart, r.value])).toEqual([
+      [iso(D - 5.5 * H), '193.5'],
+      [iso(D + 18.5 * H), '135.5'],
+      [iso(D + 42.5 * H), '33'],
+    ]);
+    const byRegion = await q(`from=${iso(D)}&to=${iso(D + 24 * H)}&groupBy=region`);
+    expect(byRegion.data.map((r) => [r.groupBy.region, r.value])).toEqual([['eu', '154'], ['us', '60']]);
+    // No reading inside the range: the values held from before it still count (eu 1 + us 5 for one hour).
+    expect((await q(`from=${iso(D + 37 * H)}&to=${iso(D + 38 * H)}`)).data.map((r) => r.value)).toEqual(['6']);
+  });
 });
 
 describe('aggregation killed with SIGKILL mid-load', () => {

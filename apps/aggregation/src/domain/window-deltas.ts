@@ -100,5 +100,8 @@ export function windowValue(
       return acc.latest === null ? '0' : new Decimal(acc.latest).toFixed();
     case 'UNIQUE_COUNT':
       return String(acc.distinct);
+    case 'TIME_WEIGHTED_SUM':
+      // Not additive (a late reading splits a hold): the repository recomputes it into `sum` per batch.
+      return new Decimal(acc.sum).toFixed();
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Aggregation } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
+import { TIME_WEIGHTED_DECIMALS } from '../domain/time-weighted-sum';
 import type { UsageQuery } from './query-params';
 
 export interface UsageRow {
@@ -22,6 +23,7 @@ const AGGREGATE: Record<Aggregation, string> = {
   // Distinct over the whole window or range, never a sum of smaller windows.
   UNIQUE_COUNT: 'count(DISTINCT r.value)::text',
   LATEST: '(array_agg(r.value::numeric ORDER BY r.time DESC))[1]::text',
+  TIME_WEIGHTED_SUM: '', // not a per-row aggregate: answered by timeWeighted() below
 };
 
 /**
@@ -44,7 +46,12 @@ export class UsageQueryRepository {
       SELECT l.subject, l.time, x.value, x.aggregation, x."groupBy" AS group_by
       FROM ${s}.event_ledger l CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, aggregation text, value text, "groupBy" jsonb)
       WHERE l.tenant = $1 AND x.meter = $2 AND l.time >= $3::timestamptz AND l.time < $4::timestamptz ${subjectFilter}`;
-    const [kind] = await this.dataSource.query(`SELECT r.aggregation FROM (${readings}) r LIMIT 1`, params);
+    // A gauge's value held from before the range counts in it, so the meter's kind is looked up before `to`.
+    const [kind] = await this.dataSource.query(
+      `SELECT x.aggregation FROM ${s}.event_ledger l CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, aggregation text)
+       WHERE l.tenant = $1 AND x.meter = $2 AND l.time < $3::timestamptz ${q.subjects.length > 0 ? 'AND l.subject = ANY($4::text[])' : ''} LIMIT 1`,
+      [tenant, q.meter, q.to.toISOString(), ...(q.subjects.length > 0 ? [q.subjects] : [])],
+    );
     if (!kind) return { aggregation: null, rows: [] };
     const aggregation = kind.aggregation as Aggregation;
     const unit = q.windowSize?.toLowerCase();
@@ -55,7 +62,9 @@ export class UsageQueryRepository {
     const windowEnd = unit ? `((date_trunc('${unit}', r.time, ${tz}::text) AT TIME ZONE ${tz}::text) + interval '1 ${unit}') AT TIME ZONE ${tz}::text` : '$4::timestamptz';
     const groupCols = q.groupBy.map((g, i) => `r.group_by ->> ${p(g)} AS g${i}`);
     const keys = ['window_start', 'window_end', ...(q.subjects.length > 0 ? ['subject'] : []), ...q.groupBy.map((_, i) => `g${i}`)];
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+    const rows: Array<Record<string, unknown>> = aggregation === 'TIME_WEIGHTED_SUM'
+      ? await this.dataSource.query(this.timeWeightedSql(s, subjectFilter, unit, tz, groupCols, keys), params)
+      : await this.dataSource.query(
       `SELECT window_start, window_end, ${q.subjects.length > 0 ? 'subject,' : ''} ${q.groupBy.map((_, i) => `g${i},`).join(' ')} ${AGGREGATE[aggregation].replace(/r\./g, 'w.')} AS value
        FROM (SELECT ${windowStart} AS window_start, ${windowEnd} AS window_end, r.subject, r.value, r.time ${groupCols.map((c) => `, ${c}`).join('')}
              FROM (${readings}) r) w
@@ -73,5 +82,39 @@ export class UsageQueryRepository {
         groupBy: Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null])),
       })),
     };
+  }
+
+  /**
+   * Gauges: each reading holds until the next one of its series (subject + group-by values) or `to`; the
+   * value held when the range opens is the series' last reading before `from`. Each hold is split across
+   * the windows it overlaps and summed as value x hours, the same rule the aggregation applies to DAY and
+   * PERIOD windows (domain/time-weighted-sum.ts).
+   */
+  private timeWeightedSql(s: string, subjectFilter: string, unit: string | undefined, tz: string, groupCols: string[], keys: string[]): string {
+    // Millisecond times and one rounding to 18 decimals, exactly as the stored DAY/PERIOD windows do.
+    const reading = `SELECT l.subject, date_trunc('milliseconds', l.time) AS time, l.event_id, x.value::numeric AS value, COALESCE(x."groupBy", '{}'::jsonb) AS group_by
+      FROM ${s}.event_ledger l CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, value text, "groupBy" jsonb)
+      WHERE l.tenant = $1 AND x.meter = $2 ${subjectFilter}`;
+    const windows = unit
+      ? `SELECT g AT TIME ZONE ${tz}::text AS window_start, (g + interval '1 ${unit}') AT TIME ZONE ${tz}::text AS window_end
+         FROM generate_series(date_trunc('${unit}', $3::timestamptz, ${tz}::text) AT TIME ZONE ${tz}::text, $4::timestamptz AT TIME ZONE ${tz}::text, interval '1 ${unit}') g`
+      : `SELECT $3::timestamptz AS window_start, $4::timestamptz AS window_end`;
+    return `
+      WITH r AS (
+        ${reading} AND l.time >= $3::timestamptz AND l.time < $4::timestamptz
+        UNION ALL
+        (SELECT DISTINCT ON (subject, group_by) * FROM (${reading} AND l.time < $3::timestamptz) c
+         ORDER BY subject, group_by, time DESC, event_id DESC)),
+      held AS (
+        SELECT subject, group_by, value, GREATEST(time, $3::timestamptz) AS s,
+          LEAST(COALESCE(lead(time) OVER (PARTITION BY subject, group_by ORDER BY time, event_id), $4::timestamptz), $4::timestamptz) AS e
+        FROM r),
+      w AS (${windows})
+      SELECT ${keys.join(', ')}, trim_scale(round(sum(value * extract(epoch FROM LEAST(e, window_end) - GREATEST(s, window_start)) * 1000)
+        * 1.000000000000000000000000000000 / 3600000, ${TIME_WEIGHTED_DECIMALS}))::text AS value
+      FROM (SELECT w.window_start, w.window_end, h.subject, h.value, h.s, h.e ${groupCols.map((c) => `, ${c.replace('r.group_by', 'h.group_by')}`).join('')}
+            FROM held h JOIN w ON h.s < w.window_end AND h.e > w.window_start WHERE h.e > h.s) x
+      GROUP BY ${keys.join(', ')}
+      ORDER BY ${keys.join(', ')}`;
   }
 }

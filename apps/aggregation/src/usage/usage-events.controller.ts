@@ -3,7 +3,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { customerMeterKey, TOPICS, type SubscriptionChanged, type UsageAggregate, type UsageEvent } from '@tally/contracts';
 import type { ConsumedBatch, ConsumedMessage } from '@tally/nest-platform';
 import { computeWindowDeltas, windowDeltaKey, windowValue } from '../domain/window-deltas';
-import { UsageLedgerRepository } from './usage-ledger.repository';
+import { storedWindowKey, UsageLedgerRepository } from './usage-ledger.repository';
 
 /**
  * Counts each accepted usage event exactly once: ledger dedupe, in-memory pre-aggregation, one upsert,
@@ -30,11 +30,13 @@ export class UsageEventsController {
     const periods = await this.ledger.periodsOf(batch.manager, fresh.map((e) => ({ tenant: e.tenant, customer: e.subject })));
     const deltas = [...computeWindowDeltas(fresh, (tenant, customer) => periods.get(`${tenant}\u0000${customer}`) ?? []).values()];
     const distinctAdded = await this.ledger.addDistinctValues(batch.manager, deltas);
-    const stored = await this.ledger.applyDeltas(batch.manager, deltas, distinctAdded);
+    const applied = await this.ledger.applyDeltas(batch.manager, deltas, distinctAdded);
+    const recomputed = await this.ledger.recomputeTimeWeighted(batch.manager, applied);
+    const stored = [...new Map([...applied, ...recomputed].map((w) => [storedWindowKey(w), w])).values()];
     const lastEventOf = new Map(deltas.map((d) => [windowDeltaKey(d), d.lastEventId]));
     const now = new Date().toISOString();
     for (const w of stored) {
-      const key = windowDeltaKey({ tenant: w.tenant, customer: w.customer, meter: w.meter, window: { kind: w.window_kind, start: w.window_start, end: w.window_end } });
+      const key = storedWindowKey(w);
       const aggregate: UsageAggregate = {
         eventId: `${w.tenant}:${w.customer}:${w.meter}:${w.window_kind}:${w.window_start.toISOString()}:v${w.version}`,
         occurredAt: now,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Aggregation, UsageEvent, WindowKind } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
+import { timeWeightedSum, type GaugeReading } from '../domain/time-weighted-sum';
 import { windowDeltaKey, type WindowDelta } from '../domain/window-deltas';
 import type { BillingPeriod } from '../domain/windows';
 
@@ -205,4 +206,79 @@ export class UsageLedgerRepository {
       ],
     );
   }
+
+  /**
+   * Recomputes the time-weighted sums the batch changed, from the ledger (which already holds the batch's
+   * events). A reading changes its own window and, by what it carries over, the next window of the
+   * customer's meter that has readings; windows without readings have no row, so the next existing row
+   * is the only other one affected. Returns the recomputed rows: touched windows keep the version
+   * `applyDeltas` gave them, carried-into windows get a new one.
+   */
+  async recomputeTimeWeighted(manager: EntityManager, touched: StoredWindow[]): Promise<StoredWindow[]> {
+    const gauges = touched.filter((w) => w.aggregation === 'TIME_WEIGHTED_SUM');
+    if (gauges.length === 0) return [];
+    const s = schemaOf(manager.connection);
+    const cols = (ws: StoredWindow[]) => [
+      ws.map((w) => w.tenant),
+      ws.map((w) => w.customer),
+      ws.map((w) => w.meter),
+      ws.map((w) => w.window_kind),
+      ws.map((w) => w.window_start.toISOString()),
+    ];
+    const touchedKeys = new Set(gauges.map((w) => storedWindowKey(w)));
+    const following: StoredWindow[] = await manager.query(
+      `SELECT n.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(tenant, customer, meter, window_kind, window_start)
+       CROSS JOIN LATERAL (
+         SELECT tenant, customer, meter, window_kind, window_start, window_end FROM ${s}.window_aggregates w
+         WHERE w.tenant = t.tenant AND w.customer = t.customer AND w.meter = t.meter AND w.window_kind = t.window_kind
+           AND w.window_start > t.window_start
+         ORDER BY w.window_start LIMIT 1) n`,
+      cols(gauges),
+    );
+    const carriedInto = [...new Map(following.filter((w) => !touchedKeys.has(storedWindowKey(w))).map((w) => [storedWindowKey(w), w])).values()];
+    const windows = [...gauges, ...carriedInto];
+    // Per window: its readings plus, per series, the last one before it (the value held when it opens).
+    const readings: Array<{ idx: number; time: Date; value: string; series: string; event_id: string }> = await manager.query(
+      `WITH t AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) WITH ORDINALITY
+           AS t(tenant, customer, meter, window_start, window_end, idx)),
+       r AS (
+         SELECT t.idx, t.window_start, l.time, x.value, COALESCE(x."groupBy", '{}'::jsonb)::text AS series, l.event_id
+         FROM t JOIN ${s}.event_ledger l ON l.tenant = t.tenant AND l.subject = t.customer AND l.time < t.window_end
+         CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, value text, "groupBy" jsonb)
+         WHERE x.meter = t.meter)
+       SELECT idx, time, value, series, event_id FROM r WHERE time >= window_start
+       UNION ALL
+       (SELECT DISTINCT ON (idx, series) idx, time, value, series, event_id FROM r WHERE time < window_start
+        ORDER BY idx, series, time DESC, event_id DESC)`,
+      [
+        windows.map((w) => w.tenant),
+        windows.map((w) => w.customer),
+        windows.map((w) => w.meter),
+        windows.map((w) => w.window_start.toISOString()),
+        windows.map((w) => w.window_end.toISOString()),
+      ],
+    );
+    const byWindow = new Map<number, GaugeReading[]>();
+    for (const r of readings) {
+      const list = byWindow.get(Number(r.idx)) ?? [];
+      list.push({ time: r.time, value: r.value, series: r.series, order: r.event_id });
+      byWindow.set(Number(r.idx), list);
+    }
+    const values = windows.map((w, i) => timeWeightedSum(byWindow.get(i + 1) ?? [], { start: w.window_start, end: w.window_end }).toFixed());
+    return manager.query(
+      `UPDATE ${s}.window_aggregates w SET sum_value = t.value, version = w.version + t.bump
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::numeric[], $7::int[])
+         AS t(tenant, customer, meter, window_kind, window_start, value, bump)
+       WHERE w.tenant = t.tenant AND w.customer = t.customer AND w.meter = t.meter AND w.window_kind = t.window_kind
+         AND w.window_start = t.window_start
+       RETURNING w.tenant, w.customer, w.meter, w.window_kind, w.window_start, w.window_end, w.aggregation, w.sum_value::text,
+         w.event_count::text, w.min_value::text, w.max_value::text, w.latest_value::text, w.distinct_count::text,
+         w.last_event_time, w.version::text`,
+      [...cols(windows), values, windows.map((w) => (touchedKeys.has(storedWindowKey(w)) ? 0 : 1))],
+    ).then(([rows]: [StoredWindow[], number]) => rows);
+  }
 }
+
+export const storedWindowKey = (w: Pick<StoredWindow, 'tenant' | 'customer' | 'meter' | 'window_kind' | 'window_start'>): string =>
+  windowDeltaKey({ tenant: w.tenant, customer: w.customer, meter: w.meter, window: { kind: w.window_kind, start: w.window_start, end: w.window_start } });

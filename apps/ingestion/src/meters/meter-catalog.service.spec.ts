@@ -54,7 +54,7 @@ describe('validateMeter', () => {
   });
 
   it('refuses an unknown aggregation, without also asking for a value property', () => {
-    const expected = ['aggregation: one of SUM, COUNT, MAX, MIN, AVG, UNIQUE_COUNT, LATEST'];
+    const expected = ['aggregation: one of SUM, COUNT, MAX, MIN, AVG, UNIQUE_COUNT, LATEST, TIME_WEIGHTED_SUM'];
     for (const aggregation of ['TOTAL', 'sum', '', undefined]) {
       expect(errorsOf(meter({ aggregation: aggregation as Aggregation }))).toEqual(expected);
       expect(errorsOf(meter({ aggregation: aggregation as Aggregation, valueProperty: undefined }))).toEqual(expected);

@@ -54,7 +54,7 @@ describe('extractReadings', () => {
       });
     });
 
-    it.each<Aggregation>(['MAX', 'MIN', 'AVG', 'LATEST'])('reads %s like SUM', (aggregation) => {
+    it.each<Aggregation>(['MAX', 'MIN', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM'])('reads %s like SUM', (aggregation) => {
       expect(extractReadings([meter('m', aggregation, '$.data.v')], 'llm.completion', { v: '7.5' })).toEqual({
         ok: true,
         readings: [{ meter: 'm', aggregation, value: '7.5', groupBy: {} }],

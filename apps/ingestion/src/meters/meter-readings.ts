@@ -9,7 +9,7 @@ export interface MeterRule {
   groupBy: Record<string, string>;
 }
 
-const NUMERIC: ReadonlySet<Aggregation> = new Set(['SUM', 'MAX', 'MIN', 'AVG', 'LATEST']);
+const NUMERIC: ReadonlySet<Aggregation> = new Set(['SUM', 'MAX', 'MIN', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM']);
 
 export type ReadingsResult = { ok: true; readings: MeterReading[] } | { ok: false; errors: string[] };
 

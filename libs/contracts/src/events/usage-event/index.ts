@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { envelopeSchema, isoDateTime } from '../../envelope';
 
-export const AGGREGATIONS = ['SUM', 'COUNT', 'MAX', 'MIN', 'AVG', 'UNIQUE_COUNT', 'LATEST'] as const;
+/**
+ * `TIME_WEIGHTED_SUM` is for gauges (GB stored, seats held): each reading's value is held until the next
+ * reading of the same series (subject + group-by values) and summed as value x hours (GB -> GB-hours).
+ */
+export const AGGREGATIONS = ['SUM', 'COUNT', 'MAX', 'MIN', 'AVG', 'UNIQUE_COUNT', 'LATEST', 'TIME_WEIGHTED_SUM'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
 /** The value one event contributes to one meter, extracted by ingestion from the meter definition. */
