@@ -1,0 +1,3 @@
+export * from './lib/charge-model';
+export * from './lib/charges';
+export * from './lib/invoice';
