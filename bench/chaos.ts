@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { customerKey, HEADERS, TOPICS, type SubscriptionChanged } from '@tally/contracts';
+import { HEADERS, subscriptionKey, TOPICS, type SubscriptionChanged } from '@tally/contracts';
 import { freePort, isReady, postJson } from './local-http';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -135,7 +135,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await producer.send({
       topic: `${runId}.${TOPICS.billingSubscriptions}`,
       acks: -1,
-      messages: subscriptions.map((s) => ({ key: customerKey('chaos', s.customer), value: JSON.stringify(s) })),
+      messages: subscriptions.map((s) => ({ key: subscriptionKey('chaos', s.customer, s.subscriptionId), value: JSON.stringify(s) })),
     });
     const entitlementRows = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_threshold_alerting".entitlements`)).rows[0].n);
     while ((await entitlementRows()) < o.customers) await new Promise((r) => setTimeout(r, 200));

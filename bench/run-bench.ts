@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Client } from 'pg';
-import { HEADERS, TOPICS } from '@tally/contracts';
+import { HEADERS, subscriptionKey, TOPICS } from '@tally/contracts';
 import { ensureDatabase } from '@tally/postgres';
 import { generateEvents, type ExpectedTotals } from './load-generator';
 import { ProcessMonitor } from './process-stats';
@@ -214,7 +214,7 @@ async function measureLatency(kafka: Kafka, producer: Producer, runId: string, r
     topic: `${runId}.${TOPICS.billingSubscriptions}`,
     acks: -1,
     messages: Array.from({ length: LATENCY_CUSTOMERS }, (_, i) => ({
-      key: `bench:lat-${i}`,
+      key: subscriptionKey('bench', `lat-${i}`, `sub-${i}`),
       value: JSON.stringify({
         eventId: `sub-${i}`, occurredAt: now.toISOString(), tenant: 'bench', customer: `lat-${i}`, subscriptionId: `sub-${i}`, plan: 'bench',
         status: 'active', periodStart, periodEnd, entitlements: [{ meter: 'requests', included: String(LATENCY_INCLUDED), thresholds: [50, 75, 90, 100], hardLimit: true }],

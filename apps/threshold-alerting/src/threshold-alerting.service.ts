@@ -1,11 +1,12 @@
 import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@tally/nest-platform';
 import { CreatePeriodUsage1732400000050 } from '@tally/period-usage';
 import { CreateEntitlements1732400000300 } from './db/1732400000300-create-entitlements';
+import { EntitlementsPerSubscription1732400000310 } from './db/1732400000310-entitlements-per-subscription';
 import { ThresholdAlertingModule } from './threshold-alerting.module';
 
 export const thresholdAlertingService: ServiceDefinition = {
   name: 'threshold-alerting',
   defaultPort: 3003,
   rootModule: ThresholdAlertingModule,
-  migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateEntitlements1732400000300],
+  migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateEntitlements1732400000300, EntitlementsPerSubscription1732400000310],
 };

@@ -44,6 +44,12 @@ export const ALL_TOPICS: readonly string[] = [
 
 /** Keys keep one customer's events ordered on one partition. */
 export const customerKey = (tenant: string, customer: string): string => `${tenant}:${customer}`;
+/**
+ * `billing.subscriptions.v1` is compacted per subscription (a customer may hold several), so its key
+ * names the subscription: compaction then keeps every subscription's latest state.
+ */
+export const subscriptionKey = (tenant: string, customer: string, subscriptionId: string): string =>
+  `${tenant}:${customer}:${subscriptionId}`;
 export const customerMeterKey = (tenant: string, customer: string, meter: string): string =>
   `${tenant}:${customer}:${meter}`;
 

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { customerKey, TOPICS, type SubscriptionChanged, type UsageAggregate, type UsageThresholdAlert } from '@tally/contracts';
+import { customerKey, subscriptionKey, TOPICS, type SubscriptionChanged, type UsageAggregate, type UsageThresholdAlert } from '@tally/contracts';
 import { applyPeriodUsage, newestPeriodAggregates } from '@tally/period-usage';
 import type { BatchContext, ConsumedBatch, ConsumedMessage } from '@tally/nest-platform';
 import { crossedThresholds, type CrossedThreshold } from '../domain/threshold-evaluator';
@@ -12,11 +12,12 @@ export class ThresholdAlertingController {
 
   @EventPattern(TOPICS.billingSubscriptions)
   async onSubscriptions(@Payload() batch: ConsumedBatch<SubscriptionChanged>): Promise<void> {
-    // Compacted topic, keyed by customer: the last message per customer in the batch is the current one.
+    // Compacted topic, keyed by subscription: the last message per subscription in the batch is the current one.
     const latest = new Map<string, ConsumedMessage<SubscriptionChanged>>();
-    for (const m of batch.messages) latest.set(customerKey(m.value.tenant, m.value.customer), m);
+    for (const m of batch.messages) latest.set(subscriptionKey(m.value.tenant, m.value.customer, m.value.subscriptionId), m);
     const keys = await this.state.replaceEntitlements(batch.manager, [...latest.values()].map((m) => m.value));
-    const causes = new Map(keys.map((k) => [customerMeterId(k), latest.get(customerKey(k.tenant, k.customer))]));
+    const causeOf = new Map([...latest.values()].flatMap((m) => m.value.entitlements.map((e) => [customerMeterId({ ...m.value, meter: e.meter }), m] as const)));
+    const causes = new Map(keys.map((k) => [customerMeterId(k), causeOf.get(customerMeterId(k))]));
     await this.evaluate(batch, keys, causes);
   }
 

@@ -30,18 +30,20 @@ export class ThresholdStateRepository {
     const rows = subscriptions.flatMap((sub) =>
       sub.status === 'canceled' ? [] : sub.entitlements.map((e) => ({ sub, e })),
     );
+    // A customer may hold several subscriptions: each message replaces only its own subscription's rows.
     await manager.query(
-      `DELETE FROM ${s}.entitlements WHERE (tenant, customer) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [subscriptions.map((x) => x.tenant), subscriptions.map((x) => x.customer)],
+      `DELETE FROM ${s}.entitlements WHERE (tenant, customer, subscription_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
+      [subscriptions.map((x) => x.tenant), subscriptions.map((x) => x.customer), subscriptions.map((x) => x.subscriptionId)],
     );
     if (rows.length === 0) return [];
     await manager.query(
-      `INSERT INTO ${s}.entitlements (tenant, customer, meter, period_start, period_end, included, thresholds, hard_limit)
-       SELECT t.tenant, t.customer, t.meter, t.ps, t.pe, t.included, ARRAY(SELECT jsonb_array_elements_text(t.thresholds)::int), t.hard
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[], $7::jsonb[], $8::boolean[])
-         AS t(tenant, customer, meter, ps, pe, included, thresholds, hard)
+      `INSERT INTO ${s}.entitlements (tenant, customer, meter, period_start, period_end, included, thresholds, hard_limit, subscription_id)
+       SELECT t.tenant, t.customer, t.meter, t.ps, t.pe, t.included, ARRAY(SELECT jsonb_array_elements_text(t.thresholds)::int), t.hard, t.sub
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[], $7::jsonb[], $8::boolean[], $9::text[])
+         AS t(tenant, customer, meter, ps, pe, included, thresholds, hard, sub)
        ON CONFLICT (tenant, customer, meter) DO UPDATE SET period_start = excluded.period_start, period_end = excluded.period_end,
-         included = excluded.included, thresholds = excluded.thresholds, hard_limit = excluded.hard_limit`,
+         included = excluded.included, thresholds = excluded.thresholds, hard_limit = excluded.hard_limit,
+         subscription_id = excluded.subscription_id`,
       [
         rows.map((r) => r.sub.tenant),
         rows.map((r) => r.sub.customer),
@@ -51,6 +53,7 @@ export class ThresholdStateRepository {
         rows.map((r) => r.e.included),
         rows.map((r) => JSON.stringify(r.e.thresholds.map((p) => Math.round(p)))),
         rows.map((r) => r.e.hardLimit),
+        rows.map((r) => r.sub.subscriptionId),
       ],
     );
     return rows.map((r) => ({ tenant: r.sub.tenant, customer: r.sub.customer, meter: r.e.meter }));

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import type { z } from 'zod';
 import type { JsonLogger } from '@tally/telemetry';
 
 /** One bad field: a JSON Pointer into the request body (RFC 6901) and what is wrong with it. */
@@ -72,4 +73,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
 export function problem(status: number, detail: string, errors?: FieldError[], headers?: Record<string, string>): ProblemException {
   return new ProblemException({ status, title: TITLES[status] ?? 'Error', detail, ...(errors ? { errors } : {}) }, headers);
+}
+
+/** Parses a request body with a zod schema, or throws a 400 problem naming each bad field by JSON Pointer. */
+export function parseOrProblem<S extends z.ZodTypeAny>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((i) => ({ pointer: i.path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''), detail: i.message }));
+  throw problem(400, `${errors.length} invalid field(s)`, errors);
 }

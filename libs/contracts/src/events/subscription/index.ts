@@ -12,15 +12,19 @@ export const entitlementSchema = z.object({
 });
 
 /**
- * `billing.subscriptions.v1` (compacted), keyed `<tenant>:<customer>`: the customer's current
- * subscription, its period bounds and entitlements. Aggregation reads period bounds from it,
- * threshold-alerting the entitlements.
+ * `billing.subscriptions.v1` (compacted), keyed `<tenant>:<customer>:<subscriptionId>`: one subscription's
+ * current state, its period bounds and entitlements (a customer may hold several, on distinct meters).
+ * Aggregation reads period bounds from it, threshold-alerting the entitlements.
  */
 export const subscriptionChangedSchema = envelopeSchema.extend({
   customer: z.string().min(1),
   subscriptionId: z.string().min(1),
   plan: z.string().min(1),
   status: z.enum(['active', 'paused', 'canceled']),
+  planVersion: z.number().int().positive().optional(),
+  currency: z.string().length(3).optional(),
+  /** Set when the subscription ends at the end of the current period. */
+  cancelAtPeriodEnd: z.boolean().optional(),
   periodStart: isoDateTime,
   periodEnd: isoDateTime,
   entitlements: z.array(entitlementSchema),
