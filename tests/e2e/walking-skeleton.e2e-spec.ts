@@ -10,6 +10,7 @@ import { ApiKeyService } from '../../apps/ingestion/src/auth/api-key.service';
 import { aggregationService } from '../../apps/aggregation/src/aggregation.service';
 import { thresholdAlertingService } from '../../apps/threshold-alerting/src/threshold-alerting.service';
 import { billingService } from '../../apps/billing/src/billing.service';
+import { CatalogRepository } from '../../apps/billing/src/catalog/catalog.repository';
 import { SubscriptionService } from '../../apps/billing/src/subscriptions/subscription.service';
 import { healthScoringService } from '../../apps/health-scoring/src/health-scoring.service';
 
@@ -54,11 +55,16 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
     await ingestion.app.get(ApiKeyService).createTenant('acme', 'Acme');
     const { key } = await ingestion.app.get(ApiKeyService).createKey('acme', 'e2e');
     await ingestion.app.get(MeterCatalogService).upsert('acme', { slug: 'api-calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
-    await billing.app.get(SubscriptionService).create('acme', {
-      customer: 'c-1',
-      plan: 'starter',
-      entitlements: [{ meter: 'api-calls', included: '10', thresholds: [50, 75, 90, 100], hardLimit: false }],
+    await billing.app.get(CatalogRepository).upsertCustomer('acme', { id: 'c-1', name: 'Customer One', currency: 'EUR', timezone: 'UTC', taxRate: '0' });
+    await billing.app.get(CatalogRepository).addPlanVersion('acme', {
+      code: 'starter',
+      name: 'Starter',
+      interval: 'monthly',
+      currency: 'EUR',
+      baseFee: '0',
+      charges: [{ meter: 'api-calls', model: 'standard', properties: { amount: '0.01' }, includedUnits: '10', thresholds: [50, 75, 90, 100], hardLimit: false }],
     });
+    await billing.app.get(SubscriptionService).create('acme', { customer: 'c-1', plan: 'starter' });
     // Alerts are evaluated when usage arrives; wait until the entitlement is projected so they are caused by usage.
     await expectEventually(async () =>
       expect(await suite.query(`SELECT 1 FROM "${suite.schema('threshold-alerting')}".entitlements WHERE customer = 'c-1'`)).toHaveLength(1),

@@ -1,10 +1,20 @@
 import { Module } from '@nestjs/common';
+import { TenantAuthModule } from '@tally/nest-platform';
+import { CatalogController } from './catalog/catalog.controller';
+import { CatalogRepository } from './catalog/catalog.repository';
+import { InvoicesController } from './invoices/invoices.controller';
+import { InvoiceService } from './invoices/invoice.service';
+import { BillingJobsService } from './jobs/billing-jobs.service';
+import { PaymentsController } from './payments/payments.controller';
+import { PricingController } from './pricing/pricing.controller';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionService } from './subscriptions/subscription.service';
 import { UsageAggregatesController } from './usage/usage-aggregates.controller';
 
 @Module({
-  controllers: [UsageAggregatesController],
-  providers: [SubscriptionService],
-  exports: [SubscriptionService],
+  imports: [TenantAuthModule],
+  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController],
+  providers: [CatalogRepository, SubscriptionService, InvoiceService, BillingJobsService],
+  exports: [CatalogRepository, SubscriptionService, InvoiceService, BillingJobsService],
 })
 export class BillingModule {}

@@ -1,11 +1,14 @@
-import type { ServiceDefinition } from '@tally/nest-platform';
+import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@tally/nest-platform';
 import { CreatePeriodUsage1732400000050 } from '@tally/period-usage';
+import { billingConfigSchema } from './billing-config';
 import { CreateSubscriptions1732400000400 } from './db/1732400000400-create-subscriptions';
+import { CreateBillingCatalog1732400000410 } from './db/1732400000410-create-billing-catalog';
 import { BillingModule } from './billing.module';
 
 export const billingService: ServiceDefinition = {
   name: 'billing',
   defaultPort: 3004,
   rootModule: BillingModule,
-  migrations: [CreatePeriodUsage1732400000050, CreateSubscriptions1732400000400],
+  migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateSubscriptions1732400000400, CreateBillingCatalog1732400000410],
+  configSchema: billingConfigSchema,
 };

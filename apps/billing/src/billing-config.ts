@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import type { ServiceConfig } from '@tally/nest-platform';
+import type { DunningPolicy } from './domain/dunning';
+
+const dayList = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'must be a comma-separated list of whole days, e.g. "1,3,7"')
+  .transform((v) => v.split(',').map((d) => Number(d.trim())));
+
+export const billingConfigSchema = z.object({
+  /** How long a period stays open for late events after it ends; its invoice is a draft meanwhile. */
+  BILLING_GRACE_PERIOD_HOURS: z.coerce.number().min(0).default(24),
+  /** How often the period roll, close and dunning job runs. */
+  BILLING_JOB_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Days from finalization to the due date. */
+  PAYMENT_TERMS_DAYS: z.coerce.number().int().min(0).default(0),
+  DUNNING_RETRY_DAYS: dayList.default('1,3,7'),
+  DUNNING_PAST_DUE_AFTER_DAYS: z.coerce.number().min(0).default(0),
+  DUNNING_DELINQUENT_AFTER_DAYS: z.coerce.number().min(0).default(30),
+});
+
+export type BillingSettings = z.infer<typeof billingConfigSchema>;
+export const billingSettings = (config: ServiceConfig): BillingSettings => config.extra as BillingSettings;
+export const dunningPolicy = (s: BillingSettings): DunningPolicy => ({
+  retryDays: s.DUNNING_RETRY_DAYS,
+  pastDueAfterDays: s.DUNNING_PAST_DUE_AFTER_DAYS,
+  delinquentAfterDays: s.DUNNING_DELINQUENT_AFTER_DAYS,
+});

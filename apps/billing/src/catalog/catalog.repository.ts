@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { schemaOf } from '@tally/postgres';
+import type { CustomerDefinition } from './customer-definition';
+import type { PlanDefinition } from './plan-definition';
+
+export interface Customer extends CustomerDefinition {
+  accountStatus: string;
+}
+
+export interface PlanVersion {
+  version: number;
+  plan: PlanDefinition;
+  createdAt: string;
+}
+
+/** Customers and versioned plans of each tenant. */
+@Injectable()
+export class CatalogRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  private get s(): string {
+    return schemaOf(this.dataSource);
+  }
+
+  async upsertCustomer(tenant: string, c: CustomerDefinition): Promise<{ customer: Customer; created: boolean }> {
+    const [row] = await this.dataSource.query(
+      `INSERT INTO ${this.s}.customers (tenant, customer_id, name, currency, timezone, billing_email, tax_rate)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (tenant, customer_id) DO UPDATE SET name = excluded.name, currency = excluded.currency, timezone = excluded.timezone,
+         billing_email = excluded.billing_email, tax_rate = excluded.tax_rate
+       RETURNING (xmax = 0) AS created, *`,
+      [tenant, c.id, c.name, c.currency, c.timezone, c.billingEmail ?? null, c.taxRate],
+    );
+    return { customer: toCustomer(row), created: row.created };
+  }
+
+  async customer(tenant: string, id: string, manager: EntityManager = this.dataSource.manager): Promise<Customer | null> {
+    const [row] = await manager.query(`SELECT * FROM ${this.s}.customers WHERE tenant = $1 AND customer_id = $2`, [tenant, id]);
+    return row ? toCustomer(row) : null;
+  }
+
+  async customers(tenant: string): Promise<Customer[]> {
+    const rows = await this.dataSource.query(`SELECT * FROM ${this.s}.customers WHERE tenant = $1 ORDER BY customer_id`, [tenant]);
+    return rows.map(toCustomer);
+  }
+
+  /** Stores the definition as the plan's next version (1 for a new plan); an unchanged definition keeps its version. */
+  async addPlanVersion(tenant: string, plan: PlanDefinition): Promise<{ version: PlanVersion; created: boolean }> {
+    return this.dataSource.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.s}:plan:${tenant}:${plan.code}`]);
+      // jsonb equality ignores key order, so re-posting the same plan is recognised as unchanged.
+      const [latest] = await m.query(
+        `SELECT version, definition, created_at, definition = $3::jsonb AS unchanged FROM ${this.s}.plans WHERE tenant = $1 AND code = $2 ORDER BY version DESC LIMIT 1`,
+        [tenant, plan.code, JSON.stringify(plan)],
+      );
+      if (latest?.unchanged) {
+        return { version: { version: latest.version, plan: latest.definition, createdAt: latest.created_at.toISOString() }, created: false };
+      }
+      const version = (latest?.version ?? 0) + 1;
+      const [row] = await m.query(
+        `INSERT INTO ${this.s}.plans (tenant, code, version, definition) VALUES ($1, $2, $3, $4) RETURNING created_at`,
+        [tenant, plan.code, version, JSON.stringify(plan)],
+      );
+      return { version: { version, plan, createdAt: row.created_at.toISOString() }, created: true };
+    });
+  }
+
+  async planVersions(tenant: string, code: string): Promise<PlanVersion[]> {
+    const rows = await this.dataSource.query(`SELECT version, definition, created_at FROM ${this.s}.plans WHERE tenant = $1 AND code = $2 ORDER BY version`, [tenant, code]);
+    return rows.map((r: { version: number; definition: PlanDefinition; created_at: Date }) => ({ version: r.version, plan: r.definition, createdAt: r.created_at.toISOString() }));
+  }
+
+  async plan(tenant: string, code: string, version?: number, manager: EntityManager = this.dataSource.manager): Promise<PlanVersion | null> {
+    const [row] = await manager.query(
+      `SELECT version, definition, created_at FROM ${this.s}.plans WHERE tenant = $1 AND code = $2 AND ($3::int IS NULL OR version = $3)
+       ORDER BY version DESC LIMIT 1`,
+      [tenant, code, version ?? null],
+    );
+    return row ? { version: row.version, plan: row.definition, createdAt: row.created_at.toISOString() } : null;
+  }
+
+  async plans(tenant: string): Promise<Array<PlanVersion & { code: string }>> {
+    const rows = await this.dataSource.query(
+      `SELECT DISTINCT ON (code) code, version, definition, created_at FROM ${this.s}.plans WHERE tenant = $1 ORDER BY code, version DESC`,
+      [tenant],
+    );
+    return rows.map((r: { code: string; version: number; definition: PlanDefinition; created_at: Date }) => ({ code: r.code, version: r.version, plan: r.definition, createdAt: r.created_at.toISOString() }));
+  }
+}
+
+function toCustomer(r: Record<string, unknown>): Customer {
+  return {
+    id: r.customer_id as string,
+    name: r.name as string,
+    currency: r.currency as string,
+    timezone: r.timezone as string,
+    ...(r.billing_email ? { billingEmail: r.billing_email as string } : {}),
+    taxRate: String(r.tax_rate),
+    accountStatus: r.account_status as string,
+  };
+}

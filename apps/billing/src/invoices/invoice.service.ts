@@ -1,0 +1,351 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { customerKey, TOPICS, type AccountStatusChanged, type InvoiceChanged, type PaymentReported } from '@tally/contracts';
+import { OutboxPublisher, problem, SERVICE_CONFIG, type OutgoingEvent, type ServiceConfig } from '@tally/nest-platform';
+import { schemaOf } from '@tally/postgres';
+import { composeInvoice, Dec, priceCharge, upcomingInvoice, type Invoice, type UpcomingInvoice } from '@tally/pricing';
+import { billingSettings, dunningPolicy, type BillingSettings } from '../billing-config';
+import { CatalogRepository } from '../catalog/catalog.repository';
+import { accountStanding, nextPaymentAttempt } from '../domain/dunning';
+import { SubscriptionService } from '../subscriptions/subscription.service';
+import { invoiceInputFor, loadInvoiceSources, type BillingPeriodRow, type InvoiceSources } from './invoice-input';
+
+type Emit = (event: OutgoingEvent) => void;
+export type InvoiceStatus = InvoiceChanged['status'];
+
+export interface InvoiceRow {
+  tenant: string;
+  invoice_id: string;
+  number: string;
+  customer: string;
+  subscription_id: string;
+  period_start: Date;
+  period_end: Date;
+  currency: string;
+  status: InvoiceStatus;
+  document: Invoice;
+  created_at: Date;
+  finalized_at: Date | null;
+  due_at: Date | null;
+  paid_at: Date | null;
+  payment_attempts: number;
+  last_payment_failed_at: Date | null;
+  next_payment_attempt_at: Date | null;
+}
+
+export interface InvoiceView {
+  id: string;
+  number: string | null;
+  customer: string;
+  subscriptionId: string;
+  status: InvoiceStatus;
+  periodStart: string;
+  periodEnd: string;
+  currency: string;
+  issuedAt: string | null;
+  dueAt: string | null;
+  paidAt: string | null;
+  paymentAttempts: number;
+  nextPaymentAttemptAt: string | null;
+  document: Invoice;
+}
+
+/**
+ * Period close, invoices, credits, payments and dunning. Each period is closed in its own transaction
+ * holding its row lock: the invoice, the usage it billed, the credits it used and its outgoing event
+ * commit together or not at all, and the unique (subscription, period) key makes a second close a no-op.
+ */
+@Injectable()
+export class InvoiceService {
+  private readonly settings: BillingSettings;
+
+  constructor(
+    private readonly outbox: OutboxPublisher,
+    private readonly catalog: CatalogRepository,
+    private readonly subscriptions: SubscriptionService,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+  ) {
+    this.settings = billingSettings(config);
+  }
+
+  /**
+   * Ended periods get a draft invoice, re-priced on every run while late events may still arrive;
+   * after the grace period it is finalized. `beforeCommit` lets tests crash a close half-way.
+   */
+  async closePeriods(now = new Date(), beforeCommit?: (invoice: InvoiceRow) => void): Promise<{ drafted: number; finalized: number }> {
+    const graceMs = this.settings.BILLING_GRACE_PERIOD_HOURS * 3_600_000;
+    const due: Array<{ tenant: string; subscription_id: string; period_start: Date }> = await this.outbox.inTransaction((m) =>
+      m.query(
+        `SELECT bp.tenant, bp.subscription_id, bp.period_start FROM ${schemaOf(m.connection)}.billing_periods bp
+         LEFT JOIN ${schemaOf(m.connection)}.invoices i ON i.tenant = bp.tenant AND i.invoice_id = bp.invoice_id
+         WHERE bp.period_end <= $1 AND (bp.invoice_id IS NULL OR i.status = 'draft') ORDER BY bp.period_end`,
+        [now],
+      ),
+    );
+    const result = { drafted: 0, finalized: 0 };
+    for (const key of due) {
+      const outcome = await this.outbox.inTransaction(async (m, emit) => {
+        const s = schemaOf(m.connection);
+        const [period]: BillingPeriodRow[] = await m.query(
+          `SELECT * FROM ${s}.billing_periods WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 FOR UPDATE SKIP LOCKED`,
+          [key.tenant, key.subscription_id, key.period_start],
+        );
+        if (!period) return null; // another instance holds it
+        const existing = period.invoice_id ? await this.row(m, period.tenant, period.invoice_id) : null;
+        if (existing && existing.status !== 'draft') return null;
+        const sources = await this.sources(m, period);
+        const document = composeInvoice(invoiceInputFor(period, sources, now), priceCharge);
+        const invoice = existing ?? (await this.insertDraft(m, period, document));
+        if (existing) await m.query(`UPDATE ${s}.invoices SET document = $3, total = $4, amount_due = $5 WHERE tenant = $1 AND invoice_id = $2`, [invoice.tenant, invoice.invoice_id, JSON.stringify(document), document.total, document.amountDue]);
+        const final = period.period_end.getTime() + graceMs <= now.getTime();
+        if (final) await this.finalize(m, emit, period, sources, document, invoice, now);
+        else if (!existing) emit(this.event({ ...invoice, document }, now));
+        const stored = (await this.row(m, invoice.tenant, invoice.invoice_id))!;
+        beforeCommit?.(stored);
+        return final ? 'finalized' : 'drafted';
+      });
+      if (outcome) result[outcome]++;
+    }
+    return result;
+  }
+
+  private async sources(m: EntityManager, period: BillingPeriodRow): Promise<InvoiceSources> {
+    const customer = (await this.catalog.customer(period.tenant, period.customer, m))!;
+    const subscription = (await this.subscriptions.row(m, period.tenant, period.subscription_id))!;
+    return loadInvoiceSources(m, period, (code, version) => this.catalog.plan(period.tenant, code, version, m), customer, subscription);
+  }
+
+  private async insertDraft(m: EntityManager, period: BillingPeriodRow, document: Invoice): Promise<InvoiceRow> {
+    const s = schemaOf(m.connection);
+    const id = randomUUID();
+    const [row] = await m.query(
+      `INSERT INTO ${s}.invoices (tenant, invoice_id, number, customer, subscription_id, period_start, period_end, currency, status, document, total, amount_due)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10, $11) RETURNING *`,
+      [period.tenant, id, `draft-${id}`, period.customer, period.subscription_id, period.period_start, period.period_end, document.currency,
+        JSON.stringify(document), document.total, document.amountDue],
+    );
+    await m.query(`UPDATE ${s}.billing_periods SET invoice_id = $4 WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3`, [period.tenant, period.subscription_id, period.period_start, id]);
+    return row;
+  }
+
+  private async finalize(m: EntityManager, emit: Emit, period: BillingPeriodRow, sources: InvoiceSources, document: Invoice, invoice: InvoiceRow, now: Date): Promise<void> {
+    const s = schemaOf(m.connection);
+    const [seq] = await m.query(
+      `INSERT INTO ${s}.invoice_numbers (tenant, last) VALUES ($1, 1) ON CONFLICT (tenant) DO UPDATE SET last = invoice_numbers.last + 1 RETURNING last`,
+      [period.tenant],
+    );
+    const number = `INV-${String(seq.last).padStart(6, '0')}`;
+    const paidNow = new Dec(document.amountDue).isZero();
+    const dueAt = new Date(now.getTime() + this.settings.PAYMENT_TERMS_DAYS * 86_400_000);
+    await m.query(
+      `UPDATE ${s}.invoices SET number = $3, status = $4, finalized_at = $5, due_at = $6, paid_at = $7 WHERE tenant = $1 AND invoice_id = $2`,
+      [invoice.tenant, invoice.invoice_id, number, paidNow ? 'paid' : 'finalized', now, dueAt, paidNow ? now : null],
+    );
+    // What this invoice billed per meter, so usage that arrives later is billed as the difference.
+    const meters = sources.plan.plan.charges.map((c) => c.meter);
+    await m.query(
+      `INSERT INTO ${s}.invoiced_usage (tenant, subscription_id, period_start, meter, units)
+       SELECT $1, $2, $3, t.meter, t.units FROM unnest($4::text[], $5::numeric[]) AS t(meter, units)
+       ON CONFLICT (tenant, subscription_id, period_start, meter) DO UPDATE SET units = excluded.units`,
+      [period.tenant, period.subscription_id, period.period_start, meters, meters.map((x) => sources.usage.get(x) ?? '0')],
+    );
+    for (const late of sources.lateUsage) {
+      await m.query(
+        `UPDATE ${s}.invoiced_usage SET units = $5 WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND meter = $4`,
+        [period.tenant, period.subscription_id, late.periodStart, late.meter, late.units],
+      );
+    }
+    if (!new Dec(document.creditBalanceAfter).eq(sources.creditBalance)) {
+      await m.query(
+        `INSERT INTO ${s}.credit_wallets (tenant, customer, currency, balance) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant, customer, currency) DO UPDATE SET balance = excluded.balance`,
+        [period.tenant, period.customer, document.currency, document.creditBalanceAfter],
+      );
+      await m.query(
+        `INSERT INTO ${s}.credit_transactions (tenant, customer, currency, amount, reason, invoice_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [period.tenant, period.customer, document.currency, new Dec(document.creditBalanceAfter).minus(sources.creditBalance).toFixed(), `invoice ${number}`, invoice.invoice_id],
+      );
+    }
+    emit(this.event((await this.row(m, invoice.tenant, invoice.invoice_id))!, now));
+  }
+
+  /** A payment provider's report: paid, or failed with the next attempt per the dunning schedule. */
+  async applyPayments(m: EntityManager, emit: Emit, payments: PaymentReported[], now = new Date()): Promise<PaymentReported[]> {
+    const s = schemaOf(m.connection);
+    const unknown: PaymentReported[] = [];
+    const customers = new Map<string, { tenant: string; customer: string }>();
+    for (const p of payments) {
+      const [row]: InvoiceRow[] = await m.query(`SELECT * FROM ${s}.invoices WHERE tenant = $1 AND invoice_id = $2 AND customer = $3 FOR UPDATE`, [p.tenant, p.invoiceId, p.customer]);
+      if (!row || row.status === 'draft') {
+        unknown.push(p);
+        continue;
+      }
+      if (row.status === 'paid' || row.status === 'void') continue; // a late or repeated report changes nothing
+      const at = new Date(p.occurredAt);
+      if (p.outcome === 'succeeded') {
+        await m.query(`UPDATE ${s}.invoices SET status = 'paid', paid_at = $3, next_payment_attempt_at = NULL WHERE tenant = $1 AND invoice_id = $2`, [row.tenant, row.invoice_id, at]);
+      } else {
+        const attempts = row.payment_attempts + 1;
+        await m.query(
+          `UPDATE ${s}.invoices SET status = 'payment_failed', payment_attempts = $3, last_payment_failed_at = $4, next_payment_attempt_at = $5
+           WHERE tenant = $1 AND invoice_id = $2`,
+          [row.tenant, row.invoice_id, attempts, at, nextPaymentAttempt(attempts, at, dunningPolicy(this.settings))],
+        );
+      }
+      emit(this.event((await this.row(m, row.tenant, row.invoice_id))!, now));
+      customers.set(customerKey(p.tenant, p.customer), { tenant: p.tenant, customer: p.customer });
+    }
+    for (const c of customers.values()) await this.updateStanding(m, emit, c.tenant, c.customer, now);
+    return unknown;
+  }
+
+  /** Time moves accounts from past_due to delinquent (and back once paid): re-evaluates every account with unpaid invoices. */
+  async runDunning(now = new Date()): Promise<number> {
+    const accounts: Array<{ tenant: string; customer: string }> = await this.outbox.inTransaction((m) =>
+      m.query(
+        `SELECT DISTINCT c.tenant, c.customer_id AS customer FROM ${schemaOf(m.connection)}.customers c
+         LEFT JOIN ${schemaOf(m.connection)}.invoices i ON i.tenant = c.tenant AND i.customer = c.customer_id AND i.status IN ('finalized', 'payment_failed')
+         WHERE i.invoice_id IS NOT NULL OR c.account_status <> 'good_standing'`,
+      ),
+    );
+    let changed = 0;
+    for (const a of accounts) {
+      if (await this.outbox.inTransaction((m, emit) => this.updateStanding(m, emit, a.tenant, a.customer, now))) changed++;
+    }
+    return changed;
+  }
+
+  private async updateStanding(m: EntityManager, emit: Emit, tenant: string, customer: string, now: Date): Promise<boolean> {
+    const s = schemaOf(m.connection);
+    const [current] = await m.query(`SELECT account_status FROM ${s}.customers WHERE tenant = $1 AND customer_id = $2 FOR UPDATE`, [tenant, customer]);
+    if (!current) return false;
+    const unpaid: Array<{ status: 'finalized' | 'payment_failed'; due_at: Date; last_payment_failed_at: Date | null }> = await m.query(
+      `SELECT status, due_at, last_payment_failed_at FROM ${s}.invoices WHERE tenant = $1 AND customer = $2 AND status IN ('finalized', 'payment_failed')`,
+      [tenant, customer],
+    );
+    const standing = accountStanding(unpaid.map((u) => ({ status: u.status, dueAt: u.due_at, lastPaymentFailedAt: u.last_payment_failed_at })), now, dunningPolicy(this.settings));
+    if (standing.status === current.account_status) return false;
+    await m.query(`UPDATE ${s}.customers SET account_status = $3 WHERE tenant = $1 AND customer_id = $2`, [tenant, customer, standing.status]);
+    const event: AccountStatusChanged = { eventId: randomUUID(), occurredAt: now.toISOString(), tenant, customer, ...standing };
+    emit({ topic: TOPICS.billingAccountStatus, key: customerKey(tenant, customer), value: event });
+    return true;
+  }
+
+  async void(tenant: string, id: string, now = new Date()): Promise<InvoiceView> {
+    return this.outbox.inTransaction(async (m, emit) => {
+      const s = schemaOf(m.connection);
+      const [row]: InvoiceRow[] = await m.query(`SELECT * FROM ${s}.invoices WHERE tenant = $1 AND invoice_id = $2 FOR UPDATE`, [tenant, id]);
+      if (!row) throw problem(404, `no invoice "${id}"`);
+      if (!['finalized', 'payment_failed'].includes(row.status)) throw problem(409, `a ${row.status} invoice cannot be voided`);
+      await m.query(`UPDATE ${s}.invoices SET status = 'void', next_payment_attempt_at = NULL WHERE tenant = $1 AND invoice_id = $2`, [tenant, id]);
+      const voided = (await this.row(m, tenant, id))!;
+      emit(this.event(voided, now));
+      await this.updateStanding(m, emit, tenant, row.customer, now);
+      return view(voided);
+    });
+  }
+
+  /** Prepaid credits: added to the customer's wallet in that currency, used by invoices after tax. */
+  async grantCredits(tenant: string, customer: string, amount: string, currency: string, reason: string): Promise<{ currency: string; balance: string }> {
+    return this.outbox.inTransaction(async (m) => {
+      const s = schemaOf(m.connection);
+      if (!(await this.catalog.customer(tenant, customer, m))) throw problem(404, `no customer "${customer}"`);
+      const [wallet] = await m.query(
+        `INSERT INTO ${s}.credit_wallets (tenant, customer, currency, balance) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant, customer, currency) DO UPDATE SET balance = credit_wallets.balance + excluded.balance RETURNING balance::text`,
+        [tenant, customer, currency, amount],
+      );
+      await m.query(`INSERT INTO ${s}.credit_transactions (tenant, customer, currency, amount, reason) VALUES ($1, $2, $3, $4, $5)`, [tenant, customer, currency, amount, reason]);
+      return { currency, balance: wallet.balance };
+    });
+  }
+
+  async credits(tenant: string, customer: string): Promise<Array<{ currency: string; balance: string }>> {
+    return this.outbox.inTransaction((m) =>
+      m.query(`SELECT currency, balance::text FROM ${schemaOf(m.connection)}.credit_wallets WHERE tenant = $1 AND customer = $2 ORDER BY currency`, [tenant, customer]),
+    );
+  }
+
+  /** The running period of each of the customer's subscriptions: invoiced as if it ended now, and projected to its end. */
+  async upcoming(tenant: string, customer: string, now = new Date()): Promise<Array<{ subscriptionId: string } & UpcomingInvoice>> {
+    return this.outbox.inTransaction(async (m) => {
+      const s = schemaOf(m.connection);
+      if (!(await this.catalog.customer(tenant, customer, m))) throw problem(404, `no customer "${customer}"`);
+      const periods: BillingPeriodRow[] = await m.query(
+        `SELECT bp.* FROM ${s}.billing_periods bp JOIN ${s}.subscriptions sub ON sub.tenant = bp.tenant AND sub.subscription_id = bp.subscription_id
+           AND sub.period_start = bp.period_start
+         WHERE bp.tenant = $1 AND bp.customer = $2 AND sub.status <> 'canceled' AND bp.invoice_id IS NULL ORDER BY sub.created_at`,
+        [tenant, customer],
+      );
+      const out: Array<{ subscriptionId: string } & UpcomingInvoice> = [];
+      for (const period of periods) {
+        const input = invoiceInputFor(period, await this.sources(m, period), now);
+        const asOf = now < period.period_end ? now : period.period_end;
+        out.push({ subscriptionId: period.subscription_id, ...upcomingInvoice(input, asOf, priceCharge) });
+      }
+      return out;
+    });
+  }
+
+  async list(tenant: string, customer: string): Promise<InvoiceView[]> {
+    const rows: InvoiceRow[] = await this.outbox.inTransaction((m) =>
+      m.query(`SELECT * FROM ${schemaOf(m.connection)}.invoices WHERE tenant = $1 AND customer = $2 ORDER BY period_start DESC, created_at DESC`, [tenant, customer]),
+    );
+    return rows.map(view);
+  }
+
+  async get(tenant: string, id: string): Promise<InvoiceView> {
+    const row = await this.outbox.inTransaction((m) => this.row(m, tenant, id));
+    if (!row) throw problem(404, `no invoice "${id}"`);
+    return view(row);
+  }
+
+  private async row(m: EntityManager, tenant: string, id: string): Promise<InvoiceRow | null> {
+    const [row] = await m.query(`SELECT * FROM ${schemaOf(m.connection)}.invoices WHERE tenant = $1 AND invoice_id = $2`, [tenant, id]);
+    return row ?? null;
+  }
+
+  private event(row: InvoiceRow, now: Date): OutgoingEvent {
+    const value: InvoiceChanged = {
+      eventId: randomUUID(),
+      occurredAt: now.toISOString(),
+      tenant: row.tenant,
+      customer: row.customer,
+      invoiceId: row.invoice_id,
+      subscriptionId: row.subscription_id,
+      status: row.status,
+      currency: row.currency,
+      periodStart: row.period_start.toISOString(),
+      periodEnd: row.period_end.toISOString(),
+      total: row.document.total,
+      subtotal: row.document.subtotal,
+      tax: row.document.tax,
+      amountDue: row.document.amountDue,
+      ...(row.status === 'draft' ? {} : { number: row.number }),
+      ...(row.due_at ? { dueAt: row.due_at.toISOString() } : {}),
+      paymentAttempts: row.payment_attempts,
+      nextPaymentAttemptAt: row.next_payment_attempt_at?.toISOString() ?? null,
+    };
+    return { topic: TOPICS.billingInvoices, key: customerKey(row.tenant, row.customer), value };
+  }
+}
+
+export function view(row: InvoiceRow): InvoiceView {
+  return {
+    id: row.invoice_id,
+    number: row.status === 'draft' ? null : row.number,
+    customer: row.customer,
+    subscriptionId: row.subscription_id,
+    status: row.status,
+    periodStart: row.period_start.toISOString(),
+    periodEnd: row.period_end.toISOString(),
+    currency: row.currency,
+    issuedAt: row.finalized_at?.toISOString() ?? null,
+    dueAt: row.due_at?.toISOString() ?? null,
+    paidAt: row.paid_at?.toISOString() ?? null,
+    paymentAttempts: row.payment_attempts,
+    nextPaymentAttemptAt: row.next_payment_attempt_at?.toISOString() ?? null,
+    document: row.document,
+  };
+}

@@ -1,0 +1,65 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { decimalString } from '@tally/contracts';
+import { parseOrProblem, problem, ProjectedApiKeyGuard, Tenant } from '@tally/nest-platform';
+import { CatalogRepository } from '../catalog/catalog.repository';
+import { renderInvoiceHtml } from './invoice-html';
+import { InvoiceService, type InvoiceView } from './invoice.service';
+
+const grantSchema = z.object({
+  amount: decimalString.refine((v) => Number(v) > 0, 'must be positive'),
+  /** Defaults to the customer's currency. */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like "EUR"').optional(),
+  reason: z.string().min(1).default('prepaid credits'),
+});
+
+@Controller('api/v1')
+@UseGuards(ProjectedApiKeyGuard)
+export class InvoicesController {
+  constructor(
+    private readonly invoices: InvoiceService,
+    private readonly catalog: CatalogRepository,
+  ) {}
+
+  @Get('customers/:id/invoices')
+  async list(@Tenant() tenant: string, @Param('id') customer: string): Promise<{ data: InvoiceView[] }> {
+    return { data: await this.invoices.list(tenant, customer) };
+  }
+
+  /** The running period so far and its projected end (no invoice shock). */
+  @Get('customers/:id/invoices/upcoming')
+  async upcoming(@Tenant() tenant: string, @Param('id') customer: string) {
+    return { data: await this.invoices.upcoming(tenant, customer) };
+  }
+
+  /** JSON by default; `Accept: text/html` renders it for people. */
+  @Get('invoices/:id')
+  async get(@Tenant() tenant: string, @Param('id') id: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<InvoiceView | string> {
+    const invoice = await this.invoices.get(tenant, id);
+    if (!(req.headers.accept ?? '').includes('text/html')) return invoice;
+    const customer = await this.catalog.customer(tenant, invoice.customer);
+    res.type('text/html');
+    return renderInvoiceHtml(invoice, customer?.name ?? invoice.customer);
+  }
+
+  @Post('invoices/:id/void')
+  @HttpCode(200)
+  async void(@Tenant() tenant: string, @Param('id') id: string): Promise<InvoiceView> {
+    return this.invoices.void(tenant, id);
+  }
+
+  @Post('customers/:id/credits')
+  @HttpCode(201)
+  async grant(@Tenant() tenant: string, @Param('id') customer: string, @Body() body: unknown) {
+    const grant = parseOrProblem(grantSchema, body);
+    const found = await this.catalog.customer(tenant, customer);
+    if (!found) throw problem(404, `no customer "${customer}"`);
+    return this.invoices.grantCredits(tenant, customer, grant.amount, grant.currency ?? found.currency, grant.reason);
+  }
+
+  @Get('customers/:id/credits')
+  async credits(@Tenant() tenant: string, @Param('id') customer: string) {
+    return { data: await this.invoices.credits(tenant, customer) };
+  }
+}
