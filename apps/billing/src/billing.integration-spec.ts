@@ -4,7 +4,6 @@ import { customerKey, customerMeterKey, TOPICS, type AccountStatusChanged, type 
 import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
 import { billingService } from './billing.service';
-import { CatalogRepository } from './catalog/catalog.repository';
 import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import { SubscriptionService } from './subscriptions/subscription.service';
