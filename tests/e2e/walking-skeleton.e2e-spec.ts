@@ -11,6 +11,7 @@ import { aggregationService } from '../../apps/aggregation/src/aggregation.servi
 import { thresholdAlertingService } from '../../apps/threshold-alerting/src/threshold-alerting.service';
 import { billingService } from '../../apps/billing/src/billing.service';
 import { CatalogRepository } from '../../apps/billing/src/catalog/catalog.repository';
+import { InvoiceService } from '../../apps/billing/src/invoices/invoice.service';
 import { SubscriptionService } from '../../apps/billing/src/subscriptions/subscription.service';
 import { healthScoringService } from '../../apps/health-scoring/src/health-scoring.service';
 
@@ -50,6 +51,7 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
       TOPICS.alertsUsageThreshold,
       TOPICS.customersHealth,
       TOPICS.usageEventsDlq,
+      TOPICS.billingInvoices,
     ]);
 
     await ingestion.app.get(ApiKeyService).createTenant('acme', 'Acme');
@@ -115,7 +117,7 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
     expect(health[0].value.customer).toBe('c-1');
 
     await expectEventually(() => expect(collector.on<{ reason: string }>(TOPICS.usageEventsDlq).map((m) => m.value.reason)).toEqual([expect.stringMatching(/^tenant: missing/)]));
-    const [usage] = await suite.query<{ value: string }>(`SELECT value::text FROM "${suite.schema('billing')}".period_usage WHERE customer = 'c-1'`);
+    const [usage] = await suite.query<{ value: string; period_end: Date }>(`SELECT value::text, period_end FROM "${suite.schema('billing')}".period_usage WHERE customer = 'c-1'`);
     expect(usage.value).toBe('9');
     await expectEventually(() => expect(thresholdAlerting.transport.isHealthy()).toBe(true));
 
@@ -128,6 +130,18 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
       return res.json();
     });
     expect(check).toMatchObject({ allowed: true, usage: '9', included: '10', remaining: '1', hardLimit: false });
+
+    // Then the period closed (as the billing job will after period end and grace): one finalized invoice, usage priced
+    // from the aggregates (9 calls, 10 included: nothing to pay), published.
+    const afterGrace = new Date(usage.period_end.getTime() + 25 * 3_600_000);
+    await billing.app.get(SubscriptionService).rollPeriods(afterGrace);
+    await billing.app.get(InvoiceService).closePeriods(afterGrace);
+    const invoice = await expectEventually(() => {
+      const list = collector.on<{ customer: string; status: string; total: string }>(TOPICS.billingInvoices);
+      expect(list.map((m) => m.value.status)).toEqual(['paid']);
+      return list[0];
+    });
+    expect(invoice.value).toMatchObject({ customer: 'c-1', total: '0.00' });
 
     // The batch span that applied the raw event links to the producer's span (a batch has many parents).
     const batchSpans = spans.getFinishedSpans().filter((s) => s.name === `process ${TOPICS.usageEventsRaw}`);
