@@ -55,12 +55,57 @@ function setUpDatabase() {
   if (r.status !== 0) throw new Error('database set-up failed (see output above)');
 }
 
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+};
+
+/**
+ * Two set-ups at once (`npm start` in one terminal, `npm test` in another) would run two `npm ci` into
+ * the same node_modules and break both; the second waits for the first instead. A lock whose holder
+ * died is taken over.
+ */
+function withSetupLock(work) {
+  const lock = path.join(p.stateDir, 'setup.lock');
+  const deadline = Date.now() + 15 * 60_000;
+  for (let waited = false; ; ) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const holder = Number(fs.readFileSync(path.join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+      if (holder && !alive(holder)) {
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`another set-up (pid ${holder}) has held ${lock} for 15 minutes`);
+      if (!waited) say(`waiting for another set-up (pid ${holder || '?'}) to finish...`);
+      waited = true;
+      sleep(500);
+    }
+  }
+  try {
+    work();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 try {
   checkNode();
   fs.mkdirSync(p.stateDir, { recursive: true });
-  installPackages();
-  setUpKafka();
-  setUpDatabase();
+  withSetupLock(() => {
+    installPackages();
+    setUpKafka();
+    setUpDatabase();
+  });
   say(`ready (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 } catch (e) {
   console.error(`[setup] ${e.message}`);

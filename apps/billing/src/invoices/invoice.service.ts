@@ -281,8 +281,10 @@ export class InvoiceService {
       const out: Array<{ subscriptionId: string } & UpcomingInvoice> = [];
       for (const period of periods) {
         const input = invoiceInputFor(period, await this.sources(m, period), now);
-        const asOf = now < period.period_end ? now : period.period_end;
-        out.push({ subscriptionId: period.subscription_id, ...upcomingInvoice(input, asOf, priceCharge) });
+        // The run-rate counts from when the subscription started, not from the start of a period it joined late.
+        const accrual = { start: period.active_from, end: period.active_to ?? period.period_end };
+        const asOf = new Date(Math.min(Math.max(now.getTime(), accrual.start.getTime() + 1), accrual.end.getTime()));
+        out.push({ subscriptionId: period.subscription_id, ...upcomingInvoice(input, asOf, priceCharge, accrual) });
       }
       return out;
     });

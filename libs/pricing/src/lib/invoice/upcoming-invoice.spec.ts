@@ -62,6 +62,14 @@ describe('upcomingInvoice', () => {
     expect(up.projectedAmountDue).toBe('57.00');
   });
 
+  it('projects from when usage started accruing when that is inside the period', () => {
+    // Started on day 6 (Apr 6); on Apr 11, 5 of its 25 days have elapsed: 600 so far projects to 3000.
+    const up = upcomingInvoice(hybrid, DAY_10, priceCharge, { start: '2025-04-06T00:00:00Z', end: APRIL.end });
+    expect(up.elapsedFraction).toBe('0.2');
+    // 3000 - 1000 included = 2000 x 0.01 = 20.00
+    expect(up.projectedInvoice.lines[1]).toMatchObject({ units: '3000', amount: '20.00' });
+  });
+
   it('owes the minimum-commitment true-up only in the projection', () => {
     const up = upcomingInvoice({ ...hybrid, minimumCommitment: { amount: '100' }, taxRatePercent: '19' }, DAY_10, priceCharge);
     expect(up.invoiceSoFar.lines.map((l) => l.kind)).toEqual(['base_fee', 'usage', 'tax']);

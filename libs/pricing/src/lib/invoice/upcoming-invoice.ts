@@ -57,8 +57,14 @@ function projectCharge(charge: InvoiceChargeInput, fraction: Decimal): InvoiceCh
  * (`projectPeriodEnd`) and composes the full invoice through the same composer, true-up included.
  * Base fee, adjustments, discounts, tax and credits are the same in both.
  */
-export function upcomingInvoice(input: InvoiceInput, asOf: Instant, priceCharge: ChargePricer): UpcomingInvoice {
-  const fraction = elapsedFraction(input.period.start, input.period.end, asOf);
+export function upcomingInvoice(
+  input: InvoiceInput,
+  asOf: Instant,
+  priceCharge: ChargePricer,
+  /** When usage accrues in only part of the period (a subscription started mid-period): the run-rate is over this part. */
+  usageWindow: { start: Instant; end: Instant } = input.period,
+): UpcomingInvoice {
+  const fraction = elapsedFraction(usageWindow.start, usageWindow.end, asOf);
   const invoiceSoFar = composeInvoice({ ...input, minimumCommitment: undefined }, priceCharge);
   const projectedInvoice = composeInvoice(
     { ...input, charges: (input.charges ?? []).map((c) => projectCharge(c, fraction)) },
