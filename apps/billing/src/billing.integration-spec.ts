@@ -209,6 +209,33 @@ describe('billing service (real Kafka + Postgres)', () => {
     expect(november.document.lines.filter((l) => l.kind === 'adjustment')).toEqual([]);
   });
 
+  it('prorates the base fee by day on a plan change and credits whole days paused, and publishes each change', async () => {
+    await http('POST', '/api/v1/customers', { id: 'c-5', name: 'Five', currency: 'EUR' });
+    await http('POST', '/api/v1/customers', { id: 'c-6', name: 'Six', currency: 'EUR' });
+    await subscriptions.create(TENANT, { id: 'sub-5', customer: 'c-5', plan: 'pro', planVersion: 1, startAt: '2026-09-01T00:00:00Z' }, new Date('2026-09-01T00:00:00Z'));
+    await subscriptions.create(TENANT, { id: 'sub-6', customer: 'c-6', plan: 'pro', planVersion: 1, startAt: '2026-09-01T00:00:00Z' }, new Date('2026-09-01T00:00:00Z'));
+    // Version 2 of the plan costs 59; sub-5 moves to it on September 16th (day 16 of 30 belongs to the new plan).
+    const changed = await subscriptions.changePlan(TENANT, 'sub-5', { plan: 'pro', planVersion: 2 }, new Date('2026-09-16T00:00:00Z'));
+    expect(changed).toMatchObject({ plan: 'pro', planVersion: 2 });
+    await expect(subscriptions.changePlan(TENANT, 'sub-5', { plan: 'pro', planVersion: 1 }, new Date('2026-09-17T00:00:00Z'))).rejects.toThrow(/already changed this period/);
+    await subscriptions.pause(TENANT, 'sub-6', new Date('2026-09-11T00:00:00Z'));
+    await subscriptions.resume(TENANT, 'sub-6', new Date('2026-09-21T00:00:00Z'));
+
+    await subscriptions.rollPeriods(new Date('2026-10-01T03:00:00Z'));
+    await invoices.closePeriods(new Date('2026-10-01T03:00:00Z'));
+    const invoiceOf = async (customer: string) => (await json<{ data: InvoiceView[] }>(http('GET', `/api/v1/customers/${customer}/invoices`))).data[0];
+    const five = await invoiceOf('c-5');
+    // 49 x 15/30 = 24.50 on version 1, 59 x 15/30 = 29.50 on version 2; the commitment (a whole period) trues up to 100.
+    expect(five.document.lines.filter((l) => l.kind === 'base_fee').map((l) => l.amount).sort()).toEqual(['24.50', '29.50']);
+    expect(five.document.total).toBe('100.00');
+    const six = await invoiceOf('c-6');
+    // Ten whole days paused: 49 x 10/30 = 16.33 credited.
+    expect(six.document.lines.filter((l) => l.kind === 'adjustment').map((l) => [l.units, l.amount])).toEqual([['10', '-16.33']]);
+    const statuses = collector.on<{ subscriptionId: string; status: string; planVersion: number }>(TOPICS.billingSubscriptions)
+      .filter((m) => m.value.subscriptionId === 'sub-6').map((m) => m.value.status);
+    expect(statuses.slice(0, 3)).toEqual(['active', 'paused', 'active']);
+  });
+
   it('payment failure -> payment_failed with a retry date -> past_due account status; delinquent later; paid -> good standing', async () => {
     const now = new Date();
     await http('POST', '/api/v1/customers', { id: 'c-4', name: 'Four', currency: 'EUR' });

@@ -137,7 +137,11 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
       usage: { units: src.usage.get(c.meter) ?? '0' },
     })),
     ...(plan.plan.freeTier ? { freeTier: { amount: plan.plan.freeTier } } : {}),
-    ...(plan.plan.minimumCommitment ? { minimumCommitment: { amount: plan.plan.minimumCommitment } } : {}),
+    // The period's commitment against all its fees (a plan change is billed with the period, not settled at the change),
+    // prorated by the days the subscription ran in it.
+    ...(plan.plan.minimumCommitment
+      ? { minimumCommitment: { amount: plan.plan.minimumCommitment, scope: 'period' as const, ...(partial ? { activeWindow: { from: period.active_from, to: activeTo } } : {}) } }
+      : {}),
     ...(plan.plan.committedUseDiscountPercent ? { committedUseDiscount: { percent: plan.plan.committedUseDiscountPercent } } : {}),
     prepaidCredits: { balance: src.creditBalance },
     adjustments,

@@ -25,6 +25,8 @@ export class ProblemException extends HttpException {
     readonly headers: Record<string, string> = {},
   ) {
     super(problem, problem.status);
+    // Callers outside HTTP (jobs, tests) see what went wrong, not "Problem Exception".
+    this.message = `${problem.status} ${problem.title}${problem.detail ? `: ${problem.detail}` : ''}`;
   }
 }
 

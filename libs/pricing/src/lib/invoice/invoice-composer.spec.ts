@@ -351,6 +351,27 @@ describe('composeInvoice', () => {
       expect(inv.subtotal).toBe('40.00'); // −20 + 40 + 5 + 15
     });
 
+    it("with scope 'period', compares the whole period's fees (both plans) with the whole period's minimum", () => {
+      // old plan in arrears 30 × 10/30 = 10, new 60 × 20/30 = 40, usage 5 → fees 55; minimum 90 (not prorated) → true-up 35
+      const inv = invoice({
+        baseFee: { amount: '60' },
+        planChange: { changeAt, previousBaseFee: { amount: '30' } },
+        charges: [standard('api', '1', '5')],
+        minimumCommitment: { amount: '90', scope: 'period' },
+      });
+      expect(amounts(inv, 'commitment_true_up')).toEqual(['35.00']);
+      expect(inv.subtotal).toBe('90.00');
+    });
+
+    it("with scope 'period', prorates the minimum by the days the subscription was active", () => {
+      // active the last 20 of 30 days: minimum 90 × 20/30 = 60; base fee 60 × 20/30 = 40 → true-up 20
+      const inv = invoice({
+        baseFee: { amount: '60', proration: { from: changeAt, to: APRIL.end } },
+        minimumCommitment: { amount: '90', scope: 'period', activeWindow: { from: changeAt, to: APRIL.end } },
+      });
+      expect(amounts(inv, 'commitment_true_up')).toEqual(['20.00']);
+    });
+
     it('adds no true-up when the fees meet a minimum prorated by a repeating fraction', () => {
       // minimum 90 × 20/30 = 60 exactly as printed (not 60.000…0001); fees 40 + 20 = 60
       const inv = invoice({

@@ -172,8 +172,14 @@ export function composeInvoice(input: InvoiceInput, priceCharge: ChargePricer): 
   // 3. Minimum commitment true-up.
   if (input.minimumCommitment) {
     // The (prorated) minimum is rounded first: it is compared with, and shown beside, rounded fees.
-    const minimum = roundToMinorUnit(prorated(toNonNegativeDec(input.minimumCommitment.amount, 'minimumCommitment.amount')), currency);
-    const fees = sum(lines.filter((l) => l.committable).map((l) => l.rounded));
+    const commitment = input.minimumCommitment;
+    const wholePeriod = commitment.scope === 'period';
+    const activeDays = wholePeriod && commitment.activeWindow
+      ? prorationDays({ periodStart: start, periodEnd: end, from: commitment.activeWindow.from, to: commitment.activeWindow.to, timeZone })
+      : undefined;
+    const amount = toNonNegativeDec(commitment.amount, 'minimumCommitment.amount');
+    const minimum = roundToMinorUnit(wholePeriod ? (activeDays ? amount.times(activeDays.days).div(activeDays.periodDays) : amount) : prorated(amount), currency);
+    const fees = sum(lines.filter((l) => l.committable || (wholePeriod && l.kind === 'base_fee')).map((l) => l.rounded));
     if (fees.lt(minimum)) {
       const name = input.minimumCommitment.description ?? 'Minimum commitment true-up';
       lines.push(moneyLine('commitment_true_up', 'minimum_commitment', `${name} (minimum ${formatMinor(minimum, currency)}, fees ${formatMinor(fees, currency)})`, minimum.minus(fees), currency));

@@ -65,7 +65,19 @@ export interface InvoiceInput {
   /** A money allowance: usage fees up to this amount per period are waived (a discount line). */
   freeTier?: { amount: DecimalInput; description?: string };
   /** The minimum the period's fees (base fee + usage) add up to; a shortfall is billed as a true-up. */
-  minimumCommitment?: { amount: DecimalInput; description?: string };
+  minimumCommitment?: {
+    amount: DecimalInput;
+    description?: string;
+    /**
+     * 'current_plan' (default, Lago's per-plan rule): prorated like the current plan's base fee and
+     * compared with its fees only; the old plan of a plan change is settled on its own. 'period': the
+     * whole period's commitment, prorated by `activeWindow` (when the subscription ran for part of the
+     * period) and compared with every base fee line and usage of the period — for billing systems that
+     * invoice a plan change with the period instead of settling the old plan at the change.
+     */
+    scope?: 'current_plan' | 'period';
+    activeWindow?: { from: Instant; to: Instant };
+  };
   /** A percentage off, in exchange for a commitment: on usage fees (default) or on base fee and usage fees. */
   committedUseDiscount?: { percent: DecimalInput; appliesTo?: 'usage' | 'fees'; description?: string };
   /** The customer's prepaid credit balance (a wallet), in the invoice's currency; applied after tax. */
