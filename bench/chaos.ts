@@ -1,12 +1,14 @@
 // The chaos run: usage flows through all five services while they are SIGKILLed and restarted, Postgres
-// connections are terminated and (optionally) the broker restarts; then everything drains and the run
-// checks that nothing was lost or counted twice and that every threshold alert fired exactly once.
+// connections are terminated and (optionally) the broker restarts; meanwhile subscriptions are created
+// through billing's API, each starting last month, so billing rolls and closes those periods (one invoice
+// each) while it is being killed. Then everything drains and the run checks that nothing was lost or
+// counted twice, that every threshold alert fired exactly once and that every period was invoiced once.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { HEADERS, subscriptionKey, TOPICS, type SubscriptionChanged } from '@tally/contracts';
+import { HEADERS, TOPICS } from '@tally/contracts';
 import { freePort, isReady, postJson } from './local-http';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -36,6 +38,19 @@ export interface ChaosReport {
 }
 
 
+
+/** Retries a call that fails while a service is down or restarting. */
+async function retry<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
 
 class Stack {
   private readonly procs = new Map<Service, { child: ChildProcess; port: number }>();
@@ -68,6 +83,9 @@ class Stack {
           LOG_LEVEL: 'error',
           // A SIGKILLed member holds its partitions until this expires; keep the outage short.
           CONSUMER_SESSION_TIMEOUT_MS: '6000',
+          // Billing closes ended periods at once and often, so closes happen while it is being killed.
+          BILLING_JOB_INTERVAL_MS: '300',
+          BILLING_GRACE_PERIOD_HOURS: '0',
         },
         stdio: 'ignore',
       });
@@ -114,31 +132,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const { key } = (await postJson(stack.port('ingestion'), '/api/v1/admin/tenants/chaos/api-keys', ADMIN, { name: 'chaos' })) as { key: string };
     await postJson(stack.port('ingestion'), '/api/v1/meters', key, { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
 
-    // Subscriptions as billing publishes them: each customer includes 40 calls this calendar month.
-    const now = new Date();
-    const periodStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-    const periodEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    // Billing's catalog: a plan with 40 calls included and a base fee of 10, and the customers.
+    const billing = (pathname: string, body: unknown) => postJson(stack.port('billing'), pathname, key, body);
+    await retry(() => billing('/api/v1/plans', {
+      code: 'chaos', name: 'Chaos', interval: 'monthly', currency: 'EUR', baseFee: '10',
+      charges: [{ meter: 'calls', model: 'standard', properties: { amount: '0.01' }, includedUnits: '40', thresholds: THRESHOLDS, hardLimit: false }],
+    }), 60_000);
+    for (let i = 0; i < o.customers; i++) await retry(() => billing('/api/v1/customers', { id: `c${i}`, name: `Customer ${i}`, currency: 'EUR' }), 60_000);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const subscriptions: SubscriptionChanged[] = Array.from({ length: o.customers }, (_, i) => ({
-      eventId: randomUUID(),
-      occurredAt: now.toISOString(),
-      tenant: 'chaos',
-      customer: `c${i}`,
-      subscriptionId: `sub-${i}`,
-      plan: 'chaos',
-      status: 'active',
-      periodStart: periodStart.toISOString(),
-      periodEnd: periodEnd.toISOString(),
-      entitlements: [{ meter: 'calls', included: '40', thresholds: THRESHOLDS, hardLimit: false }],
-    }));
-    await producer.send({
-      topic: `${runId}.${TOPICS.billingSubscriptions}`,
-      acks: -1,
-      messages: subscriptions.map((s) => ({ key: subscriptionKey('chaos', s.customer, s.subscriptionId), value: JSON.stringify(s) })),
-    });
-    const entitlementRows = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_threshold_alerting".entitlements`)).rows[0].n);
-    while ((await entitlementRows()) < o.customers) await new Promise((r) => setTimeout(r, 200));
+    const now = new Date();
+    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
 
     // Load at a fixed rate, with faults at random moments inside it.
     const expected = new Map<string, number>();
@@ -150,6 +154,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     schedule.sort((a, b) => a.at - b.at);
     const started = Date.now();
     const restarts: Array<Promise<void>> = [];
+    // Subscriptions arrive under load, through billing's API (retried while billing is down: the create is
+    // idempotent by id). Each started last month, so billing rolls it and invoices last month's period.
+    const subscribing = (async () => {
+      await new Promise((r) => setTimeout(r, durationMs * 0.1));
+      for (let i = 0; i < o.customers; i++) {
+        await retry(() => billing('/api/v1/subscriptions', { id: `sub-${i}`, customer: `c${i}`, plan: 'chaos', startAt: lastMonth.toISOString() }), 120_000);
+      }
+    })();
     const injector = (async () => {
       for (const f of schedule) {
         const wait = started + f.at - Date.now();
@@ -196,7 +208,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     await injector;
     await Promise.all(restarts);
+    await subscribing;
     log(`sent ${sent} messages (${o.events} unique events); draining`);
+    const entitlementRows = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_threshold_alerting".entitlements`)).rows[0].n);
+    const entitlementDeadline = Date.now() + 120_000;
+    while ((await entitlementRows()) < o.customers && Date.now() < entitlementDeadline) await new Promise((r) => setTimeout(r, 200));
 
     const agg = `"${runId}_aggregation"`;
     const drainDeadline = Date.now() + 180_000;
@@ -250,13 +266,53 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       passed: topicMissing.length === 0 && distinctIds.size === onTopic.size,
       detail: `${onTopic.size} alerts, ${[...onTopic.values()].reduce((s, n) => s + n, 0) - onTopic.size} redelivered copies, ${topicMissing.length} missing`,
     });
+    // Every subscription's last-month period invoiced exactly once (base fee only: its usage is all this month).
+    const invoiceRows: Array<{ subscription_id: string; n: string; statuses: string; totals: string }> = [];
+    const invoiceDeadline = Date.now() + 60_000;
+    for (;;) {
+      invoiceRows.splice(0, invoiceRows.length, ...(await db.query(
+        `SELECT subscription_id, count(*)::text AS n, string_agg(status, ',') AS statuses, string_agg(total::text, ',') AS totals
+         FROM "${runId}_billing".invoices WHERE period_start = $1 GROUP BY subscription_id`,
+        [lastMonth],
+      )).rows);
+      if (invoiceRows.filter((r) => r.statuses === 'finalized').length >= o.customers || Date.now() > invoiceDeadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const badInvoices = invoiceRows.filter((r) => r.n !== '1' || r.statuses !== 'finalized' || Number(r.totals) !== 10);
+    checks.push({
+      check: 'billing: every ended period invoiced exactly once, for the right amount',
+      passed: invoiceRows.length === o.customers && badInvoices.length === 0,
+      detail: `${invoiceRows.length} of ${o.customers} subscriptions invoiced${badInvoices.length ? `; wrong: ${badInvoices.slice(0, 3).map((r) => `${r.subscription_id} x${r.n} ${r.statuses} ${r.totals}`).join('; ')}` : ''}`,
+    });
+    const invoiceConsumer = kafka.consumer({ groupId: `${runId}-verify-invoices` });
+    const finalizedEvents = new Map<string, Set<string>>();
+    await invoiceConsumer.connect();
+    await invoiceConsumer.subscribe({ topic: `${runId}.${TOPICS.billingInvoices}`, fromBeginning: true });
+    await invoiceConsumer.run({
+      eachMessage: async ({ message }) => {
+        const inv = JSON.parse(message.value!.toString());
+        if (inv.status === 'finalized') finalizedEvents.set(inv.invoiceId, (finalizedEvents.get(inv.invoiceId) ?? new Set()).add(inv.eventId));
+      },
+    });
+    const invoiceTopicDeadline = Date.now() + 30_000;
+    while (Date.now() < invoiceTopicDeadline && finalizedEvents.size < invoiceRows.length) await new Promise((r) => setTimeout(r, 300));
+    await invoiceConsumer.disconnect();
+    const numbered = (await db.query(`SELECT count(DISTINCT number)::int AS n FROM "${runId}_billing".invoices WHERE status <> 'draft'`)).rows[0].n;
+    checks.push({
+      check: 'billing.invoices.v1: each invoice finalized once (one event id), numbers unique',
+      passed: finalizedEvents.size === invoiceRows.length && [...finalizedEvents.values()].every((ids) => ids.size === 1) && numbered === invoiceRows.length,
+      detail: `${finalizedEvents.size} finalized invoices published, ${numbered} distinct numbers`,
+    });
+
     const healthRows = Number((await db.query(`SELECT count(*) AS n FROM "${runId}_health_scoring".customer_health WHERE active`)).rows[0].n);
     checks.push({ check: 'health-scoring: every active customer scored', passed: healthRows === expected.size, detail: `${healthRows} of ${expected.size}` });
     await producer.disconnect();
     return { faults, checks, passed: checks.every((c) => c.passed) };
   } finally {
     await stack.stopAll();
-    for (const s of SERVICES) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s.replace(/-/g, '_')}" CASCADE`).catch(() => undefined);
+    // CHAOS_KEEP_SCHEMAS=1 leaves the run's schemas for a post-mortem.
+    if (!process.env.CHAOS_KEEP_SCHEMAS) for (const s of SERVICES) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s.replace(/-/g, '_')}" CASCADE`).catch(() => undefined);
+    else log(`schemas kept: ${runId}_*`);
     await db.end();
     const admin = kafka.admin();
     await admin.connect().catch(() => undefined);

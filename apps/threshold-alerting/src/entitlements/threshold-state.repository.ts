@@ -60,6 +60,21 @@ export class ThresholdStateRepository {
   }
 
   /** Entitlement, period usage and already fired thresholds of each customer-meter that has both. */
+  /**
+   * Serializes a customer's entitlement and usage changes. Subscriptions and aggregates arrive on different
+   * topics, applied by concurrent transactions: without this, each could evaluate before seeing the other's
+   * uncommitted write (the entitlement without the usage, the usage without the entitlement) and a crossed
+   * threshold would never fire. Locks are taken in one sorted order, so two batches cannot deadlock.
+   */
+  async lockCustomers(manager: EntityManager, of: Array<{ tenant: string; customer: string }>): Promise<void> {
+    if (of.length === 0) return;
+    const s = schemaOf(manager.connection);
+    await manager.query(
+      `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext($1 || ':' || t || ':' || c) AS h FROM unnest($2::text[], $3::text[]) AS x(t, c) ORDER BY 1) locks`,
+      [s, of.map((k) => k.tenant), of.map((k) => k.customer)],
+    );
+  }
+
   async loadForEvaluation(manager: EntityManager, keys: CustomerMeter[]): Promise<EvaluationRow[]> {
     if (keys.length === 0) return [];
     const s = schemaOf(manager.connection);
