@@ -5,7 +5,6 @@
 // counted twice, that every threshold alert fired exactly once and that every period was invoiced once.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { HEADERS, TOPICS } from '@tally/contracts';
