@@ -56,7 +56,11 @@ export async function loadInvoiceSources(
     `SELECT meter, value::text FROM ${s}.period_usage WHERE tenant = $1 AND customer = $2 AND period_start = $3`,
     [period.tenant, period.customer, period.period_start],
   );
-  const [wallet] = await m.query(`SELECT balance::text FROM ${s}.credit_wallets WHERE tenant = $1 AND customer = $2 AND currency = $3`, [period.tenant, period.customer, subscription.currency]);
+  // Locked: two of the customer's invoices finalized at once must not both spend the same credits.
+  const [wallet] = await m.query(
+    `SELECT balance::text FROM ${s}.credit_wallets WHERE tenant = $1 AND customer = $2 AND currency = $3 FOR UPDATE`,
+    [period.tenant, period.customer, subscription.currency],
+  );
   // Usage that grew after its period was invoiced: the difference is billed on this invoice.
   const late: Array<{ period_start: Date; meter: string; invoiced: string; value: string; plan_code: string; plan_version: number }> = await m.query(
     `SELECT iu.period_start, iu.meter, iu.units::text AS invoiced, pu.value::text AS value, bp.plan_code, bp.plan_version
@@ -128,7 +132,8 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
     ...(changeAt && src.previousPlan
       ? { planChange: { changeAt, previousBaseFee: { code: src.previousPlan.plan.code, description: `${src.previousPlan.plan.name} base fee`, amount: src.previousPlan.plan.baseFee } } }
       : {}),
-    charges: plan.plan.charges.map((c) => ({
+    // A meter the old plan charged and the new one does not is still billed for this period, on the old price.
+    charges: [...plan.plan.charges, ...(src.previousPlan?.plan.charges ?? []).filter((old) => !plan.plan.charges.some((c) => c.meter === old.meter))].map((c) => ({
       code: c.code ?? c.meter,
       meter: c.meter,
       model: c.model,

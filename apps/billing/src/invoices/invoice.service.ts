@@ -143,7 +143,7 @@ export class InvoiceService {
       [invoice.tenant, invoice.invoice_id, number, paidNow ? 'paid' : 'finalized', now, dueAt, paidNow ? now : null],
     );
     // What this invoice billed per meter, so usage that arrives later is billed as the difference.
-    const meters = sources.plan.plan.charges.map((c) => c.meter);
+    const meters = [...new Set([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].map((c) => c.meter))];
     await m.query(
       `INSERT INTO ${s}.invoiced_usage (tenant, subscription_id, period_start, meter, units)
        SELECT $1, $2, $3, t.meter, t.units FROM unnest($4::text[], $5::numeric[]) AS t(meter, units)

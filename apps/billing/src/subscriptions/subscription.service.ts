@@ -87,8 +87,9 @@ export class SubscriptionService {
       const startedAt = parsed.startAt ? new Date(parsed.startAt) : now;
       const rule: PeriodRule = { billingTime: parsed.billingTime, interval: plan.plan.interval, startedAt, timeZone: customer.timezone };
       const period = periodContaining(rule, startedAt);
-      await this.assertFitsBeside(m, tenant, parsed.customer, plan, period);
+      // Two creates for one customer at once must not both pass the check beside each other.
       await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${s}:customer:${tenant}:${parsed.customer}`]);
+      await this.assertFitsBeside(m, tenant, parsed.customer, plan, period);
       await m.query(
         `INSERT INTO ${s}.subscriptions (tenant, subscription_id, customer, plan, plan_version, status, period_start, period_end, entitlements,
            currency, billing_time, started_at)
