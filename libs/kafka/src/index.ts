@@ -1,5 +1,6 @@
 export * from './lib/kafka-settings';
 export * from './lib/event-producer';
+export * from './lib/event-producer-factory';
 export * from './lib/topic-admin';
 export * from './lib/plumbing-migration';
 export * from './lib/outbox';

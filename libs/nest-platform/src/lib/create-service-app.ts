@@ -5,7 +5,7 @@ import type { MigrationInterface } from 'typeorm';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { DataSource } from 'typeorm';
-import { CreateKafkaPlumbing1732400000000, createKafka, KafkajsEventProducer, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
+import { CreateKafkaPlumbing1732400000000, createEventProducer, createKafka, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
 import { openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
@@ -56,7 +56,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     applicationName: `tally-${definition.name}:${config.dbSchema}`.slice(0, 63),
   });
   const kafka = createKafka(config.kafka, logger);
-  const producer = new KafkajsEventProducer(kafka);
+  const producer = createEventProducer(kafka, config.kafka.brokers, config.kafka.clientId);
   await producer.connect();
   const relay = new OutboxRelay(dataSource, producer, logger.child('outbox-relay'));
   const transport = new ExactlyOnceKafkaTransport({

@@ -1,0 +1,28 @@
+import type { Kafka } from 'kafkajs';
+import { KafkajsEventProducer, type EventProducer } from './event-producer';
+import { PlatformaticEventProducer } from './platformatic-event-producer';
+
+// Re-exported here so the package index needs a single line for both the factory and the alternative client.
+export { PlatformaticEventProducer, type PlatformaticEventProducerOptions } from './platformatic-event-producer';
+
+export const EVENT_PRODUCER_CLIENTS = ['kafkajs', 'platformatic'] as const;
+export type EventProducerClient = (typeof EVENT_PRODUCER_CLIENTS)[number];
+
+/** `KAFKA_PRODUCER_CLIENT`: which Kafka client publishes (kafkajs unless told otherwise). Unknown values throw. */
+export function eventProducerClient(env: NodeJS.ProcessEnv = process.env): EventProducerClient {
+  const value = env.KAFKA_PRODUCER_CLIENT?.trim() || 'kafkajs';
+  if (!(EVENT_PRODUCER_CLIENTS as readonly string[]).includes(value)) {
+    throw new Error(`KAFKA_PRODUCER_CLIENT must be one of ${EVENT_PRODUCER_CLIENTS.join(', ')} (got "${value}")`);
+  }
+  return value as EventProducerClient;
+}
+
+/** The producer behind `EventProducer`, chosen by `KAFKA_PRODUCER_CLIENT`; consumers stay on kafkajs. */
+export function createEventProducer(kafka: Kafka, brokers: string[], clientId: string, env: NodeJS.ProcessEnv = process.env): EventProducer {
+  switch (eventProducerClient(env)) {
+    case 'kafkajs':
+      return new KafkajsEventProducer(kafka);
+    case 'platformatic':
+      return new PlatformaticEventProducer({ brokers, clientId });
+  }
+}

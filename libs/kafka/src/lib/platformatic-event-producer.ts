@@ -1,0 +1,115 @@
+import { compileFunction, constants as vmConstants } from 'node:vm';
+import type { Producer } from '@platformatic/kafka';
+import type { EventProducer, ProducedRecord } from './event-producer';
+
+type PlatformaticKafka = typeof import('@platformatic/kafka');
+type RecordProducer = Producer<string, string | Buffer, string, string>;
+
+/**
+ * @platformatic/kafka is ESM-only ("type": "module", no `require` export) while Tally is CommonJS run by
+ * ts-node/swc and @swc/jest. Both rewrite a literal `import()` into `require()`, so the import is built
+ * with `new Function`, which the transpilers leave alone and Node's own loader serves. Jest's VM contexts
+ * refuse that `import()` without --experimental-vm-modules (and their `require` cannot load ESM before
+ * Node 24.9), so there a function compiled to use the main context's default loader imports it instead.
+ */
+const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+let loaded: Promise<PlatformaticKafka> | undefined;
+const loadPlatformaticKafka = (): Promise<PlatformaticKafka> =>
+  (loaded ??= importEsm('@platformatic/kafka').catch((e: NodeJS.ErrnoException) => {
+    if (!e.code?.startsWith('ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING')) throw e;
+    const importFromMain = compileFunction('return import(specifier)', ['specifier'], {
+      importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    }) as (specifier: string) => Promise<unknown>;
+    return importFromMain('@platformatic/kafka');
+  }) as Promise<PlatformaticKafka>);
+
+export interface PlatformaticEventProducerOptions {
+  brokers: string[];
+  clientId: string;
+  /** Produce request / connection timeout (the library's default is 5 s; kafkajs waits 30 s). */
+  timeoutMs?: number;
+  /** Retries of one request before `send` rejects (the relay then re-sends the rows later); at least 2. */
+  retries?: number;
+}
+
+const toBuffer = (value?: string | Buffer): Buffer | undefined => (value === undefined ? undefined : typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
+const stringToBuffer = (value?: string): Buffer | undefined => (value === undefined ? undefined : Buffer.from(value, 'utf8'));
+
+/**
+ * The alternative producer behind `EventProducer`, with the guarantees of `KafkajsEventProducer`:
+ * idempotent, acks = all, one request in flight per broker (so order per key is kept), `send` resolves
+ * only after every record is acknowledged.
+ */
+export class PlatformaticEventProducer implements EventProducer {
+  private producer?: RecordProducer;
+  /** Sends run one after another, as the kafkajs producer's single in-flight request makes them. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** After a failed send the broker may or may not hold some of it: the next send starts a new producer id. */
+  private resetProducerId = false;
+
+  constructor(private readonly options: PlatformaticEventProducerOptions) {}
+
+  async connect(): Promise<void> {
+    if (this.producer) return;
+    const { Producer, compatibilityPartitioner } = await loadPlatformaticKafka();
+    let roundRobin = 0;
+    const producer: RecordProducer = new Producer<string, string | Buffer, string, string>({
+      clientId: this.options.clientId,
+      bootstrapBrokers: this.options.brokers,
+      // Also forces acks = all and one in-flight request per connection.
+      idempotent: true,
+      acks: -1,
+      autocreateTopics: false,
+      timeout: this.options.timeoutMs ?? 30_000,
+      // Idempotent mode would otherwise retry forever, holding the relay's database transaction open; and
+      // the library turns `retries` of 0 or 1 into "forever" too, so 2 is the least that means "few".
+      retries: Math.max(2, this.options.retries ?? 10),
+      retryDelay: (_client, _operation, attempt) => Math.min(200 * 2 ** Math.max(0, attempt - 1), 5_000),
+      // The library's default partitioner (`murmur2 >>> 0`) puts about half the keys on another partition
+      // than kafkajs and the Java client (`murmur2 & 0x7fffffff`); this one keeps every key where it was.
+      partitioner: (message, key) => (key ? compatibilityPartitioner(message, key) : (roundRobin = (roundRobin + 1) % 0x40000000)),
+      serializers: { key: stringToBuffer, value: toBuffer, headerKey: stringToBuffer, headerValue: stringToBuffer },
+    });
+    // Like kafkajs' connect(): reach the cluster and get a producer id now, so a bad broker list fails at boot.
+    try {
+      await producer.initIdempotentProducer({});
+    } catch (e) {
+      await producer.close().catch(() => undefined);
+      throw e;
+    }
+    this.producer = producer;
+  }
+
+  send(records: ProducedRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const sent = this.tail.then(() => this.sendNow(records));
+    this.tail = sent.catch(() => undefined);
+    return sent;
+  }
+
+  async disconnect(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.close();
+  }
+
+  private async sendNow(records: ProducedRecord[]): Promise<void> {
+    const producer = this.producer;
+    if (!producer) throw new Error('PlatformaticEventProducer is not connected: call connect() first');
+    if (this.resetProducerId) {
+      // Fresh id, sequences from 0: a re-sent batch can never be taken for a duplicate of a different
+      // batch with the same sequence numbers (it may be written twice; consumers dedupe by event id).
+      await producer.initIdempotentProducer({});
+      this.resetProducerId = false;
+    }
+    try {
+      await producer.send({
+        acks: -1,
+        messages: records.map((r) => ({ topic: r.topic, key: r.key ?? undefined, value: r.value, headers: r.headers })),
+      });
+    } catch (e) {
+      this.resetProducerId = true;
+      throw e;
+    }
+  }
+}
