@@ -240,6 +240,32 @@ describe('aggregation service (real Kafka + Postgres)', () => {
     // No reading inside the range: the values held from before it still count (eu 1 + us 5 for one hour).
     expect((await q(`from=${iso(D + 37 * H)}&to=${iso(D + 38 * H)}`)).data.map((r) => r.value)).toEqual(['6']);
   });
+
+  it('carries a late gauge reading through every later window until its series reports again, also past rows made by another series', async () => {
+    const now = new Date();
+    const D = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 5);
+    const H = 3_600_000;
+    const gauge = (id: string, at: number, gb: number, region: string): UsageEvent => ({
+      ...usageEvent('acme', 'g-2', id, new Date(at), 0),
+      type: 'storage.snapshot',
+      data: { gb, region },
+      readings: [{ meter: 'storage', aggregation: 'TIME_WEIGHTED_SUM', value: String(gb), groupBy: { region } }],
+    });
+    const dayValues = async () =>
+      (
+        await suite.query<{ v: string }>(
+          `SELECT trim_scale(sum_value)::text AS v FROM "${suite.schema('aggregation')}".window_aggregates
+           WHERE customer = 'g-2' AND meter = 'storage' AND window_kind = 'DAY' ORDER BY window_start`,
+        )
+      ).map((r) => r.v);
+    // eu holds 10 from day D to D+3; us reports on D+1, D+2 and D+3, so those days have rows without an eu reading.
+    await produceUsage([gauge('t1', D, 10, 'eu'), gauge('t2', D + 36 * H, 1, 'us'), gauge('t3', D + 60 * H, 1, 'us'), gauge('t4', D + 72 * H, 0, 'eu')]);
+    // D: eu 240. D+1: eu 240 + us 12. D+2: eu 240 + us 24. D+3: eu 0, us 24.
+    await expectEventually(async () => expect(await dayValues()).toEqual(['240', '252', '264', '24']));
+    // Late: eu 20 from noon on D, held until eu's next reading on D+3 — through D+1 and D+2.
+    await produceUsage([gauge('t5', D + 12 * H, 20, 'eu')]);
+    await expectEventually(async () => expect(await dayValues()).toEqual(['360', '492', '504', '24']));
+  });
 });
 
 describe('aggregation killed with SIGKILL mid-load', () => {

@@ -35,7 +35,8 @@ export function timeWeightedSum(readings: readonly GaugeReading[], window: { sta
   const end = window.end.getTime();
   let valueMs = new Decimal(0);
   for (const list of bySeries.values()) {
-    list.sort((a, b) => a.time.getTime() - b.time.getTime() || (a.order ?? '').localeCompare(b.order ?? ''));
+    // Ties by plain code-unit order, as the SQL side orders `event_id COLLATE "C"`: both must agree on which reading holds.
+    list.sort((a, b) => a.time.getTime() - b.time.getTime() || byCodeUnits(a.order ?? '', b.order ?? ''));
     for (let i = 0; i < list.length; i++) {
       const from = Math.max(list[i].time.getTime(), start);
       const to = Math.min(i + 1 < list.length ? list[i + 1].time.getTime() : end, end);
@@ -45,3 +46,5 @@ export function timeWeightedSum(readings: readonly GaugeReading[], window: { sta
   }
   return valueMs.div(HOUR_MS).toDecimalPlaces(TIME_WEIGHTED_DECIMALS, Decimal.ROUND_HALF_UP);
 }
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -104,10 +104,10 @@ export class UsageQueryRepository {
         ${reading} AND l.time >= $3::timestamptz AND l.time < $4::timestamptz
         UNION ALL
         (SELECT DISTINCT ON (subject, group_by) * FROM (${reading} AND l.time < $3::timestamptz) c
-         ORDER BY subject, group_by, time DESC, event_id DESC)),
+         ORDER BY subject, group_by, time DESC, event_id COLLATE "C" DESC)),
       held AS (
         SELECT subject, group_by, value, GREATEST(time, $3::timestamptz) AS s,
-          LEAST(COALESCE(lead(time) OVER (PARTITION BY subject, group_by ORDER BY time, event_id), $4::timestamptz), $4::timestamptz) AS e
+          LEAST(COALESCE(lead(time) OVER (PARTITION BY subject, group_by ORDER BY time, event_id COLLATE "C"), $4::timestamptz), $4::timestamptz) AS e
         FROM r),
       w AS (${windows})
       SELECT ${keys.join(', ')}, trim_scale(round(sum(value * extract(epoch FROM LEAST(e, window_end) - GREATEST(s, window_start)) * 1000)

@@ -226,14 +226,32 @@ export class UsageLedgerRepository {
       ws.map((w) => w.window_start.toISOString()),
     ];
     const touchedKeys = new Set(gauges.map((w) => storedWindowKey(w)));
+    // A reading in a touched window is held past its end until that series' next reading, through every
+    // later window of the meter up to the one holding that reading (rows exist per meter, not per series:
+    // another series' readings can make rows in between). No next reading: every later window.
     const following: StoredWindow[] = await manager.query(
-      `SELECT n.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(tenant, customer, meter, window_kind, window_start)
-       CROSS JOIN LATERAL (
-         SELECT tenant, customer, meter, window_kind, window_start, window_end FROM ${s}.window_aggregates w
-         WHERE w.tenant = t.tenant AND w.customer = t.customer AND w.meter = t.meter AND w.window_kind = t.window_kind
-           AND w.window_start > t.window_start
-         ORDER BY w.window_start LIMIT 1) n`,
-      cols(gauges),
+      `WITH t AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+           AS t(tenant, customer, meter, window_kind, window_start, window_end)),
+       r AS (
+         SELECT t.tenant, t.customer, t.meter, t.window_kind, t.window_start, t.window_end, l.time,
+                COALESCE(x."groupBy", '{}'::jsonb)::text AS series
+         FROM t JOIN ${s}.event_ledger l ON l.tenant = t.tenant AND l.subject = t.customer AND l.time >= t.window_start
+         CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, "groupBy" jsonb)
+         WHERE x.meter = t.meter),
+       reach AS (
+         SELECT tenant, customer, meter, window_kind, window_start,
+                CASE WHEN bool_and(next_time IS NOT NULL) THEN max(next_time) END AS until
+         FROM (SELECT tenant, customer, meter, window_kind, window_start, series,
+                      min(time) FILTER (WHERE time >= window_end) AS next_time
+               FROM r GROUP BY tenant, customer, meter, window_kind, window_start, series
+               HAVING bool_or(time < window_end)) per_series
+         GROUP BY tenant, customer, meter, window_kind, window_start)
+       SELECT w.tenant, w.customer, w.meter, w.window_kind, w.window_start, w.window_end
+       FROM reach JOIN ${s}.window_aggregates w
+         ON w.tenant = reach.tenant AND w.customer = reach.customer AND w.meter = reach.meter AND w.window_kind = reach.window_kind
+        AND w.window_start > reach.window_start AND (reach.until IS NULL OR w.window_start <= reach.until)`,
+      [...cols(gauges), gauges.map((w) => w.window_end.toISOString())],
     );
     const carriedInto = [...new Map(following.filter((w) => !touchedKeys.has(storedWindowKey(w))).map((w) => [storedWindowKey(w), w])).values()];
     const windows = [...gauges, ...carriedInto];
@@ -250,7 +268,7 @@ export class UsageLedgerRepository {
        SELECT idx, time, value, series, event_id FROM r WHERE time >= window_start
        UNION ALL
        (SELECT DISTINCT ON (idx, series) idx, time, value, series, event_id FROM r WHERE time < window_start
-        ORDER BY idx, series, time DESC, event_id DESC)`,
+        ORDER BY idx, series, time DESC, event_id COLLATE "C" DESC)`,
       [
         windows.map((w) => w.tenant),
         windows.map((w) => w.customer),
