@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { problem } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 import type { CustomerDefinition } from './customer-definition';
 import type { PlanDefinition } from './plan-definition';
@@ -24,14 +25,23 @@ export class CatalogRepository {
   }
 
   async upsertCustomer(tenant: string, c: CustomerDefinition): Promise<{ customer: Customer; created: boolean }> {
+    // Live subscriptions' periods are cut in the customer's time zone: changing it under them would leave a
+    // gap or an overlap between the stored period and the next, so the update is refused while any is live.
     const [row] = await this.dataSource.query(
-      `INSERT INTO ${this.s}.customers (tenant, customer_id, name, currency, timezone, billing_email, tax_rate)
+      `INSERT INTO ${this.s}.customers AS c (tenant, customer_id, name, currency, timezone, billing_email, tax_rate)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (tenant, customer_id) DO UPDATE SET name = excluded.name, currency = excluded.currency, timezone = excluded.timezone,
          billing_email = excluded.billing_email, tax_rate = excluded.tax_rate
+       WHERE c.timezone = excluded.timezone OR NOT EXISTS (
+         SELECT 1 FROM ${this.s}.subscriptions s WHERE s.tenant = c.tenant AND s.customer = c.customer_id AND s.status <> 'canceled')
        RETURNING (xmax = 0) AS created, *`,
       [tenant, c.id, c.name, c.currency, c.timezone, c.billingEmail ?? null, c.taxRate],
     );
+    if (!row) {
+      throw problem(409, `customer "${c.id}" has live subscriptions: its time zone cannot change until they end`, [
+        { pointer: '/timezone', detail: 'cannot change while subscriptions are live' },
+      ]);
+    }
     return { customer: toCustomer(row), created: row.created };
   }
 

@@ -25,6 +25,8 @@ export interface InvoiceRow {
   currency: string;
   status: InvoiceStatus;
   document: Invoice;
+  /** numeric, as pg returns it: a decimal string. */
+  amount_due: string;
   created_at: Date;
   finalized_at: Date | null;
   due_at: Date | null;
@@ -97,7 +99,13 @@ export class InvoiceService {
         const sources = await this.sources(m, period);
         const document = composeInvoice(invoiceInputFor(period, sources, now), priceCharge);
         const invoice = existing ?? (await this.insertDraft(m, period, document));
-        if (existing) await m.query(`UPDATE ${s}.invoices SET document = $3, total = $4, amount_due = $5 WHERE tenant = $1 AND invoice_id = $2`, [invoice.tenant, invoice.invoice_id, JSON.stringify(document), document.total, document.amountDue]);
+        // A draft is recomposed on every job run during the grace period; it is rewritten only when it changed.
+        if (existing) {
+          await m.query(
+            `UPDATE ${s}.invoices SET document = $3, total = $4, amount_due = $5 WHERE tenant = $1 AND invoice_id = $2 AND document IS DISTINCT FROM $3::jsonb`,
+            [invoice.tenant, invoice.invoice_id, JSON.stringify(document), document.total, document.amountDue],
+          );
+        }
         const final = period.period_end.getTime() + graceMs <= now.getTime();
         if (final) await this.finalize(m, emit, period, sources, document, invoice, now);
         else if (!existing) emit(this.event({ ...invoice, document }, now));
@@ -171,17 +179,27 @@ export class InvoiceService {
   }
 
   /** A payment provider's report: paid, or failed with the next attempt per the dunning schedule. */
-  async applyPayments(m: EntityManager, emit: Emit, payments: PaymentReported[], now = new Date()): Promise<PaymentReported[]> {
+  async applyPayments(m: EntityManager, emit: Emit, payments: PaymentReported[], now = new Date()): Promise<Map<PaymentReported, string>> {
     const s = schemaOf(m.connection);
-    const unknown: PaymentReported[] = [];
+    const refused = new Map<PaymentReported, string>();
     const customers = new Map<string, { tenant: string; customer: string }>();
     for (const p of payments) {
       const [row]: InvoiceRow[] = await m.query(`SELECT * FROM ${s}.invoices WHERE tenant = $1 AND invoice_id = $2 AND customer = $3 FOR UPDATE`, [p.tenant, p.invoiceId, p.customer]);
       if (!row || row.status === 'draft') {
-        unknown.push(p);
+        refused.set(p, `no finalized invoice "${p.invoiceId}" of customer "${p.customer}"`);
         continue;
       }
-      if (row.status === 'paid' || row.status === 'void') continue; // a late or repeated report changes nothing
+      if (row.status === 'paid') continue; // a late or repeated report changes nothing
+      // Money taken for a voided invoice, or a different amount than due, needs a person: partial payments
+      // and refunds are not modelled, so the report goes to the DLQ instead of marking anything paid.
+      if (row.status === 'void') {
+        if (p.outcome === 'succeeded') refused.set(p, `invoice "${p.invoiceId}" is void but a payment of ${p.amount} succeeded`);
+        continue;
+      }
+      if (p.outcome === 'succeeded' && !new Dec(p.amount).eq(row.amount_due)) {
+        refused.set(p, `payment of ${p.amount} does not match the ${row.amount_due} due on invoice "${p.invoiceId}"`);
+        continue;
+      }
       const at = new Date(p.occurredAt);
       if (p.outcome === 'succeeded') {
         await m.query(`UPDATE ${s}.invoices SET status = 'paid', paid_at = $3, next_payment_attempt_at = NULL WHERE tenant = $1 AND invoice_id = $2`, [row.tenant, row.invoice_id, at]);
@@ -197,7 +215,7 @@ export class InvoiceService {
       customers.set(customerKey(p.tenant, p.customer), { tenant: p.tenant, customer: p.customer });
     }
     for (const c of customers.values()) await this.updateStanding(m, emit, c.tenant, c.customer, now);
-    return unknown;
+    return refused;
   }
 
   /** Time moves accounts from past_due to delinquent (and back once paid): re-evaluates every account with unpaid invoices. */

@@ -11,7 +11,10 @@ export class PaymentsController {
 
   @EventPattern(TOPICS.billingPayments)
   async onPayments(@Payload() batch: ConsumedBatch<PaymentReported>): Promise<void> {
-    const unknown = new Set(await this.invoices.applyPayments(batch.manager, batch.emit, batch.messages.map((m) => m.value)));
-    for (const m of batch.messages) if (unknown.has(m.value)) batch.deadLetter(m, `no finalized invoice "${m.value.invoiceId}" of customer "${m.value.customer}"`);
+    const refused = await this.invoices.applyPayments(batch.manager, batch.emit, batch.messages.map((m) => m.value));
+    for (const m of batch.messages) {
+      const reason = refused.get(m.value);
+      if (reason) batch.deadLetter(m, reason);
+    }
   }
 }

@@ -6,6 +6,7 @@ import { customerKey, isoDateTime, subscriptionKey, TOPICS, type AccountStatusCh
 import { OutboxPublisher, problem, type OutgoingEvent } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 import { CatalogRepository, type PlanVersion } from '../catalog/catalog.repository';
+import type { PlanDefinition } from '../catalog/plan-definition';
 import { nextPeriod, periodContaining, type BillingTime, type PeriodRule } from '../domain/billing-periods';
 
 export const createSubscriptionSchema = z.object({
@@ -41,6 +42,8 @@ export interface SubscriptionRow {
   entitlements: Entitlement[];
   timezone: string;
   interval: 'monthly' | 'yearly';
+  /** The plan version's definition (joined). */
+  definition: PlanDefinition;
 }
 
 type Emit = (event: OutgoingEvent) => void;
@@ -79,6 +82,9 @@ export class SubscriptionService {
       const plan = await this.catalog.plan(tenant, parsed.plan, parsed.planVersion, m);
       if (!plan) throw problem(404, `no plan "${parsed.plan}"${parsed.planVersion ? ` version ${parsed.planVersion}` : ''}`, [{ pointer: '/plan', detail: 'unknown plan' }]);
       const id = parsed.id ?? randomUUID();
+      // Taken before the existence check, so a create retried concurrently finds the first one instead of
+      // tripping over it in the check beside the customer's other subscriptions.
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${s}:customer:${tenant}:${parsed.customer}`]);
       const existing = await this.row(m, tenant, id);
       if (existing) {
         if (existing.customer !== parsed.customer || existing.plan !== parsed.plan) throw problem(409, `subscription "${id}" exists with another customer or plan`);
@@ -87,8 +93,6 @@ export class SubscriptionService {
       const startedAt = parsed.startAt ? new Date(parsed.startAt) : now;
       const rule: PeriodRule = { billingTime: parsed.billingTime, interval: plan.plan.interval, startedAt, timeZone: customer.timezone };
       const period = periodContaining(rule, startedAt);
-      // Two creates for one customer at once must not both pass the check beside each other.
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${s}:customer:${tenant}:${parsed.customer}`]);
       await this.assertFitsBeside(m, tenant, parsed.customer, plan, period);
       await m.query(
         `INSERT INTO ${s}.subscriptions (tenant, subscription_id, customer, plan, plan_version, status, period_start, period_end, entitlements,
@@ -272,13 +276,12 @@ export class SubscriptionService {
     );
     const meters = new Set(plan.plan.charges.map((c) => c.meter));
     for (const other of others) {
-      const otherPlan = await this.catalog.plan(tenant, other.plan, other.plan_version, m);
-      const shared = (otherPlan?.plan.charges ?? []).map((c) => c.meter).filter((x) => meters.has(x));
+      const shared = other.definition.charges.map((c) => c.meter).filter((x) => meters.has(x));
       if (shared.length > 0) throw problem(409, `meter(s) ${shared.join(', ')} already charged by subscription "${other.subscription_id}"`);
       const overlaps = other.period_start < period.end && period.start < other.period_end;
-      const same = other.period_end.getTime() === period.end.getTime();
+      const same = other.period_start.getTime() === period.start.getTime() && other.period_end.getTime() === period.end.getTime();
       if (overlaps && !same) {
-        throw problem(409, `the customer's subscription "${other.subscription_id}" has a period ending ${other.period_end.toISOString()}; a customer's subscriptions share period bounds (same billing time and interval)`);
+        throw problem(409, `the customer's subscription "${other.subscription_id}" has the period ${other.period_start.toISOString()} - ${other.period_end.toISOString()}; a customer's subscriptions share period bounds (same billing time and interval)`);
       }
     }
   }
@@ -298,7 +301,7 @@ export class SubscriptionService {
 
   private selectRows(m: EntityManager): string {
     const s = schemaOf(m.connection);
-    return `SELECT s.*, c.timezone, p.definition ->> 'interval' AS interval FROM ${s}.subscriptions s
+    return `SELECT s.*, c.timezone, p.definition ->> 'interval' AS interval, p.definition FROM ${s}.subscriptions s
       JOIN ${s}.customers c ON c.tenant = s.tenant AND c.customer_id = s.customer
       JOIN ${s}.plans p ON p.tenant = s.tenant AND p.code = s.plan AND p.version = s.plan_version`;
   }

@@ -10,6 +10,7 @@ import type {
   InvoiceLineKind,
   InvoicePlanChangeInput,
 } from './invoice-types';
+import { HUNDRED, maxDecimal, minDecimal, ZERO } from '../charges/pricing-decimal';
 import { Dec, plain, sum, toDec, toInstant, toNonNegativeDec } from './money';
 import { localDate, prorationDays, proratePlanChange } from './proration';
 
@@ -48,17 +49,6 @@ interface Line {
   committable?: boolean;
 }
 
-const ZERO = new Dec(0);
-const HUNDRED = new Dec(100);
-
-function maxDec(a: Decimal, b: Decimal): Decimal {
-  return a.gte(b) ? a : b;
-}
-
-function minDec(a: Decimal, b: Decimal): Decimal {
-  return a.lte(b) ? a : b;
-}
-
 function breakdownRow(row: ChargeBreakdownLine): InvoiceLineBreakdown {
   const out: InvoiceLineBreakdown = { description: row.description, units: plain(row.units), amount: plain(row.amount) };
   if (row.fromValue !== undefined) out.from = plain(row.fromValue);
@@ -78,12 +68,12 @@ function usageLine(charge: InvoiceChargeInput, index: number, currency: string, 
   if (events && included.gt(0)) {
     throw new PricingError(`${path}.includedUnits cannot be combined with usage.events: use the model's free units (free_units_per_events, free_units_per_total_aggregation)`);
   }
-  const billable = maxDec(units.minus(included), ZERO);
+  const billable = maxDecimal(units.minus(included), ZERO);
   const result = priceCharge(charge.model, charge.properties, events ? { units: billable, events } : { units: billable });
   const unrounded = new Dec(result.amount);
   const breakdown: InvoiceLineBreakdown[] = [];
   if (included.gt(0)) {
-    breakdown.push({ description: 'Included units', units: plain(minDec(units, included)), amount: '0' });
+    breakdown.push({ description: 'Included units', units: plain(minDecimal(units, included)), amount: '0' });
   }
   breakdown.push(...result.breakdown.map(breakdownRow));
   // A unit price only where there is one per unit: the 'standard' model.
@@ -198,7 +188,7 @@ export function composeInvoice(input: InvoiceInput, priceCharge: ChargePricer): 
   const previousTrueUp = input.previousPeriod?.commitmentTrueUp === undefined ? ZERO : toNonNegativeDec(input.previousPeriod.commitmentTrueUp, 'previousPeriod.commitmentTrueUp');
   const lateFees = sum(adjustments.map((l) => l.rounded));
   if (previousTrueUp.gt(0) && lateFees.gt(0)) {
-    const covered = minDec(lateFees, previousTrueUp);
+    const covered = minDecimal(lateFees, previousTrueUp);
     lines.push(moneyLine('adjustment', 'late_usage_covered_by_commitment', "Late usage covered by the previous period's minimum commitment true-up", covered.negated(), currency));
   }
 
@@ -207,7 +197,7 @@ export function composeInvoice(input: InvoiceInput, priceCharge: ChargePricer): 
   let freeTierWaived = ZERO;
   if (input.freeTier) {
     const allowance = toNonNegativeDec(input.freeTier.amount, 'freeTier.amount');
-    freeTierWaived = minDec(maxDec(usageFees, ZERO), allowance);
+    freeTierWaived = minDecimal(maxDecimal(usageFees, ZERO), allowance);
     if (freeTierWaived.gt(0)) {
       const name = input.freeTier.description ?? 'Free tier';
       lines.push(moneyLine('discount', 'free_tier', `${name} (up to ${formatMinor(roundToMinorUnit(allowance, currency), currency)} of usage)`, freeTierWaived.negated(), currency));
@@ -244,10 +234,10 @@ export function composeInvoice(input: InvoiceInput, priceCharge: ChargePricer): 
   const balance = input.prepaidCredits ? toNonNegativeDec(input.prepaidCredits.balance, 'prepaidCredits.balance') : ZERO;
   // Only whole minor units of the balance can pay: a balance of 10.005 EUR pays at most 10.00.
   const usable = balance.toDecimalPlaces(minorUnits(currency), Dec.ROUND_DOWN);
-  const creditsApplied = minDec(usable, maxDec(invoiceTotal, ZERO));
+  const creditsApplied = minDecimal(usable, maxDecimal(invoiceTotal, ZERO));
   if (creditsApplied.gt(0)) lines.push(moneyLine('credit', 'prepaid_credits', 'Prepaid credits applied', creditsApplied.negated(), currency));
-  const amountDue = maxDec(invoiceTotal, ZERO).minus(creditsApplied);
-  const creditBalanceAfter = balance.minus(creditsApplied).plus(maxDec(invoiceTotal.negated(), ZERO));
+  const amountDue = maxDecimal(invoiceTotal, ZERO).minus(creditsApplied);
+  const creditBalanceAfter = balance.minus(creditsApplied).plus(maxDecimal(invoiceTotal.negated(), ZERO));
 
   const money = (d: Decimal) => formatMinor(d, currency);
   return {

@@ -26,8 +26,6 @@ export interface ProrationDays {
   days: number;
   /** Days of the whole period. */
   periodDays: number;
-  /** days / periodDays, exact. */
-  factor: Decimal;
 }
 
 const MS_PER_DAY = 86_400_000;
@@ -103,7 +101,7 @@ export function prorationDays(window: ProrationWindow): ProrationDays {
   const endExclusive = Math.min(range.endExclusive, period.endExclusive);
   const days = Math.max(0, endExclusive - first);
   const total = period.endExclusive - period.first;
-  return { days, periodDays: total, factor: new Dec(days).div(total) };
+  return { days, periodDays: total };
 }
 
 /** amount × (days of [from, to) in the period) / (days of the period), unrounded. */
