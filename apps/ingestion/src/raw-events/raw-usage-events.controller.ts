@@ -5,12 +5,17 @@ import type { ConsumedBatch } from '@tally/nest-platform';
 import { MeterCatalogService } from '../meters/meter-catalog.service';
 import { normalizeUsageEvent } from './normalize-usage-event';
 
-/** Product services that produce to `usage.events.raw.v1` directly land here. */
+/**
+ * Product services that produce to `usage.events.raw.v1` directly land here. Canonical events are produced
+ * straight to Kafka (no outbox), as the HTTP path does: this handler keeps no state but its offsets, and the
+ * only consumer of `usage.events.v1`, aggregation, dedupes by (tenant, source, id), so an event sent again
+ * after a crash is counted once.
+ */
 @Controller()
 export class RawUsageEventsController {
   constructor(private readonly meters: MeterCatalogService) {}
 
-  @EventPattern(TOPICS.usageEventsRaw)
+  @EventPattern(TOPICS.usageEventsRaw, { delivery: 'direct' })
   async onRawEvents(@Payload() batch: ConsumedBatch<RawUsageEvent>): Promise<void> {
     const tenantOf = (m: (typeof batch.messages)[number]) => m.headers[HEADERS.tenant] || m.value.tenant;
     const tenants = [...new Set(batch.messages.map(tenantOf).filter((t): t is string => !!t))];

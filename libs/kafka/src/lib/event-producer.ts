@@ -1,4 +1,5 @@
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { CoalescingSendQueue } from './coalescing-send-queue';
 
 export interface ProducedRecord {
   topic: string;
@@ -18,6 +19,16 @@ export interface EventProducer {
   disconnect(): Promise<void>;
 }
 
+/** Rough wire size of a record, to keep each produce request well under the broker's 1 MiB batch limit. */
+export function producedRecordSize(r: ProducedRecord): number {
+  let size = 70 + Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0);
+  for (const [name, value] of Object.entries(r.headers ?? {})) size += Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+  return size;
+}
+
+/** Shared by both producers: merged sends, cut into requests of at most 512 KiB. */
+export const PRODUCE_REQUEST_LIMITS = { maxRecords: 5000, maxBytes: 512 * 1024, sizeOf: producedRecordSize };
+
 export class KafkajsEventProducer implements EventProducer {
   private readonly producer: Producer;
 
@@ -30,8 +41,14 @@ export class KafkajsEventProducer implements EventProducer {
     return this.producer.connect();
   }
 
-  async send(records: ProducedRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  /** kafkajs' idempotent producer must not have two sends in flight (see CoalescingSendQueue). */
+  private readonly queue = new CoalescingSendQueue<ProducedRecord>((records) => this.sendNow(records), PRODUCE_REQUEST_LIMITS);
+
+  send(records: ProducedRecord[]): Promise<void> {
+    return this.queue.send(records);
+  }
+
+  private async sendNow(records: ProducedRecord[]): Promise<void> {
     const byTopic = new Map<string, ProducedRecord[]>();
     for (const r of records) {
       const list = byTopic.get(r.topic) ?? [];

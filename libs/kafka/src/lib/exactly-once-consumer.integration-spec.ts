@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
+import { KafkaJSError, KafkaJSNonRetriableError } from 'kafkajs';
 import { dlqTopicFor } from '@tally/contracts';
 import { openServiceDataSource } from '@tally/postgres';
 import { expectEventually, TestSuite } from '@tally/testing';
@@ -9,9 +10,10 @@ import { CreateKafkaPlumbing1732400000000 } from './plumbing-migration';
 import { KafkajsEventProducer } from './event-producer';
 import { OutboxRelay } from './outbox-relay';
 import { CreateAppliedMessages1732400009000 } from '../test-support/applied-messages.migration';
-import { CRASH_TEST_TOPIC, recordingConsumer, TEST_TOPIC } from '../test-support/recording-consumer';
+import { CRASH_TEST_TOPIC, DIRECT_TEST_TOPIC, recordingConsumer, TEST_TOPIC } from '../test-support/recording-consumer';
 
 const ROOT = path.resolve(__dirname, '../../../..');
+const FATAL_TEST_TOPIC = 'plumbing.fatal.v1';
 
 async function appliedCounts(suite: TestSuite, schema: string): Promise<{ rows: number; distinct: number; maxPerMessage: number }> {
   const [r] = await suite.query<{ rows: string; distinct: string; max: string | null }>(
@@ -32,7 +34,7 @@ describe('ExactlyOnceConsumer (real Kafka + Postgres)', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    await suite.createTopics([TEST_TOPIC, CRASH_TEST_TOPIC, dlqTopicFor(TEST_TOPIC), dlqTopicFor(CRASH_TEST_TOPIC), 'plumbing.derived.v1']);
+    await suite.createTopics([TEST_TOPIC, CRASH_TEST_TOPIC, DIRECT_TEST_TOPIC, dlqTopicFor(TEST_TOPIC), dlqTopicFor(CRASH_TEST_TOPIC), dlqTopicFor(DIRECT_TEST_TOPIC), FATAL_TEST_TOPIC, dlqTopicFor(FATAL_TEST_TOPIC), 'plumbing.derived.v1']);
     dataSource = await openServiceDataSource({
       url: suite.databaseUrl,
       schema: suite.schema('plumbing'),
@@ -88,6 +90,74 @@ describe('ExactlyOnceConsumer (real Kafka + Postgres)', () => {
       await consumer.stop();
       await relay.stop();
       await producer.disconnect();
+    }
+  });
+
+  it('direct delivery: derived events are acknowledged before the offsets are stored, so a failed commit resends them and never loses one', async () => {
+    const group = `${suite.id}-direct`;
+    let failuresLeft = 2;
+    const producer = new KafkajsEventProducer(suite.kafka);
+    await producer.connect();
+    const consumer = recordingConsumer(
+      dataSource,
+      suite.kafkaSettings,
+      group,
+      {
+        beforeCommit: () => {
+          if (failuresLeft > 0) {
+            failuresLeft -= 1;
+            throw new Error('injected failure after the derived events were sent, before commit');
+          }
+        },
+      },
+      DIRECT_TEST_TOPIC,
+      producer,
+    );
+    const out = await suite.collect(['plumbing.derived.v1', dlqTopicFor(DIRECT_TEST_TOPIC)]);
+    await suite.produce(DIRECT_TEST_TOPIC, [...messages(60, 5000), { key: 'bad', value: { poison: true, n: 6000 } }]);
+    await consumer.start();
+    try {
+      await expectEventually(async () => expect((await appliedCounts(suite, suite.schema('plumbing'))).distinct).toBe(61), 60_000);
+      // The handler's Postgres writes are exactly once, as with the outbox.
+      expect(await appliedCounts(suite, suite.schema('plumbing'))).toEqual({ rows: 61, distinct: 61, maxPerMessage: 1 });
+      expect(failuresLeft).toBe(0);
+      const derived = () => out.on<{ eventId: string; source: { n: number } }>('plumbing.derived.v1').filter((m) => m.value.source.n >= 5000);
+      await expectEventually(() => expect(new Set(derived().map((m) => m.value.source.n)).size).toBe(60), 30_000);
+      // Every message's derived event arrived; the batches whose commit failed sent theirs again (same content).
+      expect(derived().length).toBeGreaterThan(60);
+      const dlq = () => out.on<{ reason: string }>(dlqTopicFor(DIRECT_TEST_TOPIC));
+      await expectEventually(() => expect(dlq().length).toBeGreaterThanOrEqual(1), 30_000);
+      expect(dlq().every((m) => m.value.reason === 'poison pill')).toBe(true);
+      // Nothing went through the outbox.
+      const [{ rows }] = await suite.query<{ rows: number }>(`SELECT count(*)::int AS rows FROM "${suite.schema('plumbing')}".outbox`);
+      expect(rows).toBe(0);
+    } finally {
+      await consumer.stop();
+      await producer.disconnect();
+    }
+  });
+
+  it('keeps consuming after an error kafkajs calls non-retriable (e.g. a produce error in a direct send): the batch is retried', async () => {
+    const group = `${suite.id}-fatal`;
+    let failuresLeft = 1;
+    const consumer = recordingConsumer(dataSource, suite.kafkaSettings, group, {
+      beforeCommit: () => {
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          // What kafkajs' retrier throws when a produce fails for good (it bails on retriable === false).
+          throw new KafkaJSNonRetriableError(new KafkaJSError('The broker received an out of order sequence number', { retriable: false }));
+        }
+      },
+    }, FATAL_TEST_TOPIC);
+    await suite.produce(FATAL_TEST_TOPIC, messages(30, 7000));
+    await consumer.start();
+    try {
+      await expectEventually(async () => expect((await appliedCounts(suite, suite.schema('plumbing'))).distinct).toBe(30), 60_000);
+      expect(await appliedCounts(suite, suite.schema('plumbing'))).toEqual({ rows: 30, distinct: 30, maxPerMessage: 1 });
+      expect(failuresLeft).toBe(0);
+      expect(consumer.isHealthy()).toBe(true);
+    } finally {
+      await consumer.stop();
     }
   });
 

@@ -6,6 +6,7 @@ import { dlqTopicFor, HEADERS } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { contextFromHeaders, spanContextOf, traceHeaders, type JsonLogger } from '@tally/telemetry';
 import { physicalTopic, type KafkaSettings } from './kafka-settings';
+import type { EventProducer } from './event-producer';
 import { writeOutbox, type OutboxRecord } from './outbox';
 import { batchDuration, consumedMessages, consumerLag } from './kafka-metrics';
 
@@ -45,12 +46,25 @@ export interface BatchContext {
 
 export type BatchHandler<T = unknown> = (messages: ConsumedMessage<T>[], batch: BatchContext) => Promise<void>;
 
+/**
+ * How a subscription's derived events and dead letters leave the batch:
+ * - `outbox` (default): written to the outbox in the batch's transaction, published by the relay. Exactly
+ *   the events of committed batches are ever published.
+ * - `direct`: produced to Kafka (idempotent, acks = all) inside the batch's transaction, before its offsets
+ *   are stored. A crash between the send and the commit sends the batch's events again, so use it only where
+ *   every consumer of the derived topic dedupes by event id and the handler keeps no state beyond offsets
+ *   (ingestion's raw path: aggregation's ledger dedupes by (tenant, source, id)). It saves two Postgres
+ *   writes and a relay hop per event.
+ */
+export type DerivedDelivery = 'outbox' | 'direct';
+
 export interface TopicSubscription {
   /** Logical topic name. */
   topic: string;
   /** Messages failing it go to the topic's DLQ with the reason; the partition moves on. */
   schema?: ZodType;
   handler: BatchHandler;
+  delivery?: DerivedDelivery;
 }
 
 /** Points where a test can inject a crash (e.g. SIGKILL itself) to prove nothing is lost or doubled. */
@@ -78,6 +92,8 @@ export interface ExactlyOnceConsumerOptions {
   logger: JsonLogger;
   /** Called after a batch committed outbox rows (e.g. to wake the relay). */
   onOutboxWritten?: () => void;
+  /** Sends the derived events of `direct` subscriptions. */
+  producer?: EventProducer;
   hooks?: ConsumerFaultHooks;
   partitionsConsumedConcurrently?: number;
   maxBytesPerPartition?: number;
@@ -103,6 +119,7 @@ export class ExactlyOnceConsumer {
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
     this.logger = options.logger.child('exactly-once-consumer');
     for (const sub of options.subscriptions) {
+      if (sub.delivery === 'direct' && !options.producer) throw new Error(`${sub.topic}: direct delivery needs a producer`);
       this.byPhysicalTopic.set(physicalTopic(options.settings, sub.topic), sub);
     }
   }
@@ -256,8 +273,13 @@ export class ExactlyOnceConsumer {
           if (valid.length > 0) {
             await sub.handler(valid, { manager, emit, deadLetter });
           }
-          await writeOutbox(manager, outbox);
-          wroteOutbox = outbox.length > 0;
+          if (sub.delivery === 'direct') {
+            // Acknowledged before the offsets below are stored: a crash in between sends them again, never loses them.
+            await this.options.producer?.send(outbox);
+          } else {
+            await writeOutbox(manager, outbox);
+            wroteOutbox = outbox.length > 0;
+          }
           info = { topic: sub.topic, partition, firstOffset: fresh[0].offset, lastOffset: last, applied: fresh.length - rejected.size };
           await this.options.hooks?.beforeCommit?.(info);
           await manager.query(
@@ -281,7 +303,7 @@ export class ExactlyOnceConsumer {
         firstOffset: raw[0].offset,
         lastOffset: last,
       });
-      throw e;
+      throw retriable(e as Error);
     } finally {
       span.end();
     }
@@ -365,4 +387,15 @@ function derivedRecord(settings: KafkaSettings, event: DerivedEvent, batchSpan: 
   const tenant = (event.value as { tenant?: unknown })?.tenant;
   if (typeof tenant === 'string') headers[HEADERS.tenant] = tenant;
   return { topic: physicalTopic(settings, event.topic), key: event.key, value: JSON.stringify(event.value), headers };
+}
+
+/**
+ * A failed batch rolled back whole, so retrying it is always safe. kafkajs would stop consuming for good
+ * (and never restart) on an error it marks non-retriable, e.g. a produce error from a `direct` send; mark
+ * every batch failure retriable instead, so kafkajs retries it with backoff and then restarts the consumer.
+ */
+function retriable(e: Error): Error {
+  if ((e as { retriable?: boolean }).retriable === true) return e;
+  // No `cause`: kafkajs reads retriable from the innermost cause.
+  return Object.assign(new Error(`batch failed: ${e.message}`), { name: 'BatchFailed', retriable: true, original: e });
 }

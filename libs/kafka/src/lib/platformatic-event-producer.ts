@@ -1,6 +1,7 @@
 import { compileFunction, constants as vmConstants } from 'node:vm';
 import type { Producer } from '@platformatic/kafka';
-import type { EventProducer, ProducedRecord } from './event-producer';
+import { CoalescingSendQueue } from './coalescing-send-queue';
+import { PRODUCE_REQUEST_LIMITS, type EventProducer, type ProducedRecord } from './event-producer';
 
 type PlatformaticKafka = typeof import('@platformatic/kafka');
 type RecordProducer = Producer<string, string | Buffer, string, string>;
@@ -42,8 +43,8 @@ const stringToBuffer = (value?: string): Buffer | undefined => (value === undefi
  */
 export class PlatformaticEventProducer implements EventProducer {
   private producer?: RecordProducer;
-  /** Sends run one after another, as the kafkajs producer's single in-flight request makes them. */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Sends run one after another (what queues meanwhile goes in one request), as with kafkajs. */
+  private readonly queue = new CoalescingSendQueue<ProducedRecord>((records) => this.sendNow(records), PRODUCE_REQUEST_LIMITS);
   /** After a failed send the broker may or may not hold some of it: the next send starts a new producer id. */
   private resetProducerId = false;
 
@@ -81,10 +82,7 @@ export class PlatformaticEventProducer implements EventProducer {
   }
 
   send(records: ProducedRecord[]): Promise<void> {
-    if (records.length === 0) return Promise.resolve();
-    const sent = this.tail.then(() => this.sendNow(records));
-    this.tail = sent.catch(() => undefined);
-    return sent;
+    return this.queue.send(records);
   }
 
   async disconnect(): Promise<void> {

@@ -1,11 +1,13 @@
 import type { DataSource } from 'typeorm';
 import { schemaOf } from '@tally/postgres';
 import { JsonLogger } from '@tally/telemetry';
+import type { EventProducer } from '../lib/event-producer';
 import { createKafka, type KafkaSettings } from '../lib/kafka-settings';
 import { ExactlyOnceConsumer, type ConsumerFaultHooks } from '../lib/exactly-once-consumer';
 
 export const TEST_TOPIC = 'plumbing.test.v1';
 export const CRASH_TEST_TOPIC = 'plumbing.crash.v1';
+export const DIRECT_TEST_TOPIC = 'plumbing.direct.v1';
 
 /** An ExactlyOnceConsumer whose handler records every applied message and echoes it to a derived topic. */
 export function recordingConsumer(
@@ -14,6 +16,8 @@ export function recordingConsumer(
   groupId: string,
   hooks?: ConsumerFaultHooks,
   topic = TEST_TOPIC,
+  /** Given: derived events and dead letters are produced with it directly instead of through the outbox. */
+  directProducer?: EventProducer,
 ): ExactlyOnceConsumer {
   const logger = new JsonLogger('plumbing-test', undefined, 'warn');
   return new ExactlyOnceConsumer({
@@ -23,11 +27,13 @@ export function recordingConsumer(
     groupId,
     logger,
     hooks,
+    producer: directProducer,
     // A SIGKILLed member is noticed after this; the broker's minimum is 6 s.
     sessionTimeoutMs: 6_000,
     subscriptions: [
       {
         topic,
+        delivery: directProducer ? 'direct' : 'outbox',
         handler: async (messages, batch) => {
           await batch.manager.query(
             `INSERT INTO ${schemaOf(dataSource)}.applied_messages (partition, "offset", body)

@@ -65,6 +65,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     dataSource,
     groupId: config.consumerGroup,
     relay,
+    producer,
     logger,
     hooks: options.hooks,
     concurrency: config.consumerConcurrency,

@@ -10,6 +10,8 @@ import {
   type BatchContext,
   type ConsumedMessage,
   type ConsumerFaultHooks,
+  type DerivedDelivery,
+  type EventProducer,
   type KafkaSettings,
   type OutboxRelay,
   type TopicSubscription,
@@ -27,6 +29,8 @@ export interface ExactlyOnceTransportOptions {
   dataSource: DataSource;
   groupId: string;
   relay: OutboxRelay;
+  /** For handlers declared with `{ delivery: 'direct' }`. */
+  producer?: EventProducer;
   logger: JsonLogger;
   hooks?: ConsumerFaultHooks;
   concurrency?: number;
@@ -52,10 +56,12 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
     try {
       const { kafka, settings } = this.options;
-      const subscriptions: TopicSubscription[] = [...this.getHandlers().keys()].map((topic) => ({
+      // `@EventPattern(topic, { delivery: 'direct' })` opts a handler out of the outbox (see DerivedDelivery).
+      const subscriptions: TopicSubscription[] = [...this.getHandlers()].map(([topic, handler]) => ({
         topic,
         schema: TOPIC_SCHEMAS[topic],
         handler: (messages, batch) => this.dispatch(topic, messages, batch),
+        delivery: deliveryOf(topic, handler.extras),
       }));
       await ensureTopics(kafka, settings, ALL_TOPICS.map((t) => physicalTopic(settings, t)));
       this.options.relay.start();
@@ -70,6 +76,7 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         partitionsConsumedConcurrently: this.options.concurrency,
         sessionTimeoutMs: this.options.sessionTimeoutMs,
         onOutboxWritten: () => this.options.relay.wake(),
+        producer: this.options.producer,
       });
       await this.consumer.start();
       callback();
@@ -99,3 +106,9 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
   }
 }
 export type { ConsumedMessage, BatchContext } from '@tally/kafka';
+
+function deliveryOf(topic: string, extras: Record<string, unknown> | undefined): DerivedDelivery | undefined {
+  const delivery = extras?.['delivery'];
+  if (delivery === undefined || delivery === 'outbox' || delivery === 'direct') return delivery;
+  throw new Error(`@EventPattern(${topic}): delivery must be 'outbox' or 'direct' (got ${String(delivery)})`);
+}
