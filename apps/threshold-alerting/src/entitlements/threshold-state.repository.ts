@@ -27,9 +27,15 @@ export class ThresholdStateRepository {
   /** Replaces the customers' entitlements with those of their current subscription. */
   async replaceEntitlements(manager: EntityManager, subscriptions: SubscriptionChanged[]): Promise<CustomerMeter[]> {
     const s = schemaOf(manager.connection);
-    const rows = subscriptions.flatMap((sub) =>
-      sub.status === 'canceled' ? [] : sub.entitlements.map((e) => ({ sub, e })),
-    );
+    // One row per customer-meter (its key): if two subscriptions in a batch list the same meter (billing
+    // refuses that, but a meter can move between subscriptions across messages), the later one wins rather
+    // than the multi-row upsert failing on the same key twice, forever.
+    const byMeter = new Map<string, { sub: SubscriptionChanged; e: SubscriptionChanged['entitlements'][number] }>();
+    for (const sub of subscriptions) {
+      if (sub.status === 'canceled') continue;
+      for (const e of sub.entitlements) byMeter.set(customerMeterId({ ...sub, meter: e.meter }), { sub, e });
+    }
+    const rows = [...byMeter.values()];
     // A customer may hold several subscriptions: each message replaces only its own subscription's rows.
     await manager.query(
       `DELETE FROM ${s}.entitlements WHERE (tenant, customer, subscription_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
@@ -59,7 +65,6 @@ export class ThresholdStateRepository {
     return rows.map((r) => ({ tenant: r.sub.tenant, customer: r.sub.customer, meter: r.e.meter }));
   }
 
-  /** Entitlement, period usage and already fired thresholds of each customer-meter that has both. */
   /**
    * Serializes a customer's entitlement and usage changes. Subscriptions and aggregates arrive on different
    * topics, applied by concurrent transactions: without this, each could evaluate before seeing the other's
@@ -75,6 +80,7 @@ export class ThresholdStateRepository {
     );
   }
 
+  /** Entitlement, period usage and already fired thresholds of each customer-meter that has both. */
   async loadForEvaluation(manager: EntityManager, keys: CustomerMeter[]): Promise<EvaluationRow[]> {
     if (keys.length === 0) return [];
     const s = schemaOf(manager.connection);

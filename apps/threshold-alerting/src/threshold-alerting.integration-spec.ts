@@ -1,0 +1,100 @@
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { customerMeterKey, subscriptionKey, TOPICS, type ApiKeyChanged, type SubscriptionChanged, type UsageAggregate, type UsageThresholdAlert } from '@tally/contracts';
+import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
+import type { EntitlementCheck } from './entitlements/entitlement-check.controller';
+import { thresholdAlertingService } from './threshold-alerting.service';
+
+const TENANT = 'acme';
+const KEY = 'key-alerting';
+
+describe('threshold-alerting service (real Kafka + Postgres)', () => {
+  const suite = new TestSuite();
+  let service: ServiceApp;
+  let base: string;
+  let collector: TopicCollector;
+  const now = new Date();
+  const periodStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+  const periodEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString();
+
+  const subscription = (customer: string, subscriptionId: string, entitlements: SubscriptionChanged['entitlements'], status: SubscriptionChanged['status'] = 'active') => ({
+    key: subscriptionKey(TENANT, customer, subscriptionId),
+    value: { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, customer, subscriptionId, plan: 'pro', status, periodStart, periodEnd, entitlements } satisfies SubscriptionChanged,
+  });
+  const usage = (customer: string, meter: string, value: string, version: number) => ({
+    key: customerMeterKey(TENANT, customer, meter),
+    value: {
+      eventId: `${customer}:${meter}:${version}`, occurredAt: new Date().toISOString(), tenant: TENANT, customer, meter, windowKind: 'PERIOD',
+      windowStart: periodStart, windowEnd: periodEnd, value, eventCount: version, lastEventTime: new Date().toISOString(), version,
+    } satisfies UsageAggregate,
+  });
+  const alertsFor = (customer: string) => collector.on<UsageThresholdAlert>(TOPICS.alertsUsageThreshold).filter((m) => m.value.customer === customer);
+  const check = async (customer: string, meter: string): Promise<{ status: number; body: EntitlementCheck }> => {
+    const res = await fetch(`${base}/api/v1/entitlements/${customer}/${meter}`, { headers: { authorization: `Bearer ${KEY}` } });
+    return { status: res.status, body: (await res.json()) as EntitlementCheck };
+  };
+
+  beforeAll(async () => {
+    await suite.createTopics();
+    const key: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, keyId: randomUUID(), keyHash: hashApiKey(KEY), revoked: false };
+    await suite.produce(TOPICS.catalogApiKeys, [{ key: 'k', value: key }]);
+    service = await createServiceApp(thresholdAlertingService, suite.serviceConfig(thresholdAlertingService));
+    await service.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
+    collector = await suite.collect([TOPICS.alertsUsageThreshold]);
+  });
+
+  afterAll(async () => {
+    await service?.app.close();
+    await suite.cleanup();
+  });
+
+  it('fires each threshold once per customer, meter and period — through redelivered and out-of-order aggregates — and denies use at a hard limit', async () => {
+    await suite.produce(TOPICS.billingSubscriptions, [subscription('c-1', 'sub-1', [{ meter: 'api-calls', included: '1000', thresholds: [50, 75, 90, 100], hardLimit: true }])]);
+    // Entitlements and usage arrive on different topics, in either order; out-of-order versions are ignored.
+    await suite.produce(TOPICS.usageAggregates, [usage('c-1', 'api-calls', '400', 1), usage('c-1', 'api-calls', '800', 3), usage('c-1', 'api-calls', '600', 2)]);
+    await expectEventually(() => expect(alertsFor('c-1').map((m) => m.value.thresholdPercent).sort((a, b) => a - b)).toEqual([50, 75]));
+    await expectEventually(async () => expect((await check('c-1', 'api-calls')).body).toMatchObject({ allowed: true, usage: '800', remaining: '200' }));
+
+    // A redelivered version and a stale one change nothing; the next version crosses 90 % and the hard limit.
+    await suite.produce(TOPICS.usageAggregates, [usage('c-1', 'api-calls', '800', 3), usage('c-1', 'api-calls', '500', 2), usage('c-1', 'api-calls', '1000', 4)]);
+    await expectEventually(() => expect(alertsFor('c-1')).toHaveLength(4));
+    await suite.produce(TOPICS.usageAggregates, [usage('c-1', 'api-calls', '1000', 4), usage('c-1', 'api-calls', '1200', 5)]);
+    await expectEventually(async () => expect((await check('c-1', 'api-calls')).body).toMatchObject({ allowed: false, usage: '1200', remaining: '0', hardLimit: true }));
+    await new Promise((r) => setTimeout(r, 1000));
+    const alerts = alertsFor('c-1').map((m) => m.value);
+    expect(alerts.map((a) => [a.thresholdPercent, a.kind]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([[50, 'soft'], [75, 'soft'], [90, 'soft'], [100, 'hard_limit']]);
+    // One event id per alert, deterministic from what it is about.
+    expect(new Set(alerts.map((a) => a.eventId)).size).toBe(4);
+    expect(alerts.every((a) => a.periodStart === periodStart && a.included === '1000')).toBe(true);
+  });
+
+  it("keeps the entitlements of each of a customer's subscriptions apart; canceling one drops only its meters", async () => {
+    await suite.produce(TOPICS.billingSubscriptions, [
+      subscription('c-2', 'sub-a', [{ meter: 'api-calls', included: '100', thresholds: [100], hardLimit: false }]),
+      subscription('c-2', 'sub-b', [{ meter: 'storage', included: '10', thresholds: [50], hardLimit: true }]),
+    ]);
+    await suite.produce(TOPICS.usageAggregates, [usage('c-2', 'api-calls', '150', 1), usage('c-2', 'storage', '6', 1)]);
+    await expectEventually(() =>
+      expect(alertsFor('c-2').map((m) => [m.value.meter, m.value.thresholdPercent, m.value.kind]).sort()).toEqual([['api-calls', 100, 'overage'], ['storage', 50, 'soft']]),
+    );
+    // Over 100 % without a hard limit: allowed (an overage is billed, not refused).
+    expect((await check('c-2', 'api-calls')).body).toMatchObject({ allowed: true, usage: '150', remaining: '0', hardLimit: false });
+
+    // Canceling sub-a drops its meter only; sub-b's storage entitlement stays as it was.
+    await suite.produce(TOPICS.billingSubscriptions, [subscription('c-2', 'sub-a', [], 'canceled')]);
+    await expectEventually(async () => expect((await check('c-2', 'api-calls')).status).toBe(404));
+    expect((await check('c-2', 'storage')).body).toMatchObject({ included: '10', usage: '6', hardLimit: true, allowed: true });
+  });
+
+  it('takes a batch in which two subscriptions list the same meter (the later wins) instead of failing it forever', async () => {
+    const first = subscription('c-3', 'sub-x', [{ meter: 'api-calls', included: '100', thresholds: [50], hardLimit: false }]);
+    const second = subscription('c-3', 'sub-y', [{ meter: 'api-calls', included: '200', thresholds: [50], hardLimit: true }]);
+    // One Kafka key, so one partition and (almost surely) one batch.
+    await suite.produce(TOPICS.billingSubscriptions, [first, { ...second, key: first.key }]);
+    await suite.produce(TOPICS.usageAggregates, [usage('c-3', 'api-calls', '120', 1)]);
+    await expectEventually(async () => expect((await check('c-3', 'api-calls')).body).toMatchObject({ included: '200', hardLimit: true, usage: '120' }));
+    await expectEventually(() => expect(alertsFor('c-3').map((m) => [m.value.thresholdPercent, m.value.included])).toEqual([[50, '200']]));
+  });
+});
