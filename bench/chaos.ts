@@ -3,7 +3,7 @@
 // through billing's API, each starting last month, so billing rolls and closes those periods (one invoice
 // each) while it is being killed. Then everything drains and the run checks that nothing was lost or
 // counted twice, that every threshold alert fired exactly once and that every period was invoiced once.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -13,7 +13,8 @@ import { freePort, isReady, postJson } from './local-http';
 const ROOT = path.resolve(__dirname, '..');
 const SERVICES = ['ingestion', 'aggregation', 'threshold-alerting', 'billing', 'health-scoring'] as const;
 type Service = (typeof SERVICES)[number];
-const KILLABLE: Service[] = ['aggregation', 'threshold-alerting', 'billing'];
+// Ingestion too: its raw path produces directly (at least once), so a kill between its send and its commit resends.
+const KILLABLE: Service[] = ['aggregation', 'threshold-alerting', 'billing', 'ingestion'];
 const ADMIN = 'chaos-admin-token-0123456789';
 const THRESHOLDS = [50, 75, 90, 100];
 
@@ -153,6 +154,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     schedule.sort((a, b) => a.at - b.at);
     const started = Date.now();
     const restarts: Array<Promise<void>> = [];
+    // A kill aimed at a service that is still coming back waits for it, so every kill listed hits a live process.
+    const comingBack = new Map<Service, Promise<void>>();
+    const brokerScript = (command: string) =>
+      new Promise<void>((resolve) => spawn(process.execPath, [path.join(ROOT, 'tools/kafka.js'), command], { stdio: 'ignore' }).once('exit', () => resolve()));
     // Subscriptions arrive under load, through billing's API (retried while billing is down: the create is
     // idempotent by id). Each started last month, so billing rolls it and invoices last month's period.
     const subscribing = (async () => {
@@ -165,18 +170,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const f of schedule) {
         const wait = started + f.at - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const service = f.fault.startsWith('SIGKILL') ? (f.fault.split(' ')[1] as Service) : undefined;
+        if (service) await comingBack.get(service);
         faults.push({ atSeconds: Math.round((Date.now() - started) / 100) / 10, fault: f.fault });
         log(`fault: ${f.fault}`);
-        if (f.fault.startsWith('SIGKILL')) {
-          const service = f.fault.split(' ')[1] as Service;
+        if (service) {
           await stack.kill(service);
           // Restarted in the background so the next fault still lands under load.
-          restarts.push(new Promise((r) => setTimeout(r, 500)).then(() => stack.start(service)));
+          const restart = new Promise((r) => setTimeout(r, 500)).then(() => stack.start(service));
+          comingBack.set(service, restart.catch(() => undefined));
+          restarts.push(restart);
         } else if (f.fault.startsWith('terminate')) {
           await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1`, [`%:${runId}\\_%`]);
         } else {
-          spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'stop'], { stdio: 'ignore' });
-          spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'ensure'], { stdio: 'ignore' });
+          // Not spawnSync: the load generator keeps producing (and retrying) while the broker is away.
+          await brokerScript('stop');
+          await brokerScript('ensure');
         }
       }
     })();

@@ -14,6 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { HEADERS } from '@tally/contracts';
 import { createKafka, ensureTopics, KafkajsEventProducer, PlatformaticEventProducer, type EventProducer, type KafkaSettings, type ProducedRecord } from '@tally/kafka';
 import { JsonLogger } from '@tally/telemetry';
+import { median, percentile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const env = process.env;
@@ -65,11 +66,6 @@ function buildRecords(topic: string, round: number): ProducedRecord[] {
   });
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 function producerFor(client: Client, kafka: Kafka, clientId: string): EventProducer {

@@ -1,7 +1,8 @@
 // `npm run bench`: end-to-end throughput and exactness of ingestion -> aggregation on this machine,
 // against a naive baseline measured in the same run. Writes bench/results/<date>.{json,md}.
 //   BENCH_EVENTS (1000000)  BENCH_CUSTOMERS (10000)  BENCH_RUNS (3)  BENCH_NAIVE_EVENTS (20000)
-//   BENCH_LATENCY_SECONDS (20)  KAFKA_BROKERS / DATABASE_URL to use existing infrastructure.
+//   BENCH_LATENCY_SECONDS (20)  BENCH_OUT (results file name; the date)  KAFKA_PRODUCER_CLIENT (kafkajs | platformatic)
+//   KAFKA_BROKERS / DATABASE_URL to use existing infrastructure.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import { generateEvents, type ExpectedTotals } from './load-generator';
 import { ProcessMonitor } from './process-stats';
 import { runNaiveBaseline } from './naive-baseline';
 import { freePort, isReady, postJson } from './local-http';
+import { median, percentile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const env = process.env;
@@ -196,8 +198,7 @@ const LATENCY_CUSTOMERS = 200;
 const LATENCY_INCLUDED = 20;
 const percentiles = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
-  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-  return { p50: pct(50), p95: pct(95), p99: pct(99) };
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
 };
 
 /**
@@ -354,11 +355,6 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function main(): Promise<void> {
   const setup = spawnSync(process.execPath, [path.join(ROOT, 'tools/setup.js')], { stdio: 'inherit' });
   if (setup.status !== 0) process.exit(setup.status ?? 1);
@@ -385,7 +381,7 @@ async function main(): Promise<void> {
   const summary = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    config: { events: EVENTS, customers: CUSTOMERS, runs: RUNS, duplicateRate: 0.01, lateRate: 0.01, naiveEvents: NAIVE_EVENTS, latencySeconds: LATENCY_SECONDS, client: 'kafkajs 2.2.4' },
+    config: { events: EVENTS, customers: CUSTOMERS, runs: RUNS, duplicateRate: 0.01, lateRate: 0.01, naiveEvents: NAIVE_EVENTS, latencySeconds: LATENCY_SECONDS, producerClient: env.KAFKA_PRODUCER_CLIENT ?? 'kafkajs', consumerClient: 'kafkajs' },
     throughput: { median: median(throughputs), min: Math.min(...throughputs), max: Math.max(...throughputs) },
     naiveBaseline: { median: median(naive), ratio: Math.round((median(throughputs) / median(naive)) * 10) / 10 },
     httpThroughput: { median: median(results.flatMap((r) => (r.http ? [r.http.throughputEventsPerSecond] : []))) },
@@ -400,18 +396,22 @@ async function main(): Promise<void> {
   };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const stamp = summary.date.slice(0, 10);
+  // BENCH_OUT names the results files instead of the date (e.g. for a comparison run beside the day's main one).
+  const stamp = env.BENCH_OUT ?? summary.date.slice(0, 10);
   writeFileSync(path.join(dir, `${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`);
   const md = [
     `# Benchmark ${summary.date}`,
     '',
     `Machine: ${summary.machine.cpus} cores (${summary.machine.cpuModel}), ${summary.machine.memoryGiB} GiB, Node ${summary.machine.node}; broker, Postgres, services and generator on the same machine.`,
     `Load: ${EVENTS} unique events, ${CUSTOMERS} Zipf-skewed customers, meters SUM/COUNT/UNIQUE_COUNT, 1 % duplicates, 1 % late; ${RUNS} runs.`,
+    `Kafka clients: services' producers ${summary.config.producerClient}, consumers and load generator kafkajs.`,
     '',
     '| metric | median | spread |',
     '|---|---|---|',
     `| end-to-end throughput (raw Kafka -> ingestion -> aggregation committed) | ${summary.throughput.median} events/s | ${summary.throughput.min}–${summary.throughput.max} |`,
-    `| HTTP batches of 500 -> ingestion -> aggregation committed (${HTTP_EVENTS} events) | ${summary.httpThroughput.median} events/s | per run: ${results.map((r) => r.http?.throughputEventsPerSecond).join(', ')} |`,
+    ...(HTTP_EVENTS > 0
+      ? [`| HTTP batches of 500 -> ingestion -> aggregation committed (${HTTP_EVENTS} events) | ${summary.httpThroughput.median} events/s | per run: ${results.map((r) => r.http?.throughputEventsPerSecond).join(', ')} |`]
+      : []),
     `| naive baseline (one INSERT + one transaction per event, aggregation step only) | ${summary.naiveBaseline.median} events/s | ratio ${summary.naiveBaseline.ratio}× |`,
     `| event->aggregate latency p99 at half the measured maximum | ${summary.latencyP99Ms.median} ms | per run: ${results.map((r) => r.latencyMs?.p99).join(', ')} |`,
     `| event->alert latency p99 at the same load | ${summary.alertLatencyP99Ms.median} ms | per run: ${results.map((r) => r.alertLatencyMs?.p99).join(', ')} |`,

@@ -67,34 +67,65 @@ const alive = (pid) => {
 
 /**
  * Two set-ups at once (`npm start` in one terminal, `npm test` in another) would run two `npm ci` into
- * the same node_modules and break both; the second waits for the first instead. A lock whose holder
- * died is taken over.
+ * the same node_modules and break both; the second waits for the first instead. The lock is a file created
+ * exclusively and holding its owner's pid. A lock whose holder died (or that stayed empty: its holder died
+ * right after creating it) is taken over by renaming it away, which only one waiter can do.
  */
 function withSetupLock(work) {
   const lock = path.join(p.stateDir, 'setup.lock');
   const deadline = Date.now() + 15 * 60_000;
+  const readHolder = (file) => {
+    try {
+      const st = fs.statSync(file);
+      // A directory is the lock of an older Tally (its pid in a file inside).
+      const pidFile = st.isDirectory() ? path.join(file, 'pid') : file;
+      const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8') || 0) : 0;
+      return { pid, ino: st.ino, ageMs: Date.now() - st.mtimeMs };
+    } catch (e) {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    }
+  };
   for (let waited = false; ; ) {
     try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
       break;
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
-      const holder = Number(fs.readFileSync(path.join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
-      if (holder && !alive(holder)) {
-        fs.rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`another set-up (pid ${holder}) has held ${lock} for 15 minutes`);
-      if (!waited) say(`waiting for another set-up (pid ${holder || '?'}) to finish...`);
-      waited = true;
-      sleep(500);
     }
+    const holder = readHolder(lock);
+    if (!holder) continue;
+    if (holder.pid ? !alive(holder.pid) : holder.ageMs > 10_000) {
+      const away = `${lock}.stale-${process.pid}`;
+      try {
+        fs.renameSync(lock, away);
+      } catch (e) {
+        if (e.code === 'ENOENT') continue; // another waiter took it over first
+        throw e;
+      }
+      // Between reading and renaming, another waiter may have taken over and created a fresh lock: put it back.
+      if (readHolder(away)?.ino !== holder.ino) {
+        try {
+          fs.linkSync(away, lock);
+        } catch (e) {
+          if (e.code !== 'EEXIST') throw e;
+        }
+      }
+      fs.rmSync(away, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another set-up (pid ${holder.pid || '?'}) has held ${lock} for 15 minutes`);
+    if (!waited) say(`waiting for another set-up (pid ${holder.pid || '?'}) to finish...`);
+    waited = true;
+    sleep(500);
   }
   try {
     work();
   } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
+    // Only our own lock: if it was (wrongly) taken over, the new holder's file stays.
+    if (readHolder(lock)?.pid === process.pid) fs.rmSync(lock, { force: true });
   }
 }
 

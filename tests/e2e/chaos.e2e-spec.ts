@@ -1,7 +1,7 @@
 import { formatReport, runChaos } from '../../bench/chaos';
 
 /**
- * The short chaos run inside `npm test`: three SIGKILLs of aggregation, threshold-alerting and billing
+ * The short chaos run inside `npm test`: SIGKILLs of aggregation, threshold-alerting, billing and ingestion
  * and one termination of their Postgres connections under load. (The broker restart is only in
  * `npm run chaos`: other suites share this broker.)
  */
@@ -13,13 +13,13 @@ describe('chaos (short): faults under load lose nothing and double nothing', () 
       events: 2000,
       customers: 40,
       ratePerSecond: 400,
-      serviceKills: 3,
+      serviceKills: 4,
       restartBroker: false,
       terminatePostgres: true,
       seed: 7,
     });
     process.stdout.write(`${formatReport(report)}\n`);
-    expect(report.faults.filter((f) => f.fault.startsWith('SIGKILL'))).toHaveLength(3);
+    expect(report.faults.filter((f) => f.fault.startsWith('SIGKILL'))).toHaveLength(4);
     expect(report.checks.filter((c) => !c.passed)).toEqual([]);
   }, 420_000);
 });

@@ -98,15 +98,22 @@ describe('walking skeleton: raw usage event -> ingestion -> aggregation -> thres
     }, 60_000);
     expect(alerts.every((a) => a.value.kind === 'soft' && a.key === 'acme:c-1')).toBe(true);
 
-    const usageEvents = collector.on<{ tenant: string; readings: Array<{ meter: string; value: string }> }>(TOPICS.usageEvents);
-    expect(usageEvents[0]).toMatchObject({ key: 'acme:c-1', value: { tenant: 'acme', readings: [{ meter: 'api-calls', value: '9' }] } });
+    const usageEvents = await expectEventually(() => {
+      const list = collector.on<{ tenant: string; readings: Array<{ meter: string; value: string }> }>(TOPICS.usageEvents);
+      expect(list[0]).toMatchObject({ key: 'acme:c-1', value: { tenant: 'acme', readings: [{ meter: 'api-calls', value: '9' }] } });
+      return list;
+    });
     expect(traceIdOf(usageEvents[0])).toBe(traceId);
 
-    const aggregates = collector.on<{ windowKind: string; value: string; version: number }>(TOPICS.usageAggregates);
-    expect(aggregates.map((a) => [a.value.windowKind, a.value.value, a.value.version]).sort()).toEqual([
-      ['DAY', '9', 1],
-      ['PERIOD', '9', 1],
-    ]);
+    // The collector reads several topics; an alert may be delivered before the aggregate that caused it.
+    const aggregates = await expectEventually(() => {
+      const list = collector.on<{ windowKind: string; value: string; version: number }>(TOPICS.usageAggregates);
+      expect(list.map((a) => [a.value.windowKind, a.value.value, a.value.version]).sort()).toEqual([
+        ['DAY', '9', 1],
+        ['PERIOD', '9', 1],
+      ]);
+      return list;
+    });
     for (const m of [...aggregates, ...alerts]) expect(traceIdOf(m)).toBe(traceId);
 
     const health = await expectEventually(() => {
