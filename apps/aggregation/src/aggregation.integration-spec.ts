@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { customerKey, TOPICS, type ApiKeyChanged, type UsageEvent } from '@tally/contracts';
+import { customerKey, subscriptionKey, TOPICS, type ApiKeyChanged, type SubscriptionChanged, type UsageEvent } from '@tally/contracts';
 import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
 import { aggregationService } from './aggregation.service';
@@ -265,6 +265,36 @@ describe('aggregation service (real Kafka + Postgres)', () => {
     // Late: eu 20 from noon on D, held until eu's next reading on D+3 — through D+1 and D+2.
     await produceUsage([gauge('t5', D + 12 * H, 20, 'eu')]);
     await expectEventually(async () => expect(await dayValues()).toEqual(['360', '492', '504', '24']));
+  });
+
+  it("keeps a customer's PERIOD window whole when one of two subscriptions sharing it is canceled early", async () => {
+    const periodStart = new Date(Math.floor(Date.now() / DAY) * DAY - 10 * DAY);
+    const periodEnd = new Date(periodStart.getTime() + 30 * DAY);
+    const canceledAt = new Date(periodStart.getTime() + 4 * DAY);
+    const subscription = (id: string, status: SubscriptionChanged['status'], end: Date): { key: string; value: SubscriptionChanged } => ({
+      key: subscriptionKey('acme', 'c-two', id),
+      value: {
+        eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: 'acme', customer: 'c-two', subscriptionId: id, plan: 'p',
+        status, periodStart: periodStart.toISOString(), periodEnd: end.toISOString(), entitlements: [],
+      },
+    });
+    await suite.produce(TOPICS.billingSubscriptions, [subscription('sub-a', 'active', periodEnd), subscription('sub-b', 'active', periodEnd)]);
+    // sub-a is canceled now: its period ends at the cancellation, sub-b's runs on.
+    await suite.produce(TOPICS.billingSubscriptions, [subscription('sub-a', 'canceled', canceledAt)]);
+    await expectEventually(async () => {
+      const rows = await suite.query<{ subscription_id: string; period_end: Date }>(
+        `SELECT subscription_id, period_end FROM "${suite.schema('aggregation')}".customer_periods WHERE customer = 'c-two' ORDER BY subscription_id`,
+      );
+      expect(rows.map((r) => [r.subscription_id, r.period_end.toISOString()])).toEqual([['sub-a', canceledAt.toISOString()], ['sub-b', periodEnd.toISOString()]]);
+    });
+    await produceUsage([usageEvent('acme', 'c-two', 'two-1', new Date(periodStart.getTime() + DAY), 3), usageEvent('acme', 'c-two', 'two-2', new Date(canceledAt.getTime() + 2 * DAY), 4)]);
+    await expectEventually(async () => {
+      const rows = await suite.query<{ window_start: Date; window_end: Date; sum_value: string }>(
+        `SELECT window_start, window_end, trim_scale(sum_value)::text AS sum_value FROM "${suite.schema('aggregation')}".window_aggregates
+         WHERE customer = 'c-two' AND meter = 'api-calls' AND window_kind = 'PERIOD'`,
+      );
+      expect(rows.map((r) => [r.window_start.toISOString(), r.window_end.toISOString(), r.sum_value])).toEqual([[periodStart.toISOString(), periodEnd.toISOString(), '7']]);
+    });
   });
 });
 

@@ -18,7 +18,7 @@ export class UsageEventsController {
   async onSubscriptions(@Payload() batch: ConsumedBatch<SubscriptionChanged>): Promise<void> {
     await this.ledger.recordPeriods(
       batch.manager,
-      batch.messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer, start: m.value.periodStart, end: m.value.periodEnd })),
+      batch.messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer, subscriptionId: m.value.subscriptionId, start: m.value.periodStart, end: m.value.periodEnd })),
     );
   }
 

@@ -111,24 +111,34 @@ export class UsageLedgerRepository {
     return expired;
   }
 
-  /** Records billing periods from subscriptions; returns nothing (periods only ever get added). */
-  async recordPeriods(manager: EntityManager, periods: Array<{ tenant: string; customer: string; start: string; end: string }>): Promise<void> {
+  /** Records each subscription's billing periods (periods only ever get added or moved). */
+  async recordPeriods(
+    manager: EntityManager,
+    periods: Array<{ tenant: string; customer: string; subscriptionId: string; start: string; end: string }>,
+  ): Promise<void> {
     if (periods.length === 0) return;
+    // One statement must not touch a row twice: the last message per subscription and period wins.
+    const latest = [...new Map(periods.map((p) => [`${p.tenant}\u0000${p.customer}\u0000${p.subscriptionId}\u0000${p.start}`, p])).values()];
     await manager.query(
-      `INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, period_start, period_end)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
-       ON CONFLICT (tenant, customer, period_start) DO UPDATE SET period_end = excluded.period_end`,
-      [periods.map((p) => p.tenant), periods.map((p) => p.customer), periods.map((p) => p.start), periods.map((p) => p.end)],
+      `INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, subscription_id, period_start, period_end)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+       ON CONFLICT (tenant, customer, period_start, subscription_id) DO UPDATE SET period_end = excluded.period_end`,
+      [latest.map((p) => p.tenant), latest.map((p) => p.customer), latest.map((p) => p.subscriptionId), latest.map((p) => p.start), latest.map((p) => p.end)],
     );
   }
 
-  /** Known billing periods of the batch's customers. */
+  /**
+   * Known billing periods of the batch's customers. A customer's subscriptions share their period bounds
+   * (billing enforces it); one canceled early ends sooner, so the period lasts as long as its longest
+   * subscription.
+   */
   async periodsOf(manager: EntityManager, customers: Array<{ tenant: string; customer: string }>): Promise<Map<string, BillingPeriod[]>> {
     const byCustomer = new Map<string, BillingPeriod[]>();
     if (customers.length === 0) return byCustomer;
     const rows: Array<{ tenant: string; customer: string; period_start: Date; period_end: Date }> = await manager.query(
-      `SELECT tenant, customer, period_start, period_end FROM ${schemaOf(manager.connection)}.customer_periods
-       WHERE (tenant, customer) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      `SELECT tenant, customer, period_start, max(period_end) AS period_end FROM ${schemaOf(manager.connection)}.customer_periods
+       WHERE (tenant, customer) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+       GROUP BY tenant, customer, period_start`,
       [customers.map((c) => c.tenant), customers.map((c) => c.customer)],
     );
     for (const r of rows) {
