@@ -312,7 +312,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       detail: `${finalizedEvents.size} finalized invoices published, ${numbered} distinct numbers`,
     });
 
-    const healthRows = Number((await db.query(`SELECT count(*) AS n FROM "${runId}_health_scoring".customer_health WHERE active`)).rows[0].n);
+    // health-scoring reads the aggregates in its own consumer group: wait for it like for the others.
+    const healthRowsNow = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_health_scoring".customer_health WHERE active`)).rows[0].n);
+    const healthDeadline = Date.now() + 60_000;
+    while (Date.now() < healthDeadline && (await healthRowsNow()) < expected.size) await new Promise((r) => setTimeout(r, 300));
+    const healthRows = await healthRowsNow();
     checks.push({ check: 'health-scoring: every active customer scored', passed: healthRows === expected.size, detail: `${healthRows} of ${expected.size}` });
     await producer.disconnect();
     return { faults, checks, passed: checks.every((c) => c.passed) };

@@ -21,5 +21,5 @@ describe('chaos (short): faults under load lose nothing and double nothing', () 
     process.stdout.write(`${formatReport(report)}\n`);
     expect(report.faults.filter((f) => f.fault.startsWith('SIGKILL'))).toHaveLength(4);
     expect(report.checks.filter((c) => !c.passed)).toEqual([]);
-  }, 420_000);
+  }, 600_000); // above the sum of the run's own drain deadlines, so a slow drain fails on its check, not here
 });

@@ -63,7 +63,20 @@ describe('health-scoring service (real Kafka + Postgres)', () => {
     const moved = risk('c-1')[1];
     expect(moved).toMatchObject({ previousBand: 'green', band: 'yellow', score: 61 });
     expect(moved.reasons).toEqual(['billing status score 100 -> 0']);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Both deliveries consumed and everything they caused published — then exactly three scores exist
+    // (health and churn risk are different topics, so seeing the risk event does not mean the score arrived).
+    const schema = suite.schema('health-scoring');
+    await expectEventually(async () => {
+      const [consumed] = await suite.query<{ n: number }>(
+        `SELECT coalesce(sum(next_offset), 0)::int AS n FROM "${schema}".consumer_offsets WHERE topic = $1`,
+        [suite.topic(TOPICS.billingAccountStatus)],
+      );
+      expect(consumed.n).toBe(2);
+      const [pending] = await suite.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`);
+      expect(pending.n).toBe(0);
+      expect(health('c-1').map((h) => [h.score, h.band])).toEqual([[75, 'green'], [91, 'green'], [61, 'yellow']]);
+    });
+    await new Promise((r) => setTimeout(r, 500)); // published just now: give a wrongly repeated score time to show
     expect(health('c-1').map((h) => [h.score, h.band])).toEqual([[75, 'green'], [91, 'green'], [61, 'yellow']]);
     expect(health('c-1')[2].inputs).toEqual({ usage: 90, billing: 0, support: 100, nps: 50 });
 
