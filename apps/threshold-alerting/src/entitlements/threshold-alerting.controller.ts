@@ -15,7 +15,8 @@ export class ThresholdAlertingController {
     // Compacted topic, keyed by subscription: the last message per subscription in the batch is the current one.
     const latest = new Map<string, ConsumedMessage<SubscriptionChanged>>();
     for (const m of batch.messages) latest.set(subscriptionKey(m.value.tenant, m.value.customer, m.value.subscriptionId), m);
-    await this.state.lockCustomers(batch.manager, [...latest.values()].map((m) => m.value));
+    // The meters being entitled now are the ones evaluated below; a meter the subscription drops is not.
+    await this.state.lockCustomerMeters(batch.manager, [...latest.values()].flatMap((m) => m.value.entitlements.map((e) => ({ ...m.value, meter: e.meter }))));
     const keys = await this.state.replaceEntitlements(batch.manager, [...latest.values()].map((m) => m.value));
     const causeOf = new Map([...latest.values()].flatMap((m) => m.value.entitlements.map((e) => [customerMeterId({ ...m.value, meter: e.meter }), m] as const)));
     const causes = new Map(keys.map((k) => [customerMeterId(k), causeOf.get(customerMeterId(k))]));
@@ -25,7 +26,7 @@ export class ThresholdAlertingController {
   @EventPattern(TOPICS.usageAggregates)
   async onAggregates(@Payload() batch: ConsumedBatch<UsageAggregate>): Promise<void> {
     const messages = newestPeriodAggregates(batch.messages);
-    await this.state.lockCustomers(batch.manager, messages.map((m) => m.value));
+    await this.state.lockCustomerMeters(batch.manager, messages.map((m) => m.value));
     await applyPeriodUsage(batch.manager, messages.map((m) => m.value));
     const keys: CustomerMeter[] = messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer, meter: m.value.meter }));
     await this.evaluate(batch, keys, new Map(messages.map((m) => [customerMeterId(m.value), m])));

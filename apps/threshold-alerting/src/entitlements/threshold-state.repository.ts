@@ -66,17 +66,21 @@ export class ThresholdStateRepository {
   }
 
   /**
-   * Serializes a customer's entitlement and usage changes. Subscriptions and aggregates arrive on different
-   * topics, applied by concurrent transactions: without this, each could evaluate before seeing the other's
-   * uncommitted write (the entitlement without the usage, the usage without the entitlement) and a crossed
-   * threshold would never fire. Locks are taken in one sorted order, so two batches cannot deadlock.
+   * Serializes the entitlement and usage changes of one customer-meter. Subscriptions and aggregates arrive
+   * on different topics, applied by concurrent transactions: without this, each could evaluate before seeing
+   * the other's uncommitted write (the entitlement without the usage, the usage without the entitlement) and
+   * a crossed threshold would never fire. Per meter, not per customer: a customer's meters are keyed to
+   * different partitions, and a customer-wide lock made those batches queue behind each other. Locks are
+   * taken in one sorted order, so two batches cannot deadlock.
    */
-  async lockCustomers(manager: EntityManager, of: Array<{ tenant: string; customer: string }>): Promise<void> {
+  async lockCustomerMeters(manager: EntityManager, of: CustomerMeter[]): Promise<void> {
     if (of.length === 0) return;
     const s = schemaOf(manager.connection);
     await manager.query(
-      `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext($1 || ':' || t || ':' || c) AS h FROM unnest($2::text[], $3::text[]) AS x(t, c) ORDER BY 1) locks`,
-      [s, of.map((k) => k.tenant), of.map((k) => k.customer)],
+      `SELECT pg_advisory_xact_lock(h) FROM (
+         SELECT DISTINCT hashtext($1 || ':' || t || ':' || c || ':' || m) AS h FROM unnest($2::text[], $3::text[], $4::text[]) AS x(t, c, m) ORDER BY 1
+       ) locks`,
+      [s, of.map((k) => k.tenant), of.map((k) => k.customer), of.map((k) => k.meter)],
     );
   }
 
