@@ -29,36 +29,43 @@ export interface StoredWindow {
 export class UsageLedgerRepository {
   private readonly knownPartitions = new Set<string>();
 
-  /** Records the events; returns those not seen before (duplicates are skipped, not counted). */
+  /**
+   * Records the events; returns those not seen before (duplicates are skipped, not counted). One statement:
+   * the ids are claimed and only the claimed events go into the ledger (the first of any repeated id).
+   */
   async recordNew(manager: EntityManager, events: UsageEvent[]): Promise<UsageEvent[]> {
     if (events.length === 0) return [];
     const s = schemaOf(manager.connection);
-    const inserted: Array<{ tenant: string; source: string; event_id: string }> = await manager.query(
-      `INSERT INTO ${s}.event_ids (tenant, source, event_id, time)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
-       ON CONFLICT (tenant, source, event_id) DO NOTHING
-       RETURNING tenant, source, event_id`,
-      [events.map((e) => e.tenant), events.map((e) => e.source), events.map((e) => e.id), events.map((e) => e.time)],
-    );
-    const fresh = new Set(inserted.map((r) => `${r.tenant}\u0000${r.source}\u0000${r.event_id}`));
-    const newEvents = events.filter((e) => fresh.delete(`${e.tenant}\u0000${e.source}\u0000${e.id}`));
-    if (newEvents.length === 0) return [];
-    await this.ensureDayPartitions(manager.connection, newEvents.map((e) => new Date(e.time)));
-    await manager.query(
-      `INSERT INTO ${s}.event_ledger (tenant, source, event_id, subject, type, time, readings, data)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::jsonb[])`,
+    // Partitions for every event's day, duplicates included: created before the statement that needs them.
+    await this.ensureDayPartitions(manager.connection, events.map((e) => new Date(e.time)));
+    const inserted: Array<{ ord: string }> = await manager.query(
+      `WITH input AS (
+         SELECT DISTINCT ON (tenant, source, event_id) *
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::jsonb[])
+           WITH ORDINALITY AS x(tenant, source, event_id, subject, type, time, readings, data, ord)
+         ORDER BY tenant, source, event_id, ord
+       ), claimed AS (
+         INSERT INTO ${s}.event_ids (tenant, source, event_id, time)
+         SELECT tenant, source, event_id, time FROM input
+         ON CONFLICT (tenant, source, event_id) DO NOTHING
+         RETURNING tenant, source, event_id
+       ), recorded AS (
+         INSERT INTO ${s}.event_ledger (tenant, source, event_id, subject, type, time, readings, data)
+         SELECT i.tenant, i.source, i.event_id, i.subject, i.type, i.time, i.readings, i.data FROM input i JOIN claimed USING (tenant, source, event_id)
+       )
+       SELECT i.ord FROM input i JOIN claimed USING (tenant, source, event_id)`,
       [
-        newEvents.map((e) => e.tenant),
-        newEvents.map((e) => e.source),
-        newEvents.map((e) => e.id),
-        newEvents.map((e) => e.subject),
-        newEvents.map((e) => e.type),
-        newEvents.map((e) => e.time),
-        newEvents.map((e) => JSON.stringify(e.readings)),
-        newEvents.map((e) => JSON.stringify(e.data)),
+        events.map((e) => e.tenant),
+        events.map((e) => e.source),
+        events.map((e) => e.id),
+        events.map((e) => e.subject),
+        events.map((e) => e.type),
+        events.map((e) => e.time),
+        events.map((e) => JSON.stringify(e.readings)),
+        events.map((e) => JSON.stringify(e.data)),
       ],
     );
-    return newEvents;
+    return inserted.map((r) => Number(r.ord)).sort((a, b) => a - b).map((ord) => events[ord - 1]);
   }
 
   /**

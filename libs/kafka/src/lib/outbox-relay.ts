@@ -66,14 +66,19 @@ export class OutboxRelay {
   async publishOnce(): Promise<number> {
     const s = schemaOf(this.dataSource);
     return this.dataSource.transaction(async (m) => {
-      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [`tally-outbox:${s}`]);
-      if (!locked) return 0;
-      const rows: Array<{ id: string; topic: string; message_key: string | null; value: string; headers: Record<string, string> }> =
+      // The lock and the read in one round trip: the lock is tried once, and the rows are read only under it.
+      const result: Array<{ locked: boolean; id: string | null; topic: string; message_key: string | null; value: string; headers: Record<string, string> }> =
         await m.query(
-          `SELECT id, topic, message_key, value, headers FROM ${s}.outbox
-           WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-          [this.batchSize],
+          `SELECT l.locked, o.id, o.topic, o.message_key, o.value, o.headers
+           FROM (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked) l
+           LEFT JOIN LATERAL (
+             SELECT id, topic, message_key, value, headers FROM ${s}.outbox
+             WHERE l.locked AND published_at IS NULL ORDER BY id LIMIT $2
+           ) o ON true`,
+          [`tally-outbox:${s}`, this.batchSize],
         );
+      if (!result[0]?.locked) return 0;
+      const rows = result.filter((r) => r.id !== null);
       outboxPending.set(rows.length);
       if (rows.length === 0) return 0;
       await this.producer.send(rows.map((r) => ({ topic: r.topic, key: r.message_key, value: r.value, headers: r.headers })));

@@ -70,6 +70,8 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     hooks: options.hooks,
     concurrency: config.consumerConcurrency,
     sessionTimeoutMs: config.consumerSessionTimeoutMs,
+    fetchMinBytes: config.consumerFetchMinBytes,
+    fetchMaxWaitMs: config.consumerFetchMaxWaitMs,
   });
   const readiness: ReadinessCheck[] = [{ name: 'kafka', isReady: () => transport.isHealthy() }];
 

@@ -35,6 +35,8 @@ export interface ExactlyOnceTransportOptions {
   hooks?: ConsumerFaultHooks;
   concurrency?: number;
   sessionTimeoutMs?: number;
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
 }
 
 /**
@@ -75,6 +77,8 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         hooks: this.options.hooks,
         partitionsConsumedConcurrently: this.options.concurrency,
         sessionTimeoutMs: this.options.sessionTimeoutMs,
+        fetchMinBytes: this.options.fetchMinBytes,
+        fetchMaxWaitMs: this.options.fetchMaxWaitMs,
         onOutboxWritten: () => this.options.relay.wake(),
         producer: this.options.producer,
       });

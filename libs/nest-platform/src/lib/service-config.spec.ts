@@ -25,6 +25,8 @@ describe('loadServiceConfig', () => {
       consumerGroup: 'tally-threshold-alerting',
       consumerConcurrency: 4,
       consumerSessionTimeoutMs: 30000,
+      consumerFetchMinBytes: 16384,
+      consumerFetchMaxWaitMs: 40,
       kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3 },
       extra: {},
     });

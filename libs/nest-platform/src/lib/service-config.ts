@@ -11,6 +11,9 @@ export interface ServiceConfig {
   consumerConcurrency: number;
   /** How long the group waits for a member that stopped heartbeating (e.g. SIGKILLed) before rebalancing. */
   consumerSessionTimeoutMs: number;
+  /** A fetch waits for this many bytes, or for `consumerFetchMaxWaitMs`: fewer, larger batches. */
+  consumerFetchMinBytes: number;
+  consumerFetchMaxWaitMs: number;
   kafka: KafkaSettings;
   /** Secrets and other service-specific settings, validated by the service's own schema. */
   extra: Record<string, unknown>;
@@ -33,6 +36,8 @@ const baseSchema = z.object({
   CONSUMER_GROUP: z.string().min(1).optional(),
   CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'must be at least 6000 (the broker minimum)').default(30_000),
+  CONSUMER_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(64 * 1024 * 1024).default(16_384),
+  CONSUMER_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(40),
 });
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally';
@@ -61,6 +66,8 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     CONSUMER_GROUP: env[`${envPrefix}_CONSUMER_GROUP`] ?? env.CONSUMER_GROUP,
     CONSUMER_CONCURRENCY: env.CONSUMER_CONCURRENCY,
     CONSUMER_SESSION_TIMEOUT_MS: env.CONSUMER_SESSION_TIMEOUT_MS,
+    CONSUMER_FETCH_MIN_BYTES: env.CONSUMER_FETCH_MIN_BYTES,
+    CONSUMER_FETCH_MAX_WAIT_MS: env.CONSUMER_FETCH_MAX_WAIT_MS,
   };
   // Name the variable actually read, so a bad THRESHOLD_ALERTING_PORT is not reported as PORT.
   const readFrom = (key: string) => (env[`${envPrefix}_${key}`] !== undefined ? `${envPrefix}_${key}` : key);
@@ -84,6 +91,8 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     consumerGroup: c.CONSUMER_GROUP ?? `${c.KAFKA_TOPIC_PREFIX}tally-${service}`,
     consumerConcurrency: c.CONSUMER_CONCURRENCY,
     consumerSessionTimeoutMs: c.CONSUMER_SESSION_TIMEOUT_MS,
+    consumerFetchMinBytes: c.CONSUMER_FETCH_MIN_BYTES,
+    consumerFetchMaxWaitMs: c.CONSUMER_FETCH_MAX_WAIT_MS,
     kafka: {
       brokers: c.KAFKA_BROKERS,
       clientId: c.KAFKA_CLIENT_ID ?? `tally-${service}`,
