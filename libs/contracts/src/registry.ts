@@ -33,6 +33,13 @@ export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
   [TOPICS.supportTickets]: supportTicketSchema,
 };
 
+/**
+ * Topics whose messages are not plain JSON values: how to turn a message's bytes and headers into the
+ * value its schema checks. Topics not listed here are parsed as JSON. A decoder throws (with the reason
+ * for the dead letter) when the message cannot be decoded.
+ */
+export const TOPIC_DECODERS: Readonly<Record<string, (value: Buffer, headers: Record<string, string>) => unknown>> = {};
+
 export function schemaFor(topic: string): ZodType {
   const schema = TOPIC_SCHEMAS[topic];
   if (!schema) throw new Error(`no schema registered for topic "${topic}"`);

@@ -45,6 +45,8 @@ export interface BatchContext {
   deadLetter(message: ConsumedMessage, reason: string): void;
 }
 
+export type MessageDecoder = (value: Buffer, headers: Record<string, string>) => unknown;
+
 export type BatchHandler<T = unknown> = (messages: ConsumedMessage<T>[], batch: BatchContext) => Promise<void>;
 
 /**
@@ -64,6 +66,11 @@ export interface TopicSubscription {
   topic: string;
   /** Messages failing it go to the topic's DLQ with the reason; the partition moves on. */
   schema?: ZodType;
+  /**
+   * Turns a message's bytes and headers into the value the schema checks (default: the value parsed as
+   * JSON). Throwing dead-letters the message with the error's message as the reason.
+   */
+  decode?: MessageDecoder;
   handler: BatchHandler;
   delivery?: DerivedDelivery;
 }
@@ -279,7 +286,7 @@ export class ExactlyOnceConsumer {
           };
           const valid: ConsumedMessage[] = [];
           for (const m of fresh) {
-            const problem = decode(m, sub.schema);
+            const problem = decode(m, sub.schema, sub.decode);
             if (problem) deadLetter(m, problem);
             else valid.push(m);
           }
@@ -347,14 +354,22 @@ function toConsumed(topic: string, partition: number, m: KafkaMessage): Consumed
 }
 
 /** Parses and validates in place; returns why the message is unusable, or undefined when it is fine. */
-function decode(m: ConsumedMessage, schema: ZodType | undefined): string | undefined {
+function decode(m: ConsumedMessage, schema: ZodType | undefined, decoder: MessageDecoder | undefined): string | undefined {
   const bytes = m.value as Buffer | null;
-  if (!bytes || bytes.length === 0) return 'empty message value';
   let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    return `value is not JSON: ${(e as Error).message}`;
+  if (decoder) {
+    try {
+      parsed = decoder(bytes ?? Buffer.alloc(0), m.headers);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  } else {
+    if (!bytes || bytes.length === 0) return 'empty message value';
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch (e) {
+      return `value is not JSON: ${(e as Error).message}`;
+    }
   }
   if (schema) {
     const result = schema.safeParse(parsed);

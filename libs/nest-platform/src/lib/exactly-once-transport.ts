@@ -2,7 +2,7 @@ import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { ALL_TOPICS, TOPIC_SCHEMAS } from '@tally/contracts';
+import { ALL_TOPICS, TOPIC_DECODERS, TOPIC_SCHEMAS } from '@tally/contracts';
 import {
   ensureTopics,
   ExactlyOnceConsumer,
@@ -62,6 +62,7 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
       const subscriptions: TopicSubscription[] = [...this.getHandlers()].map(([topic, handler]) => ({
         topic,
         schema: TOPIC_SCHEMAS[topic],
+        decode: TOPIC_DECODERS[topic],
         handler: (messages, batch) => this.dispatch(topic, messages, batch),
         delivery: deliveryOf(topic, handler.extras),
       }));
