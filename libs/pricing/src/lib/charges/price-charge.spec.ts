@@ -13,8 +13,7 @@ describe('priceCharge', () => {
     expect(() => priceCharge('standard', { amount: '-1' }, { units: new Decimal(1) })).toThrow(new PricingError('amount must not be negative, got "-1"'));
   });
 
-  it('refuses negative and non-finite units, and accepts a negative zero as zero', () => {
-    expect(() => priceCharge('standard', { amount: '1' }, { units: new Decimal(-1) })).toThrow(new PricingError('units must not be negative, got "-1"'));
+  it('refuses non-finite units, and accepts a negative zero as zero', () => {
     expect(() => priceCharge('standard', { amount: '1' }, { units: new Decimal(Number.NaN) })).toThrow(new PricingError('units must be a finite number, got NaN'));
     expect(() => priceCharge('standard', { amount: '1' }, { units: new Decimal(Infinity) })).toThrow(
       new PricingError('units must be a finite number, got Infinity'),
@@ -37,5 +36,37 @@ describe('priceCharge', () => {
     const properties = { volume_ranges: [{ from_value: 0, to_value: null, per_unit_amount: '2', flat_amount: '1' }] };
     const result = priceCharge('volume', properties, { units: new Decimal('7.25') });
     expect([result.units.toFixed(), result.amount.toFixed()]).toEqual(['7.25', '15.5']); // 7.25 × 2 + 1
+  });
+
+  describe('a negative quantity (a meter summing negative values) is priced as zero units, keeping the real quantity', () => {
+    const ranges = (key: string, extra: Record<string, string>) => ({
+      [key]: [
+        { from_value: 0, to_value: 100, flat_amount: '10', ...extra },
+        { from_value: 101, to_value: null, flat_amount: '5', ...extra },
+      ],
+    });
+    const models: Array<[string, unknown]> = [
+      ['standard', { amount: '2' }],
+      ['graduated', ranges('graduated_ranges', { per_unit_amount: '1' })],
+      ['volume', ranges('volume_ranges', { per_unit_amount: '1' })],
+      ['package', { amount: '5', package_size: 10, free_units: 0 }],
+      ['graduated_percentage', ranges('graduated_percentage_ranges', { rate: '1' })],
+    ];
+    it.each(models)('%s: amount 0, no flat amount or package, units and a first breakdown row show the quantity', (model, properties) => {
+      for (const units of ['-3', '-0.000001', '-100.5', '-1e40']) {
+        const result = priceCharge(model, properties, { units: new Decimal(units) });
+        expect(result.amount.isZero()).toBe(true);
+        expect(result.units.eq(units)).toBe(true);
+        expect(result.breakdown[0]).toMatchObject({ description: `negative quantity ${new Decimal(units).toFixed()} priced as 0 units` });
+        // The rest of the breakdown is what zero units cost: nothing.
+        expect(result.breakdown.every((line) => line.amount.isZero())).toBe(true);
+        expect(result.breakdown.slice(1)).toEqual(priceCharge(model, properties, { units: new Decimal(0) }).breakdown);
+      }
+    });
+
+    it('percentage prices per event: negative event amounts are still refused', () => {
+      expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(-5), events: [new Decimal(-5)] })).toThrow(new PricingError('events[0] must not be negative, got "-5"'));
+      expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(-5) })).toThrow(/events are required/);
+    });
   });
 });

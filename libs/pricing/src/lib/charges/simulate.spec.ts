@@ -36,6 +36,10 @@ describe('simulateLine', () => {
     expect(simulateLine({ model: 'standard', properties: { amount: '2' }, events: ['1', '1', '1'] })).toEqual({ amount: '6', units: '3' });
   });
 
+  it('prices a negative quantity as zero units and shows it', () => {
+    expect(simulateLine({ model: 'standard', properties: { amount: '1' }, units: '-1' })).toEqual({ amount: '0', units: '-1' });
+  });
+
   it('reports what is wrong instead of an amount', () => {
     expect(simulateLine({ model: 'standard', properties: { amount: '1' } })).toEqual({ error: 'units is required (or events, whose sum is then the units)' });
     expect(simulateLine({ properties: {}, units: '1' })).toEqual({ error: 'model is required' });
@@ -43,7 +47,6 @@ describe('simulateLine', () => {
     expect(simulateLine({ model: 'standard', properties: { amount: '1' }, units: 'lots' })).toEqual({
       error: 'units must be a decimal string or a number, got "lots"',
     });
-    expect(simulateLine({ model: 'standard', properties: { amount: '1' }, units: '-1' })).toEqual({ error: 'units must not be negative, got "-1"' });
     expect(simulateLine({ model: 'standard', properties: { amount: '1' }, unit: '1' })).toEqual({
       error: 'unknown field "unit" (expected model, properties, units, events)',
     });

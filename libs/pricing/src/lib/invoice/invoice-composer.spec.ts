@@ -1,6 +1,7 @@
 import { PricingError } from '../charge-model';
 import { priceCharge } from '../charges';
 import { composeInvoice } from './invoice-composer';
+import { Dec } from './money';
 import type { Invoice, InvoiceChargeInput, InvoiceInput, InvoiceLineKind } from './invoice-types';
 import { priceLateUsage } from './late-usage';
 
@@ -120,8 +121,44 @@ describe('composeInvoice', () => {
     it('passes a pricing error through and names a bad usage field', () => {
       expect(() => invoice({ charges: [{ code: 'x', meter: 'x', model: 'flat', properties: {}, usage: { units: '1' } }] })).toThrow(/unknown charge model/);
       expect(() => invoice({ charges: [standard('x', '-1', '1')] })).toThrow(PricingError);
-      expect(() => invoice({ charges: [standard('x', '1', '-1')] })).toThrow(/charges\[0\].usage.units must not be negative/);
       expect(() => invoice({ charges: [standard('x', '1', 'lots')] })).toThrow(/charges\[0\].usage.units must be a decimal/);
+    });
+  });
+
+  describe('any quantity a meter can produce (ingestion accepts negative values from meters that allow them)', () => {
+    it('prices a negative period quantity as zero units and shows it on the line (Lago lago-api#2966)', () => {
+      const inv = invoice({ baseFee: { amount: '10' }, charges: [standard('refunds', '2', '-7.5', { includedUnits: '5' })], taxRatePercent: '19' });
+      const line = inv.lines[1];
+      expect(line).toMatchObject({ kind: 'usage', units: '-7.5', amountUnrounded: '0', amount: '0.00' });
+      expect(line.breakdown[0]).toEqual({ description: 'Negative quantity -7.5 priced as 0 units', units: '-7.5', amount: '0' });
+      expect(inv).toMatchObject({ subtotal: '10.00', tax: '1.90', total: '11.90', amountDue: '11.90' });
+    });
+
+    it('never credits money for negative usage: no flat amount, package or tier, in every model a plan can use', () => {
+      const models: Array<[string, unknown]> = [
+        ['standard', { amount: '3' }],
+        ['graduated', { graduated_ranges: [{ from_value: 0, to_value: null, per_unit_amount: '1', flat_amount: '50' }] }],
+        ['volume', { volume_ranges: [{ from_value: 0, to_value: null, per_unit_amount: '1', flat_amount: '50' }] }],
+        ['package', { amount: '5', package_size: 10, free_units: 0 }],
+        ['graduated_percentage', { graduated_percentage_ranges: [{ from_value: 0, to_value: null, rate: '2', flat_amount: '50' }] }],
+      ];
+      for (const [model, properties] of models) {
+        const inv = invoice({ charges: [{ code: model, meter: 'm', model, properties, usage: { units: '-1000' } }] });
+        expect([model, inv.total, inv.amountDue]).toEqual([model, '0.00', '0.00']);
+      }
+    });
+
+    it.each([
+      ['-0', '0.00'],
+      ['-1e-30', '0.00'],
+      ['0.000000000000000000000000000001', '0.00'],
+      ['123456789012345678901234567890.123456789', '246913578024691357802469135780.25'],
+      [`1${'0'.repeat(200)}`, `2${'0'.repeat(200)}.00`],
+      [`-9${'9'.repeat(200)}`, '0.00'],
+    ])('composes an invoice for %s units without throwing', (units, total) => {
+      const inv = invoice({ charges: [standard('x', '2', units, { includedUnits: '0' })], taxRatePercent: '0' });
+      expect(inv.total).toBe(total);
+      expect(inv.lines[0].units).toBe(new Dec(units).toFixed());
     });
   });
 
@@ -305,6 +342,12 @@ describe('composeInvoice', () => {
       expect(priceLateUsage({ model: 'graduated', properties: GRADUATED, includedUnits: '50', invoicedUnits: '120', lateUnits: '60' }, priceCharge).toFixed()).toBe('45');
       // entirely within the included units: nothing
       expect(priceLateUsage({ model: 'standard', properties: { amount: '1' }, includedUnits: '100', invoicedUnits: '40', lateUnits: '50' }, priceCharge).toFixed()).toBe('0');
+    });
+
+    it('prices only what late units add above zero to a period invoiced with a negative quantity', () => {
+      // -30 invoiced (priced as 0), 50 late: the period now holds 20 units, 20 × 1 = 20.
+      expect(priceLateUsage({ model: 'standard', properties: { amount: '1' }, invoicedUnits: '-30', lateUnits: '50' }, priceCharge).toFixed()).toBe('20');
+      expect(priceLateUsage({ model: 'standard', properties: { amount: '1' }, invoicedUnits: '-30', lateUnits: '10' }, priceCharge).toFixed()).toBe('0');
     });
 
     it('sets late usage against a true-up the earlier period already paid', () => {

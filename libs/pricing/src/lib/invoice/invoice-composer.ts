@@ -62,7 +62,8 @@ function breakdownRow(row: ChargeBreakdownLine): InvoiceLineBreakdown {
 function usageLine(charge: InvoiceChargeInput, index: number, currency: string, priceCharge: ChargePricer): Line {
   const path = `charges[${index}]`;
   if (typeof charge.code !== 'string' || charge.code === '') throw new PricingError(`${path}.code is required`);
-  const units = toNonNegativeDec(charge.usage?.units, `${path}.usage.units`);
+  // Any finite quantity a meter can produce is priced; a negative one as zero units (see priceCharge), shown as it is.
+  const units = toDec(charge.usage?.units, `${path}.usage.units`);
   const included = charge.includedUnits === undefined ? ZERO : toNonNegativeDec(charge.includedUnits, `${path}.includedUnits`);
   const events = charge.usage.events?.map((e, i) => toDec(e, `${path}.usage.events[${i}]`));
   if (events && included.gt(0)) {
@@ -72,7 +73,9 @@ function usageLine(charge: InvoiceChargeInput, index: number, currency: string, 
   const result = priceCharge(charge.model, charge.properties, events ? { units: billable, events } : { units: billable });
   const unrounded = new Dec(result.amount);
   const breakdown: InvoiceLineBreakdown[] = [];
-  if (included.gt(0)) {
+  if (units.isNegative()) {
+    breakdown.push({ description: `Negative quantity ${plain(units)} priced as 0 units`, units: plain(units), amount: '0' });
+  } else if (included.gt(0)) {
     breakdown.push({ description: 'Included units', units: plain(minDecimal(units, included)), amount: '0' });
   }
   breakdown.push(...result.breakdown.map(breakdownRow));

@@ -1,6 +1,6 @@
 import type Decimal from 'decimal.js';
 import type { ChargePricer } from '../charge-model';
-import { Dec, type DecimalInput, toNonNegativeDec } from './money';
+import { Dec, type DecimalInput, toDec, toNonNegativeDec } from './money';
 
 export interface LateUsageInput {
   model: string;
@@ -20,7 +20,8 @@ export interface LateUsageInput {
  */
 export function priceLateUsage(input: LateUsageInput, priceCharge: ChargePricer): Decimal {
   const included = input.includedUnits === undefined ? new Dec(0) : toNonNegativeDec(input.includedUnits, 'includedUnits');
-  const invoiced = toNonNegativeDec(input.invoicedUnits, 'invoicedUnits');
+  // A period invoiced with a negative quantity (priced as zero units) may grow later: only what goes above zero costs.
+  const invoiced = toDec(input.invoicedUnits, 'invoicedUnits');
   const late = toNonNegativeDec(input.lateUnits, 'lateUnits');
   const billable = (units: Decimal) => Dec.max(units.minus(included), 0);
   const before = priceCharge(input.model, input.properties, { units: billable(invoiced) }).amount;

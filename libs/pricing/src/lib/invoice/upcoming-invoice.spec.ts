@@ -24,8 +24,8 @@ describe('projectPeriodEnd: linear run-rate', () => {
     expect(() => projectPeriodEnd('10', fraction)).toThrow(PricingError);
   });
 
-  it('refuses negative usage', () => {
-    expect(() => projectPeriodEnd('-1', '0.5')).toThrow(/usageSoFar must not be negative/);
+  it('projects negative usage linearly too (the composer prices it as zero units)', () => {
+    expect(projectPeriodEnd('-1', '0.5').toFixed()).toBe('-2');
   });
 });
 

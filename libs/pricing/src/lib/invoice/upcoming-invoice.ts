@@ -2,7 +2,7 @@ import type Decimal from 'decimal.js';
 import { type ChargePricer, PricingError } from '../charge-model';
 import { composeInvoice } from './invoice-composer';
 import type { InvoiceChargeInput, InvoiceInput, UpcomingInvoice } from './invoice-types';
-import { Dec, type DecimalInput, type Instant, plain, sum, toDec, toInstant, toNonNegativeDec } from './money';
+import { Dec, type DecimalInput, type Instant, plain, sum, toDec, toInstant } from './money';
 
 /**
  * Linear run-rate: the usage at period end if the rest of the period goes on at the average rate
@@ -10,7 +10,8 @@ import { Dec, type DecimalInput, type Instant, plain, sum, toDec, toInstant, toN
  * elapsedFraction must be in (0, 1]: with nothing elapsed there is no rate to project.
  */
 export function projectPeriodEnd(usageSoFar: DecimalInput, elapsedFraction: DecimalInput): Decimal {
-  const usage = toNonNegativeDec(usageSoFar, 'usageSoFar');
+  // A negative run-rate projects to a negative quantity, which the composer prices as zero units.
+  const usage = toDec(usageSoFar, 'usageSoFar');
   const fraction = toDec(elapsedFraction, 'elapsedFraction');
   if (fraction.lte(0) || fraction.gt(1)) {
     throw new PricingError(`elapsedFraction must be greater than 0 and at most 1, got ${plain(fraction)}`);
