@@ -1,34 +1,49 @@
 import { z } from 'zod';
 import { decimalString } from '@tally/contracts';
 import { PricingError, validateChargeProperties } from '@tally/pricing';
+import { chargeValueIssues, decimalValueIssue, PLAN_LIMITS } from './plan-limits';
 
-const money = decimalString.refine((v) => !v.startsWith('-'), 'must not be negative');
+const boundedDecimal = (bound: 'amount' | 'quantity') =>
+  decimalString.superRefine((v, ctx) => {
+    if (v.startsWith('-')) {
+      ctx.addIssue({ code: 'custom', message: 'must not be negative' });
+      return;
+    }
+    const issue = decimalValueIssue(v, bound);
+    if (issue) ctx.addIssue({ code: 'custom', message: issue });
+  });
+const money = boundedDecimal('amount');
 
 /**
  * A plan as users write it. Charge `model` and `properties` are Lago's (`standard`, `graduated` with
- * `graduated_ranges`, ...), so a Lago plan's charges import unchanged.
+ * `graduated_ranges`, ...), so a Lago plan's charges import unchanged. Every value is bounded
+ * (see PLAN_LIMITS) so a plan cannot overflow anything downstream.
  */
 export const chargeDefinitionSchema = z.object({
-  code: z.string().min(1).optional(),
-  meter: z.string().min(1),
-  model: z.string().min(1),
+  code: z.string().min(1).max(200).optional(),
+  meter: z.string().min(1).max(200),
+  model: z.string().min(1).max(100),
   properties: z.record(z.unknown()),
   /** Units free each period before the model prices any (hybrid plans); also the entitlement. */
-  includedUnits: money.optional(),
-  /** Soft-alert percentages of the included units. */
-  thresholds: z.array(z.number().positive()).optional(),
+  includedUnits: boundedDecimal('quantity').optional(),
+  /** Soft-alert percentages of the included units: whole numbers (threshold-alerting stores them as int). */
+  thresholds: z
+    .array(z.number().int('must be a whole percentage').min(1).max(PLAN_LIMITS.maxThresholdPercent))
+    .max(PLAN_LIMITS.maxThresholds)
+    .refine((t) => new Set(t).size === t.length, 'must not repeat a percentage')
+    .optional(),
   /** Deny use at 100 % of the included units. */
   hardLimit: z.boolean().optional(),
 });
 
 export const planDefinitionSchema = z
   .object({
-    code: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
-    name: z.string().min(1),
+    code: z.string().max(100).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    name: z.string().min(1).max(200),
     interval: z.enum(['monthly', 'yearly']),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like "EUR"'),
     baseFee: money.default('0'),
-    charges: z.array(chargeDefinitionSchema).default([]),
+    charges: z.array(chargeDefinitionSchema).max(PLAN_LIMITS.maxCharges).default([]),
     /** The period's fees are trued up to at least this. */
     minimumCommitment: money.optional(),
     /** Percent off usage fees, granted for the commitment. */
@@ -47,7 +62,8 @@ export const planDefinitionSchema = z
         return;
       }
       try {
-        validateChargeProperties(charge.model, charge.properties);
+        const parsed = validateChargeProperties(charge.model, charge.properties);
+        for (const issue of chargeValueIssues(parsed)) ctx.addIssue({ code: 'custom', path: ['charges', i, ...issue.path], message: issue.message });
       } catch (e) {
         if (!(e instanceof PricingError)) throw e;
         ctx.addIssue({ code: 'custom', path: ['charges', i, e.message.startsWith('unknown charge model') ? 'model' : 'properties'], message: e.message });

@@ -15,12 +15,12 @@ export const createSubscriptionSchema = z.object({
   customer: z.string().min(1),
   plan: z.string().min(1),
   /** Defaults to the plan's latest version. */
-  planVersion: z.number().int().positive().optional(),
+  planVersion: z.number().int().positive().max(2_147_483_647, 'must fit a plan version (int32)').optional(),
   billingTime: z.enum(['calendar', 'anniversary']).default('calendar'),
   /** Defaults to now. */
   startAt: isoDateTime.optional(),
 });
-export const changePlanSchema = z.object({ plan: z.string().min(1), planVersion: z.number().int().positive().optional() });
+export const changePlanSchema = z.object({ plan: z.string().min(1), planVersion: z.number().int().positive().max(2_147_483_647, 'must fit a plan version (int32)').optional() });
 export const cancelSchema = z.object({ atPeriodEnd: z.boolean().default(true) });
 
 export type CreateSubscription = z.input<typeof createSubscriptionSchema>;

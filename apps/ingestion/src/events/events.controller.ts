@@ -2,14 +2,13 @@ import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/comm
 import type { Request } from 'express';
 import { customerKey, HEADERS, TOPICS } from '@tally/contracts';
 import { physicalTopic, type EventProducer } from '@tally/kafka';
-import { EVENT_PRODUCER, problem, readRawBody, SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
+import { EVENT_PRODUCER, problem, readRawBody, SERVICE_CONFIG, TokenBuckets, type ServiceConfig } from '@tally/nest-platform';
 import { traceHeaders } from '@tally/telemetry';
 import { DataSource } from 'typeorm';
 import { ApiKeyGuard, Tenant } from '../auth/guards';
 import { ingestionSettings, type IngestionSettings } from '../ingestion-config';
 import { MeterCatalogService } from '../meters/meter-catalog.service';
 import { parseEventsBody, validateEvents, type RequestLimits } from './event-request';
-import { TokenBuckets } from './token-bucket';
 
 /**
  * `POST /api/v1/events`: OpenMeter-compatible CloudEvents ingestion. Answers 202 only after Kafka

@@ -6,7 +6,7 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { DataSource } from 'typeorm';
 import { CreateKafkaPlumbing1732400000000, createEventProducer, createKafka, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
-import { openServiceDataSource } from '@tally/postgres';
+import { openReadDataSource, openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
 import { HealthController } from './health.controller';
@@ -16,7 +16,7 @@ import { OutboxPublisher } from './outbox-publisher';
 import { ProblemDetailsFilter } from './problem-details';
 import { READINESS_CHECKS, type ReadinessCheck } from './readiness';
 import { loadServiceConfig, redactUrl, type ServiceConfig } from './service-config';
-import { EVENT_PRODUCER, KAFKA_CLIENT, SERVICE_CONFIG } from './tokens';
+import { EVENT_PRODUCER, KAFKA_CLIENT, READ_DATA_SOURCE, SERVICE_CONFIG } from './tokens';
 
 /** What a service tells the platform about itself; everything else is shared plumbing. */
 export interface ServiceDefinition {
@@ -55,6 +55,14 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     // The schema in the name lets an operator (or the chaos run) tell instances apart in pg_stat_activity.
     applicationName: `tally-${definition.name}:${config.dbSchema}`.slice(0, 63),
   });
+  const readDataSource = await openReadDataSource({
+    url: config.databaseUrl,
+    schema: config.dbSchema,
+    poolSize: config.api.poolSize,
+    statementTimeoutMs: config.api.statementTimeoutMs,
+    acquireTimeoutMs: config.api.acquireTimeoutMs,
+    applicationName: `tally-${definition.name}-api:${config.dbSchema}`.slice(0, 63),
+  });
   const kafka = createKafka(config.kafka, logger);
   const producer = createEventProducer(kafka, config.kafka.brokers, config.kafka.clientId);
   await producer.connect();
@@ -85,6 +93,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     providers: [
       { provide: SERVICE_CONFIG, useValue: config },
       { provide: DataSource, useValue: dataSource },
+      { provide: READ_DATA_SOURCE, useValue: readDataSource },
       { provide: JsonLogger, useValue: logger },
       { provide: OutboxRelay, useValue: relay },
       { provide: EVENT_PRODUCER, useValue: producer },
@@ -92,7 +101,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
       { provide: READINESS_CHECKS, useValue: readiness },
       OutboxPublisher,
     ],
-    exports: [SERVICE_CONFIG, DataSource, JsonLogger, OutboxRelay, EVENT_PRODUCER, KAFKA_CLIENT, OutboxPublisher],
+    exports: [SERVICE_CONFIG, DataSource, READ_DATA_SOURCE, JsonLogger, OutboxRelay, EVENT_PRODUCER, KAFKA_CLIENT, OutboxPublisher],
   };
   const app = await NestFactory.create(platform, { logger: new NestJsonLogger(logger.child('nest')), abortOnError: false, bodyParser: false });
   const parseJson = json({ limit: '1mb' });
@@ -106,6 +115,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
   app.close = async () => {
     await close();
     await producer.disconnect().catch(() => undefined);
+    await readDataSource.destroy().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);
   };
   return { app, config, logger, transport };

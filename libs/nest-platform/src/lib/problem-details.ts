@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import type { z } from 'zod';
+import { isPoolExhausted, isStatementTimeout } from '@tally/postgres';
 import type { JsonLogger } from '@tally/telemetry';
 
 /** One bad field: a JSON Pointer into the request body (RFC 6901) and what is wrong with it. */
@@ -41,6 +42,7 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** Every error an HTTP API of Tally returns is problem+json; unexpected ones are logged, never leaked. */
@@ -61,6 +63,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const body = exception.getResponse();
       const detail = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
       problem = { status, title: TITLES[status] ?? 'Error', detail: Array.isArray(detail) ? detail.join('; ') : String(detail) };
+    } else if (isStatementTimeout(exception)) {
+      // The API read pool's statement_timeout canceled it: the request asked for too much at once.
+      this.logger.warn('API statement canceled by statement_timeout', { error: (exception as Error).message });
+      problem = { status: 503, title: TITLES[503], detail: 'the query took longer than this API allows; narrow the range, use larger windows or fewer group-by names, and retry' };
+      headers = { 'Retry-After': '5' };
+    } else if (isPoolExhausted(exception)) {
+      problem = { status: 503, title: TITLES[503], detail: 'too many API reads at once; retry shortly' };
+      headers = { 'Retry-After': '1' };
     } else {
       this.logger.error('unhandled error in HTTP handler', { error: exception as Error });
       problem = { status: HttpStatus.INTERNAL_SERVER_ERROR, title: TITLES[500], detail: 'unexpected error; see the service log' };

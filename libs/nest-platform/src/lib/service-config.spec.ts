@@ -27,9 +27,23 @@ describe('loadServiceConfig', () => {
       consumerSessionTimeoutMs: 30000,
       consumerFetchMinBytes: 16384,
       consumerFetchMaxWaitMs: 40,
+      api: { poolSize: 4, statementTimeoutMs: 5000, acquireTimeoutMs: 2000, readRatePerSecond: 20, readBurst: 40 },
       kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3 },
       extra: {},
     });
+  });
+
+  it('reads the API read pool and read rate limit settings, and refuses nonsense', () => {
+    expect(load({ API_DB_POOL_SIZE: '2', API_STATEMENT_TIMEOUT_MS: '250', API_DB_ACQUIRE_TIMEOUT_MS: '100', API_READ_RATE_LIMIT_PER_SECOND: '5', API_READ_RATE_LIMIT_BURST: '7' }).api).toEqual({
+      poolSize: 2,
+      statementTimeoutMs: 250,
+      acquireTimeoutMs: 100,
+      readRatePerSecond: 5,
+      readBurst: 7,
+    });
+    expect(() => load({ API_DB_POOL_SIZE: '0' })).toThrow(/API_DB_POOL_SIZE/);
+    expect(() => load({ API_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(/API_STATEMENT_TIMEOUT_MS/);
+    expect(() => load({ API_READ_RATE_LIMIT_PER_SECOND: '-1' })).toThrow(/API_READ_RATE_LIMIT_PER_SECOND/);
   });
 
   it('reads the environment it is given, not process.env', () => {

@@ -14,6 +14,8 @@ export interface ServiceConfig {
   /** A fetch waits for this many bytes, or for `consumerFetchMaxWaitMs`: fewer, larger batches. */
   consumerFetchMinBytes: number;
   consumerFetchMaxWaitMs: number;
+  /** The HTTP API's own small read pool (see openReadDataSource) and its per-tenant read rate limit. */
+  api: { poolSize: number; statementTimeoutMs: number; acquireTimeoutMs: number; readRatePerSecond: number; readBurst: number };
   kafka: KafkaSettings;
   /** Secrets and other service-specific settings, validated by the service's own schema. */
   extra: Record<string, unknown>;
@@ -38,6 +40,11 @@ const baseSchema = z.object({
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'must be at least 6000 (the broker minimum)').default(30_000),
   CONSUMER_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(64 * 1024 * 1024).default(16_384),
   CONSUMER_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(40),
+  API_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  API_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
+  API_DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(2_000),
+  API_READ_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20),
+  API_READ_RATE_LIMIT_BURST: z.coerce.number().positive().optional(),
 });
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally';
@@ -68,6 +75,11 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     CONSUMER_SESSION_TIMEOUT_MS: env.CONSUMER_SESSION_TIMEOUT_MS,
     CONSUMER_FETCH_MIN_BYTES: env.CONSUMER_FETCH_MIN_BYTES,
     CONSUMER_FETCH_MAX_WAIT_MS: env.CONSUMER_FETCH_MAX_WAIT_MS,
+    API_DB_POOL_SIZE: env.API_DB_POOL_SIZE,
+    API_STATEMENT_TIMEOUT_MS: env.API_STATEMENT_TIMEOUT_MS,
+    API_DB_ACQUIRE_TIMEOUT_MS: env.API_DB_ACQUIRE_TIMEOUT_MS,
+    API_READ_RATE_LIMIT_PER_SECOND: env.API_READ_RATE_LIMIT_PER_SECOND,
+    API_READ_RATE_LIMIT_BURST: env.API_READ_RATE_LIMIT_BURST,
   };
   // Name the variable actually read, so a bad THRESHOLD_ALERTING_PORT is not reported as PORT.
   const readFrom = (key: string) => (env[`${envPrefix}_${key}`] !== undefined ? `${envPrefix}_${key}` : key);
@@ -93,6 +105,13 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     consumerSessionTimeoutMs: c.CONSUMER_SESSION_TIMEOUT_MS,
     consumerFetchMinBytes: c.CONSUMER_FETCH_MIN_BYTES,
     consumerFetchMaxWaitMs: c.CONSUMER_FETCH_MAX_WAIT_MS,
+    api: {
+      poolSize: c.API_DB_POOL_SIZE,
+      statementTimeoutMs: c.API_STATEMENT_TIMEOUT_MS,
+      acquireTimeoutMs: c.API_DB_ACQUIRE_TIMEOUT_MS,
+      readRatePerSecond: c.API_READ_RATE_LIMIT_PER_SECOND,
+      readBurst: c.API_READ_RATE_LIMIT_BURST ?? c.API_READ_RATE_LIMIT_PER_SECOND * 2,
+    },
     kafka: {
       brokers: c.KAFKA_BROKERS,
       clientId: c.KAFKA_CLIENT_ID ?? `tally-${service}`,

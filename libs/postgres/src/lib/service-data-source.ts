@@ -97,3 +97,53 @@ export function schemaOf(dataSource: DataSource): string {
   if (!schema) throw new Error('DataSource has no schema: open it with openServiceDataSource');
   return `"${assertSafeIdentifier(schema, 'schema')}"`;
 }
+
+export interface ReadDatabaseOptions {
+  url: string;
+  /** The service's schema, already created and migrated by its main DataSource. */
+  schema: string;
+  /** Small on purpose: API reads queue (or fail fast) here instead of taking the consumers' connections. */
+  poolSize: number;
+  /** Postgres cancels an API statement running longer (SQLSTATE 57014). */
+  statementTimeoutMs: number;
+  /** How long a request waits for a free connection of this pool before it fails. */
+  acquireTimeoutMs: number;
+  applicationName?: string;
+}
+
+/**
+ * A second, small pool for the HTTP API's reads: its own connections (a flood of reads cannot starve the
+ * exactly-once consumers of theirs), a `statement_timeout` on every statement (a heavy query cannot hold a
+ * connection for minutes), and read-only transactions (a read path cannot write by mistake).
+ */
+export async function openReadDataSource(options: ReadDatabaseOptions): Promise<DataSource> {
+  const schema = assertSafeIdentifier(options.schema, 'schema');
+  const timeout = Math.max(1, Math.floor(options.statementTimeoutMs));
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: options.url,
+    schema,
+    synchronize: false,
+    migrationsRun: false,
+    entities: [],
+    poolSize: options.poolSize,
+    connectTimeoutMS: options.acquireTimeoutMs,
+    applicationName: options.applicationName ?? `tally-${schema}-api`,
+    extra: {
+      options: `-c search_path="${schema}",public -c statement_timeout=${timeout} -c idle_in_transaction_session_timeout=${timeout} -c default_transaction_read_only=on`,
+    },
+  });
+  await dataSource.initialize();
+  return dataSource;
+}
+
+/** SQLSTATE 57014: the statement was canceled, here by `statement_timeout`. */
+export function isStatementTimeout(error: unknown): boolean {
+  const e = error as { code?: string; driverError?: { code?: string } };
+  return e?.code === '57014' || e?.driverError?.code === '57014';
+}
+
+/** pg-pool's error when no connection of a pool became free within its acquire timeout. */
+export function isPoolExhausted(error: unknown): boolean {
+  return error instanceof Error && /timeout exceeded when trying to connect/i.test(error.message);
+}

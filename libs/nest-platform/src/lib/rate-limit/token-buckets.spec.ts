@@ -1,4 +1,4 @@
-import { TokenBuckets } from './token-bucket';
+import { TokenBuckets } from './token-buckets';
 
 describe('TokenBuckets', () => {
   describe('burst', () => {
@@ -109,5 +109,38 @@ describe('TokenBuckets', () => {
       expect(buckets.take('acme', 1, 1_999)).toMatchObject({ ok: false });
       expect(buckets.take('acme', 1, 2_000)).toEqual({ ok: true });
     });
+  });
+});
+
+describe('TokenBuckets memory bound', () => {
+  it('keeps at most maxKeys buckets, forgetting the least recently used', () => {
+    const buckets = new TokenBuckets(1, 1, 2);
+    expect(buckets.take('acme', 1, 0)).toEqual({ ok: true });
+    expect(buckets.take('globex', 1, 0)).toEqual({ ok: true });
+    // acme is used again, so globex is now the least recently used and is forgotten for initech.
+    expect(buckets.take('acme', 1, 0)).toMatchObject({ ok: false });
+    expect(buckets.take('initech', 1, 0)).toEqual({ ok: true });
+    expect(buckets.size).toBe(2);
+    expect(buckets.take('acme', 1, 0)).toMatchObject({ ok: false });
+    expect(buckets.take('globex', 1, 0)).toEqual({ ok: true });
+  });
+
+  it('stays bounded under a flood of distinct keys', () => {
+    const buckets = new TokenBuckets(10, 20, 1000);
+    for (let i = 0; i < 50_000; i++) buckets.take(`k${i}`, 1, 0);
+    expect(buckets.size).toBe(1000);
+  });
+
+  it('does not mint tokens when the clock steps back', () => {
+    const buckets = new TokenBuckets(10, 20);
+    expect(buckets.take('acme', 20, 10_000)).toEqual({ ok: true });
+    expect(buckets.take('acme', 1, 0)).toMatchObject({ ok: false });
+    expect(buckets.take('acme', 1, 10_100)).toEqual({ ok: true });
+  });
+
+  it('refuses nonsensical settings at construction', () => {
+    expect(() => new TokenBuckets(0)).toThrow();
+    expect(() => new TokenBuckets(1, 1, 0)).toThrow();
+    expect(() => new TokenBuckets(Number.NaN)).toThrow();
   });
 });

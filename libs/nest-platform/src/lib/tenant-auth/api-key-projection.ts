@@ -1,10 +1,15 @@
-import { Controller, Injectable, Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Controller, Inject, Injectable, Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { TOPICS, type ApiKeyChanged } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import type { ConsumedBatch } from '../exactly-once-transport';
+import { READ_DATA_SOURCE, SERVICE_CONFIG } from '../tokens';
+import type { ServiceConfig } from '../service-config';
 import { bearerToken, hashApiKey, unauthorized, type TenantRequest } from './bearer';
+import { ApiKeyCache } from './api-key-cache';
+import { problem } from '../problem-details';
+import { TokenBuckets } from '../rate-limit/token-buckets';
 
 export class CreateApiKeyProjection1732400000060 implements MigrationInterface {
   name = 'CreateApiKeyProjection1732400000060';
@@ -37,31 +42,39 @@ export class ApiKeyProjectionController {
 
 /**
  * Authenticates tenant API calls in services other than ingestion, against their projection of the
- * key hashes. A revocation reaches it as fast as Kafka delivers it (plus this 5 s cache).
+ * key hashes, on the API's read pool. A revocation reaches it as fast as Kafka delivers it (plus the
+ * cache's 5 s). Memory is bounded and unknown keys cannot flush known ones (see ApiKeyCache). Reads
+ * (GET, HEAD) then take a token from the tenant's bucket: 429 with Retry-After beyond the rate limit.
  */
 @Injectable()
 export class ProjectedApiKeyGuard implements CanActivate {
-  private readonly cache = new Map<string, { tenant: string | null; until: number }>();
+  private readonly keys: ApiKeyCache;
+  private readonly reads: TokenBuckets;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(@Inject(READ_DATA_SOURCE) dataSource: DataSource, @Inject(SERVICE_CONFIG) config: ServiceConfig) {
+    this.keys = new ApiKeyCache(async (hash) => {
+      const rows = await dataSource.query(`SELECT tenant FROM ${schemaOf(dataSource)}.api_key_projection WHERE key_hash = $1 AND NOT revoked`, [hash]);
+      return rows[0]?.tenant ?? null;
+    });
+    this.reads = new TokenBuckets(config.api.readRatePerSecond, config.api.readBurst);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<TenantRequest>();
     const key = bearerToken(req);
     if (!key) throw unauthorized('missing Authorization: Bearer <api key>');
-    const hash = hashApiKey(key);
-    let hit = this.cache.get(hash);
-    if (!hit || hit.until < Date.now()) {
-      const rows = await this.dataSource.query(
-        `SELECT tenant FROM ${schemaOf(this.dataSource)}.api_key_projection WHERE key_hash = $1 AND NOT revoked`,
-        [hash],
-      );
-      hit = { tenant: rows[0]?.tenant ?? null, until: Date.now() + 5_000 };
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, hit);
+    const found = await this.keys.resolve(hashApiKey(key));
+    if (found.tenant === null) {
+      if (found.throttled) throw unauthorized('unknown API key (too many unknown keys tried: not looked up)', found.retryAfterSeconds);
+      throw unauthorized('unknown or revoked API key');
     }
-    if (!hit.tenant) throw unauthorized('unknown or revoked API key');
-    req.tenant = hit.tenant;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const allowed = this.reads.take(found.tenant, 1);
+      if (!allowed.ok) {
+        throw problem(429, `read rate limit of this tenant exceeded; retry after ${allowed.retryAfterSeconds} s`, undefined, { 'Retry-After': String(allowed.retryAfterSeconds) });
+      }
+    }
+    req.tenant = found.tenant;
     return true;
   }
 }

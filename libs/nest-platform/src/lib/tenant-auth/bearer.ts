@@ -12,7 +12,8 @@ export function bearerToken(req: Request): string | null {
   return match ? match[1] : null;
 }
 
-export const unauthorized = (detail: string): ProblemException => problem(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="tally"' });
+export const unauthorized = (detail: string, retryAfterSeconds?: number): ProblemException =>
+  problem(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="tally"', ...(retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {}) });
 
 /** The tenant of the authenticated API key (set by a tenant guard). */
 export const Tenant = createParamDecorator((_: unknown, context: ExecutionContext): string => {
