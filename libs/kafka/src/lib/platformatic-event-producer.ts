@@ -1,28 +1,14 @@
-import { compileFunction, constants as vmConstants } from 'node:vm';
 import type { Producer } from '@platformatic/kafka';
 import { CoalescingSendQueue } from './coalescing-send-queue';
+import { importEsm } from './esm-import';
 import { PRODUCE_REQUEST_LIMITS, type EventProducer, type ProducedRecord } from './event-producer';
 
 type PlatformaticKafka = typeof import('@platformatic/kafka');
 type RecordProducer = Producer<string, string | Buffer, string, string>;
 
-/**
- * @platformatic/kafka is ESM-only ("type": "module", no `require` export) while Tally is CommonJS run by
- * ts-node/swc and @swc/jest. Both rewrite a literal `import()` into `require()`, so the import is built
- * with `new Function`, which the transpilers leave alone and Node's own loader serves. Jest's VM contexts
- * refuse that `import()` without --experimental-vm-modules (and their `require` cannot load ESM before
- * Node 24.9), so there a function compiled to use the main context's default loader imports it instead.
- */
-const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+/** @platformatic/kafka is ESM-only while Tally is CommonJS: see importEsm. */
 let loaded: Promise<PlatformaticKafka> | undefined;
-const loadPlatformaticKafka = (): Promise<PlatformaticKafka> =>
-  (loaded ??= importEsm('@platformatic/kafka').catch((e: NodeJS.ErrnoException) => {
-    if (!e.code?.startsWith('ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING')) throw e;
-    const importFromMain = compileFunction('return import(specifier)', ['specifier'], {
-      importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-    }) as (specifier: string) => Promise<unknown>;
-    return importFromMain('@platformatic/kafka');
-  }) as Promise<PlatformaticKafka>);
+const loadPlatformaticKafka = (): Promise<PlatformaticKafka> => (loaded ??= importEsm<PlatformaticKafka>('@platformatic/kafka'));
 
 export interface PlatformaticEventProducerOptions {
   brokers: string[];
