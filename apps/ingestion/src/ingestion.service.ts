@@ -1,6 +1,7 @@
 import type { ServiceDefinition } from '@tally/nest-platform';
 import { CreateMeters1732400000100 } from './db/1732400000100-create-meters';
 import { CreateTenantsAndApiKeys1732400000110 } from './db/1732400000110-create-tenants-and-api-keys';
+import { MetersAllowNegative1732400000120 } from './db/1732400000120-meters-allow-negative';
 import { ingestionConfigSchema } from './ingestion-config';
 import { IngestionModule } from './ingestion.module';
 
@@ -8,7 +9,7 @@ export const ingestionService: ServiceDefinition = {
   name: 'ingestion',
   defaultPort: 3001,
   rootModule: IngestionModule,
-  migrations: [CreateMeters1732400000100, CreateTenantsAndApiKeys1732400000110],
+  migrations: [CreateMeters1732400000100, CreateTenantsAndApiKeys1732400000110, MetersAllowNegative1732400000120],
   configSchema: ingestionConfigSchema,
   // The events endpoint reads its own body: content types, per-event and per-batch size limits.
   rawBodyPaths: ['/api/v1/events'],

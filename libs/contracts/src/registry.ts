@@ -1,6 +1,6 @@
 import type { ZodType } from 'zod';
 import { TOPICS } from './topics';
-import { rawUsageEventSchema } from './events/usage-event-raw';
+import { decodeRawUsageEventMessage, rawUsageEventSchema } from './events/usage-event-raw';
 import { usageEventSchema } from './events/usage-event';
 import { usageAggregateSchema } from './events/usage-aggregate';
 import { meterDefinitionSchema } from './events/meter-catalog';
@@ -38,7 +38,10 @@ export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
  * value its schema checks. Topics not listed here are parsed as JSON. A decoder throws (with the reason
  * for the dead letter) when the message cannot be decoded.
  */
-export const TOPIC_DECODERS: Readonly<Record<string, (value: Buffer, headers: Record<string, string>) => unknown>> = {};
+export const TOPIC_DECODERS: Readonly<Record<string, (value: Buffer, headers: Record<string, string>) => unknown>> = {
+  // CloudEvents structured and binary mode (ce_* headers), within the input limits.
+  [TOPICS.usageEventsRaw]: decodeRawUsageEventMessage,
+};
 
 export function schemaFor(topic: string): ZodType {
   const schema = TOPIC_SCHEMAS[topic];

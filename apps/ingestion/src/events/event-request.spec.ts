@@ -53,7 +53,8 @@ describe('parseEventsBody', () => {
       expect(result).toEqual({
         ok: false,
         status: 415,
-        detail: 'content type "text/plain" is not accepted: use application/cloudevents+json, application/json or application/cloudevents-batch+json',
+        detail:
+          'content type "text/plain" is not accepted: use application/cloudevents+json, application/json or application/cloudevents-batch+json (or binary mode: ce-* headers with JSON data)',
       });
     });
 

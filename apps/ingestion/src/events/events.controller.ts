@@ -41,7 +41,7 @@ export class EventsController {
   @HttpCode(202)
   async ingest(@Req() req: Request, @Tenant() tenant: string): Promise<{ accepted: number }> {
     const body = await readRawBody(req, this.settings.INGEST_MAX_BATCH_BYTES);
-    const parsed = parseEventsBody(req.headers['content-type'], body, this.limits);
+    const parsed = parseEventsBody(req.headers['content-type'], body, this.limits, req.headers);
     if (!parsed.ok) throw problem(parsed.status, parsed.detail, parsed.errors);
     const allowed = this.rateLimit.take(tenant, parsed.items.length);
     if (!allowed.ok) {

@@ -110,6 +110,55 @@ describe('validateMeter', () => {
     ]);
   });
 
+  describe('negative values policy', () => {
+    it('accepts allowNegative true or false on numeric aggregations', () => {
+      for (const aggregation of ['SUM', 'MAX', 'MIN', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM'] as Aggregation[]) {
+        expect(errorsOf(meter({ aggregation, allowNegative: true }))).toBeNull();
+        expect(errorsOf(meter({ aggregation, allowNegative: false }))).toBeNull();
+      }
+    });
+
+    it('refuses allowNegative true where no value is read as a number', () => {
+      expect(errorsOf(meter({ aggregation: 'COUNT', valueProperty: undefined, allowNegative: true }))).toEqual([
+        'allowNegative: only numeric aggregations read values that can be negative, not COUNT',
+      ]);
+      expect(errorsOf(meter({ aggregation: 'UNIQUE_COUNT', allowNegative: true }))).toEqual([
+        'allowNegative: only numeric aggregations read values that can be negative, not UNIQUE_COUNT',
+      ]);
+    });
+
+    it.each([['yes'], [1], [null]])('refuses allowNegative %p', (allowNegative) => {
+      expect(errorsOf(meter({ allowNegative: allowNegative as unknown as boolean }))).toEqual(['allowNegative: must be true or false']);
+    });
+  });
+
+  describe('limits (slugs, types and group-by names are keys downstream)', () => {
+    it('accepts a 64-character slug and refuses 65', () => {
+      expect(errorsOf(meter({ slug: 'a'.repeat(64) }))).toBeNull();
+      expect(errorsOf(meter({ slug: 'a'.repeat(65) }))).toEqual(['slug: at most 64 characters']);
+    });
+
+    it('refuses an eventType no event could carry', () => {
+      expect(errorsOf(meter({ eventType: 't'.repeat(256) }))).toBeNull();
+      expect(errorsOf(meter({ eventType: 't'.repeat(257) }))).toEqual(['eventType: is 257 bytes (UTF-8); at most 256 are accepted']);
+      expect(errorsOf(meter({ eventType: 'a\u0000b' }))).toEqual(['eventType: contains a NUL character (U+0000) at index 1']);
+    });
+
+    it('refuses more than 16 group-by properties, bad names and a groupBy that is not an object', () => {
+      const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`g${i}`, `$.g${i}`]));
+      expect(errorsOf(meter({ groupBy: many }))).toEqual(['groupBy: at most 16 properties']);
+      expect(errorsOf(meter({ groupBy: { ['n'.repeat(65)]: '$.a' } }))).toEqual([`groupBy.${'n'.repeat(65)}: the name is 65 bytes (UTF-8); at most 64 are accepted`]);
+      expect(errorsOf(meter({ groupBy: { '': '$.a' } }))).toEqual(['groupBy.: the name must not be empty']);
+      expect(errorsOf(meter({ groupBy: ['$.a'] as unknown as Record<string, string> }))).toEqual(['groupBy: must be an object of name -> JSONPath']);
+    });
+
+    it('refuses a description over 1024 characters or not a string', () => {
+      expect(errorsOf(meter({ description: 'd'.repeat(1024) }))).toBeNull();
+      expect(errorsOf(meter({ description: 'd'.repeat(1025) }))).toEqual(['description: at most 1024 characters']);
+      expect(errorsOf(meter({ description: 5 as unknown as string }))).toEqual(['description: must be a string']);
+    });
+  });
+
   it('refuses a body that is not an object', () => {
     for (const input of [null, 'tokens', 42]) expect(errorsOf(input)).toEqual([': must be a JSON object']);
   });

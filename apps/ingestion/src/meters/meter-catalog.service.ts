@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { AGGREGATIONS, TOPICS, type Aggregation } from '@tally/contracts';
+import { AGGREGATIONS, attributeProblem, INPUT_LIMITS, TOPICS, type Aggregation } from '@tally/contracts';
 import { OutboxPublisher } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +14,8 @@ export interface MeterInput {
   aggregation: Aggregation;
   valueProperty?: string;
   groupBy?: Record<string, string>;
+  /** Whether readings may be negative (default false: a negative value refuses the event). Numeric aggregations only. */
+  allowNegative?: boolean;
 }
 
 /** Owns meter definitions; every change is also published to the compacted `catalog.meters.v1`. */
@@ -29,12 +31,21 @@ export class MeterCatalogService {
     return this.outbox.inTransaction(async (manager, emit) => {
       const s = schemaOf(manager.connection);
       await manager.query(
-        `INSERT INTO ${s}.meters (tenant, slug, description, event_type, aggregation, value_property, group_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO ${s}.meters (tenant, slug, description, event_type, aggregation, value_property, group_by, allow_negative)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (tenant, slug) DO UPDATE SET description = excluded.description, event_type = excluded.event_type,
            aggregation = excluded.aggregation, value_property = excluded.value_property, group_by = excluded.group_by,
-           updated_at = now()`,
-        [tenant, input.slug, input.description ?? null, input.eventType, input.aggregation, input.valueProperty ?? null, JSON.stringify(input.groupBy ?? {})],
+           allow_negative = excluded.allow_negative, updated_at = now()`,
+        [
+          tenant,
+          input.slug,
+          input.description ?? null,
+          input.eventType,
+          input.aggregation,
+          input.valueProperty ?? null,
+          JSON.stringify(input.groupBy ?? {}),
+          input.allowNegative ?? false,
+        ],
       );
       emit({
         topic: TOPICS.catalogMeters,
@@ -49,10 +60,11 @@ export class MeterCatalogService {
           aggregation: input.aggregation,
           valueProperty: input.valueProperty,
           groupBy: input.groupBy ?? {},
+          allowNegative: input.allowNegative ?? false,
           deleted: false,
         },
       });
-      return input;
+      return { ...input, allowNegative: input.allowNegative ?? false };
     });
   }
 
@@ -76,7 +88,15 @@ export class MeterCatalogService {
       emit({
         topic: TOPICS.catalogMeters,
         key: `${tenant}:${slug}`,
-        value: { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, ...meter, groupBy: meter.groupBy ?? {}, deleted: true },
+        value: {
+          eventId: randomUUID(),
+          occurredAt: new Date().toISOString(),
+          tenant,
+          ...meter,
+          groupBy: meter.groupBy ?? {},
+          allowNegative: meter.allowNegative ?? false,
+          deleted: true,
+        },
       });
       return true;
     });
@@ -85,19 +105,44 @@ export class MeterCatalogService {
   /** Meters of the given tenants, by tenant: one query per batch, not per event. */
   async metersFor(manager: EntityManager, tenants: string[]): Promise<Map<string, MeterRule[]>> {
     const s = schemaOf(manager.connection);
-    const rows: Array<{ tenant: string; slug: string; event_type: string; aggregation: Aggregation; value_property: string | null; group_by: Record<string, string> }> =
-      await manager.query(`SELECT tenant, slug, event_type, aggregation, value_property, group_by FROM ${s}.meters WHERE tenant = ANY($1::text[])`, [tenants]);
+    const rows: Array<{
+      tenant: string;
+      slug: string;
+      event_type: string;
+      aggregation: Aggregation;
+      value_property: string | null;
+      group_by: Record<string, string>;
+      allow_negative: boolean;
+    }> = await manager.query(
+      `SELECT tenant, slug, event_type, aggregation, value_property, group_by, allow_negative FROM ${s}.meters WHERE tenant = ANY($1::text[])`,
+      [tenants],
+    );
     const byTenant = new Map<string, MeterRule[]>();
     for (const r of rows) {
       const list = byTenant.get(r.tenant) ?? [];
-      list.push({ slug: r.slug, eventType: r.event_type, aggregation: r.aggregation, valueProperty: r.value_property, groupBy: r.group_by });
+      list.push({
+        slug: r.slug,
+        eventType: r.event_type,
+        aggregation: r.aggregation,
+        valueProperty: r.value_property,
+        groupBy: r.group_by,
+        allowNegative: r.allow_negative,
+      });
       byTenant.set(r.tenant, list);
     }
     return byTenant;
   }
 }
 
-function toMeterInput(r: { slug: string; description: string | null; event_type: string; aggregation: Aggregation; value_property: string | null; group_by: Record<string, string> }): MeterInput {
+function toMeterInput(r: {
+  slug: string;
+  description: string | null;
+  event_type: string;
+  aggregation: Aggregation;
+  value_property: string | null;
+  group_by: Record<string, string>;
+  allow_negative: boolean;
+}): MeterInput {
   return {
     slug: r.slug,
     ...(r.description ? { description: r.description } : {}),
@@ -105,14 +150,39 @@ function toMeterInput(r: { slug: string; description: string | null; event_type:
     aggregation: r.aggregation,
     ...(r.value_property ? { valueProperty: r.value_property } : {}),
     groupBy: r.group_by,
+    allowNegative: r.allow_negative,
   };
 }
+
+/** Meter definitions are index keys and labels downstream (aggregation keys aggregates by slug). */
+export const METER_LIMITS = { slugLength: 64, descriptionLength: 1024, groupByProperties: 16, groupByNameLength: 64 } as const;
+const NEGATIVE_CAPABLE: ReadonlySet<Aggregation> = new Set(['SUM', 'MAX', 'MIN', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM']);
 
 export function validateMeter(input: MeterInput): void {
   const errors: string[] = [];
   if (typeof input !== 'object' || input === null) throw new MeterValidationError([': must be a JSON object']);
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(input.slug ?? '')) errors.push('slug: lower-case letters, digits, - and _');
+  if (typeof input.slug !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(input.slug)) errors.push('slug: lower-case letters, digits, - and _');
+  else if (input.slug.length > METER_LIMITS.slugLength) errors.push(`slug: at most ${METER_LIMITS.slugLength} characters`);
+  if (input.description !== undefined && input.description !== null) {
+    if (typeof input.description !== 'string') errors.push('description: must be a string');
+    else if (input.description.length > METER_LIMITS.descriptionLength) errors.push(`description: at most ${METER_LIMITS.descriptionLength} characters`);
+    else if (attributeProblem(input.description, Infinity)) errors.push(`description: ${attributeProblem(input.description, Infinity)}`);
+  }
   if (!input.eventType || typeof input.eventType !== 'string') errors.push('eventType: is required');
+  // An event type no event can carry would make a meter that never counts.
+  else if (attributeProblem(input.eventType, INPUT_LIMITS.attributeBytes.type)) errors.push(`eventType: ${attributeProblem(input.eventType, INPUT_LIMITS.attributeBytes.type)}`);
+  if (input.allowNegative !== undefined && typeof input.allowNegative !== 'boolean') errors.push('allowNegative: must be true or false');
+  else if (input.allowNegative === true && !NEGATIVE_CAPABLE.has(input.aggregation)) errors.push(`allowNegative: only numeric aggregations read values that can be negative, not ${input.aggregation}`);
+  if (input.groupBy !== undefined && (input.groupBy === null || typeof input.groupBy !== 'object' || Array.isArray(input.groupBy))) {
+    errors.push('groupBy: must be an object of name -> JSONPath');
+    throw new MeterValidationError(errors);
+  }
+  const groupByNames = Object.keys(input.groupBy ?? {});
+  if (groupByNames.length > METER_LIMITS.groupByProperties) errors.push(`groupBy: at most ${METER_LIMITS.groupByProperties} properties`);
+  for (const name of groupByNames) {
+    const problem = name === '' ? 'must not be empty' : attributeProblem(name, METER_LIMITS.groupByNameLength);
+    if (problem) errors.push(`groupBy.${name}: the name ${problem}`);
+  }
   if (!AGGREGATIONS.includes(input.aggregation)) errors.push(`aggregation: one of ${AGGREGATIONS.join(', ')}`);
   if (input.aggregation === 'COUNT' && input.valueProperty) errors.push('valueProperty: COUNT takes no value property');
   if (input.aggregation !== 'COUNT' && AGGREGATIONS.includes(input.aggregation) && !input.valueProperty) errors.push(`valueProperty: is required for ${input.aggregation}`);

@@ -33,7 +33,7 @@ describe('extractReadings', () => {
 
     it('reads a numeric string trimmed, keeping its exact digits', () => {
       const result = extractReadings(
-        [meter('a', 'SUM', '$.data.a'), meter('b', 'SUM', '$.data.b'), meter('c', 'SUM', '$.data.c')],
+        [meter('a', 'SUM', '$.data.a'), meter('b', 'SUM', '$.data.b'), meter('c', 'SUM', '$.data.c', { allowNegative: true })],
         'llm.completion',
         { a: ' 42.75 ', b: '123456789012345678901234567890.000000001', c: '-3' },
       );
@@ -108,6 +108,73 @@ describe('extractReadings', () => {
       });
     });
 
+    describe('negative values', () => {
+      it.each<[string, unknown]>([
+        ['a negative number', -3],
+        ['a negative fraction', -0.5],
+        ['a negative decimal string', '-12.25'],
+        ['a tiny negative decimal string', '-0.00000000000000000001'],
+      ])('refuses %s unless the meter allows them', (_what, value) => {
+        const data = { tokens: value };
+        expect(extractReadings([meter('tokens', 'SUM', '$.data.tokens')], 'llm.completion', data)).toEqual({
+          ok: false,
+          errors: [`data: meter "tokens" does not allow negative values (${String(value)} at $.data.tokens)`],
+        });
+        expect(extractReadings([meter('tokens', 'SUM', '$.data.tokens', { allowNegative: true })], 'llm.completion', data)).toEqual({
+          ok: true,
+          readings: [{ meter: 'tokens', aggregation: 'SUM', value: String(value), groupBy: {} }],
+        });
+      });
+
+      it.each<Aggregation>(['MAX', 'MIN', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM'])('applies to %s too', (aggregation) => {
+        expect(extractReadings([meter('m', aggregation, '$.data.v')], 'llm.completion', { v: -1 }).ok).toBe(false);
+      });
+
+      it.each<[string, unknown]>([
+        ['-0', -0],
+        ['"-0"', '-0'],
+        ['"-0.000"', '-0.000'],
+      ])('does not count %s as negative', (_what, value) => {
+        expect(extractReadings([meter('tokens', 'SUM', '$.data.tokens')], 'llm.completion', { tokens: value }).ok).toBe(true);
+      });
+
+      it('lets a UNIQUE_COUNT meter count a negative number as an identifier', () => {
+        expect(extractReadings([meter('users', 'UNIQUE_COUNT', '$.data.user')], 'llm.completion', { user: -7 }).ok).toBe(true);
+      });
+    });
+
+    describe('exactness', () => {
+      it('refuses integers beyond 2^53 - 1 (as a JS object can hold them), pointing to decimal strings', () => {
+        const result = extractReadings([meter('tokens', 'SUM', '$.data.tokens')], 'llm.completion', { tokens: 2 ** 60 });
+        expect(!result.ok && result.errors[0]).toMatch(/^data: meter "tokens" needs a number at \$\.data\.tokens: .*2\^53 − 1.*decimal string/);
+      });
+
+      it('accepts 2^53 - 1 as a number and any size within the digit caps as a decimal string', () => {
+        const data = { a: 9007199254740991, b: '9'.repeat(20) + '.' + '1'.repeat(20) };
+        expect(extractReadings([meter('a', 'SUM', '$.data.a'), meter('b', 'SUM', '$.data.b')], 'llm.completion', data)).toEqual({
+          ok: true,
+          readings: [
+            { meter: 'a', aggregation: 'SUM', value: '9007199254740991', groupBy: {} },
+            { meter: 'b', aggregation: 'SUM', value: data.b, groupBy: {} },
+          ],
+        });
+      });
+
+      it.each([
+        ['41 digits', '1'.repeat(41), 'has 41 digits; at most 40 are accepted'],
+        ['21 fraction digits', '0.' + '1'.repeat(21), 'has 21 digits after the point; at most 20 are accepted'],
+      ])('refuses a decimal string of %s', (_what, value, why) => {
+        expect(extractReadings([meter('tokens', 'SUM', '$.data.tokens')], 'llm.completion', { tokens: value })).toEqual({
+          ok: false,
+          errors: [`data: meter "tokens" needs a number at $.data.tokens: "${value}" ${why}`],
+        });
+      });
+
+      it('does not count leading zeros as digits', () => {
+        expect(extractReadings([meter('tokens', 'SUM', '$.data.tokens')], 'llm.completion', { tokens: '0'.repeat(100) + '5' }).ok).toBe(true);
+      });
+    });
+
     it('rejects a numeric meter without a value property', () => {
       const result = extractReadings([meter('tokens', 'SUM', null)], 'llm.completion', { tokens: 5 });
       expect(result.ok).toBe(false);
@@ -163,6 +230,42 @@ describe('extractReadings', () => {
       readings: [
         { meter: 'tokens', aggregation: 'SUM', value: '10', groupBy: { model: 'gpt-x', tier: 'pro', region: 'eu', batch: '3', stream: 'false' } },
       ],
+    });
+  });
+
+  describe('group-by and UNIQUE_COUNT values are index keys downstream', () => {
+    const rule = meter('tokens', 'SUM', '$.data.tokens', { groupBy: { model: '$.data.model' } });
+
+    it('accepts a group-by value of 256 UTF-8 bytes and refuses 257', () => {
+      expect(extractReadings([rule], 'llm.completion', { tokens: 1, model: 'é'.repeat(128) }).ok).toBe(true);
+      expect(extractReadings([rule], 'llm.completion', { tokens: 1, model: 'é'.repeat(128) + 'x' })).toEqual({
+        ok: false,
+        errors: ['data: meter "tokens" groups by "model": the value at $.data.model is 257 bytes (UTF-8); at most 256 are accepted'],
+      });
+    });
+
+    it.each<[string, unknown, string]>([
+      ['an object', { name: 'x' }, 'an object'],
+      ['an array', ['x'], 'an array'],
+    ])('refuses %s as a group-by value instead of grouping by "[object Object]"', (_what, model, found) => {
+      expect(extractReadings([rule], 'llm.completion', { tokens: 1, model })).toEqual({
+        ok: false,
+        errors: [`data: meter "tokens" groups by "model", which needs a string, number or boolean at $.data.model (found ${found})`],
+      });
+    });
+
+    it('refuses NUL in a group-by value (a JS object can hold one even though the parser refuses it)', () => {
+      const result = extractReadings([rule], 'llm.completion', { tokens: 1, model: 'a\u0000b' });
+      expect(!result.ok && result.errors[0]).toMatch(/NUL/);
+    });
+
+    it('caps a UNIQUE_COUNT value at 256 bytes', () => {
+      const users = meter('users', 'UNIQUE_COUNT', '$.data.user');
+      expect(extractReadings([users], 'llm.completion', { user: 'u'.repeat(256) }).ok).toBe(true);
+      expect(extractReadings([users], 'llm.completion', { user: 'u'.repeat(257) })).toEqual({
+        ok: false,
+        errors: ['data: meter "users": the value at $.data.user is 257 bytes (UTF-8); at most 256 are accepted'],
+      });
     });
   });
 

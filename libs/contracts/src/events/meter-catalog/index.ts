@@ -10,6 +10,11 @@ export const meterDefinitionSchema = envelopeSchema.extend({
   aggregation: z.enum(AGGREGATIONS),
   valueProperty: z.string().optional(),
   groupBy: z.record(z.string()).default({}),
+  /**
+   * Whether a reading may be negative (a correction, a gauge below zero). Refused at ingestion otherwise;
+   * absent on messages written before the field existed, which had no negative policy: false.
+   */
+  allowNegative: z.boolean().default(false),
   deleted: z.boolean().default(false),
 });
 

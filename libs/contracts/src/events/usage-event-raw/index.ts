@@ -1,22 +1,44 @@
 import { z } from 'zod';
 import { rfc3339 } from '../../envelope';
+import { attributeProblem, INPUT_LIMITS, valueProblems, type LimitedAttribute } from './input-limits';
+
+export * from './input-limits';
+export * from './strict-json';
+export * from './cloudevents-binding';
+
+/** A non-empty attribute within its byte cap, with no NUL and no unpaired surrogate (INPUT_LIMITS). */
+const attribute = (name: LimitedAttribute) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .superRefine((s, ctx) => {
+      const problem = attributeProblem(s, INPUT_LIMITS.attributeBytes[name]);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    });
 
 /**
  * A usage event as product services send it: CloudEvents 1.0 (the format OpenMeter ingests).
  * `subject` is the customer. `(tenant, source, id)` is the idempotency key.
  * On `usage.events.raw.v1` the tenant comes from the `tally-tenant` header or the `tenant` extension
- * attribute; ingestion stamps it from the API key for HTTP.
+ * attribute (`ce_tenant` in binary mode); ingestion stamps it from the API key for HTTP.
+ * Every string, key and number of the event obeys INPUT_LIMITS, whichever way it arrived.
  */
 export const rawUsageEventSchema = z.object({
   specversion: z.literal('1.0', { errorMap: () => ({ message: 'must be "1.0"' }) }),
-  id: z.string().min(1, 'must not be empty'),
-  source: z.string().min(1, 'must not be empty'),
-  type: z.string().min(1, 'must not be empty'),
-  subject: z.string().min(1, 'must not be empty'),
+  id: attribute('id'),
+  source: attribute('source'),
+  type: attribute('type'),
+  subject: attribute('subject'),
   time: rfc3339().optional(),
-  datacontenttype: z.string().optional(),
-  data: z.record(z.unknown()).optional(),
-  tenant: z.string().min(1).optional(),
+  datacontenttype: attribute('datacontenttype').optional(),
+  data: z
+    .record(z.unknown())
+    .superRefine((data, ctx) => {
+      // `data` is level 2 of the event.
+      for (const p of valueProblems(data, INPUT_LIMITS.maxDepth - 1)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: p.path, message: p.detail });
+    })
+    .optional(),
+  tenant: attribute('tenant').optional(),
 });
 
 export type RawUsageEvent = z.infer<typeof rawUsageEventSchema>;
