@@ -1,4 +1,5 @@
 export * from './lib/kafka-settings';
+export * from './lib/compression';
 export * from './lib/event-producer';
 export * from './lib/event-producer-factory';
 export * from './lib/topic-admin';

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from './compression';
 import { KafkajsEventProducer, type EventProducer } from './event-producer';
 import { PlatformaticEventProducer } from './platformatic-event-producer';
 
@@ -17,12 +18,21 @@ export function eventProducerClient(env: NodeJS.ProcessEnv = process.env): Event
   return value as EventProducerClient;
 }
 
-/** The producer behind `EventProducer`, chosen by `KAFKA_PRODUCER_CLIENT`; consumers stay on kafkajs. */
-export function createEventProducer(kafka: Kafka, brokers: string[], clientId: string, env: NodeJS.ProcessEnv = process.env): EventProducer {
+/**
+ * The producer behind `EventProducer`, chosen by `KAFKA_PRODUCER_CLIENT`, compressing with `compression`
+ * (the service config's validated `KAFKA_COMPRESSION`); consumers stay on kafkajs.
+ */
+export function createEventProducer(
+  kafka: Kafka,
+  brokers: string[],
+  clientId: string,
+  env: NodeJS.ProcessEnv = process.env,
+  compression: KafkaCompression = DEFAULT_KAFKA_COMPRESSION,
+): EventProducer {
   switch (eventProducerClient(env)) {
     case 'kafkajs':
-      return new KafkajsEventProducer(kafka);
+      return new KafkajsEventProducer(kafka, { compression });
     case 'platformatic':
-      return new PlatformaticEventProducer({ brokers, clientId });
+      return new PlatformaticEventProducer({ brokers, clientId, compression });
   }
 }

@@ -1,4 +1,5 @@
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { DEFAULT_KAFKA_COMPRESSION, KAFKAJS_COMPRESSION_TYPES, registerKafkajsCodecs, type KafkaCompression } from './compression';
 import { CoalescingSendQueue } from './coalescing-send-queue';
 
 export interface ProducedRecord {
@@ -29,10 +30,18 @@ export function producedRecordSize(r: ProducedRecord): number {
 /** Shared by both producers: merged sends, cut into requests of at most 512 KiB. */
 export const PRODUCE_REQUEST_LIMITS = { maxRecords: 5000, maxBytes: 512 * 1024, sizeOf: producedRecordSize };
 
+export interface KafkajsEventProducerOptions {
+  /** Codec of the batches sent (default DEFAULT_KAFKA_COMPRESSION); the broker keeps them as sent. */
+  compression?: KafkaCompression;
+}
+
 export class KafkajsEventProducer implements EventProducer {
   private readonly producer: Producer;
+  readonly compression: KafkaCompression;
 
-  constructor(kafka: Kafka) {
+  constructor(kafka: Kafka, options: KafkajsEventProducerOptions = {}) {
+    this.compression = options.compression ?? DEFAULT_KAFKA_COMPRESSION;
+    registerKafkajsCodecs(); // also for a Kafka client not made by createKafka
     // Idempotent producer: a retried send is written once; one request in flight keeps order per key.
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   }
@@ -57,7 +66,7 @@ export class KafkajsEventProducer implements EventProducer {
     }
     await this.producer.sendBatch({
       acks: -1,
-      compression: CompressionTypes.None,
+      compression: KAFKAJS_COMPRESSION_TYPES[this.compression],
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
         messages: list.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { JsonLogger } from '@tally/telemetry';
+import { registerKafkajsCodecs, type KafkaCompression } from './compression';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -8,6 +9,8 @@ export interface KafkaSettings {
   topicPrefix: string;
   /** Partitions for topics this service creates when they are missing. */
   defaultPartitions: number;
+  /** How Tally's producers compress what they send (`KAFKA_COMPRESSION`); consumers read every codec. */
+  compression?: KafkaCompression;
 }
 
 export const physicalTopic = (settings: Pick<KafkaSettings, 'topicPrefix'>, logical: string): string =>
@@ -26,6 +29,8 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 export function createKafka(settings: KafkaSettings, logger: JsonLogger): Kafka {
   // Tally sets keys on every message, so the partitioner change of kafkajs 2 does not matter to it.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  // kafkajs only knows gzip: without these a snappy, lz4 or zstd batch would stop the partition.
+  registerKafkajsCodecs();
   const kafkaLogger = logger.child('kafkajs');
   return new Kafka({
     clientId: settings.clientId,

@@ -1,5 +1,6 @@
 import type { Producer } from '@platformatic/kafka';
 import { CoalescingSendQueue } from './coalescing-send-queue';
+import { compressionUnavailableReason, DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from './compression';
 import { importEsm } from './esm-import';
 import { PRODUCE_REQUEST_LIMITS, type EventProducer, type ProducedRecord } from './event-producer';
 
@@ -17,6 +18,11 @@ export interface PlatformaticEventProducerOptions {
   timeoutMs?: number;
   /** Retries of one request before `send` rejects (the relay then re-sends the rows later); at least 2. */
   retries?: number;
+  /**
+   * Codec of the batches sent (default DEFAULT_KAFKA_COMPRESSION), compressed by the library itself: gzip
+   * and zstd with Node's zlib (zstd needs Node >= 22.15), snappy (raw) and lz4 in WASM.
+   */
+  compression?: KafkaCompression;
 }
 
 const toBuffer = (value?: string | Buffer): Buffer | undefined => (value === undefined ? undefined : typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
@@ -38,6 +44,9 @@ export class PlatformaticEventProducer implements EventProducer {
 
   async connect(): Promise<void> {
     if (this.producer) return;
+    const compression = this.options.compression ?? DEFAULT_KAFKA_COMPRESSION;
+    const unavailable = compressionUnavailableReason(compression);
+    if (unavailable) throw new Error(unavailable);
     const { Producer, compatibilityPartitioner } = await loadPlatformaticKafka();
     let roundRobin = 0;
     const producer: RecordProducer = new Producer<string, string | Buffer, string, string>({
@@ -47,6 +56,7 @@ export class PlatformaticEventProducer implements EventProducer {
       idempotent: true,
       acks: -1,
       autocreateTopics: false,
+      compression,
       timeout: this.options.timeoutMs ?? 30_000,
       // Idempotent mode would otherwise retry forever, holding the relay's database transaction open; and
       // the library turns `retries` of 0 or 1 into "forever" too, so 2 is the least that means "few".

@@ -64,7 +64,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     applicationName: `tally-${definition.name}-api:${config.dbSchema}`.slice(0, 63),
   });
   const kafka = createKafka(config.kafka, logger);
-  const producer = createEventProducer(kafka, config.kafka.brokers, config.kafka.clientId);
+  const producer = createEventProducer(kafka, config.kafka.brokers, config.kafka.clientId, process.env, config.kafka.compression);
   await producer.connect();
   const relay = new OutboxRelay(dataSource, producer, logger.child('outbox-relay'));
   const transport = new ExactlyOnceKafkaTransport({

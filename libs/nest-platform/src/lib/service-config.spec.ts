@@ -28,7 +28,7 @@ describe('loadServiceConfig', () => {
       consumerFetchMinBytes: 16384,
       consumerFetchMaxWaitMs: 40,
       api: { poolSize: 4, statementTimeoutMs: 5000, acquireTimeoutMs: 2000, readRatePerSecond: 20, readBurst: 40 },
-      kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3 },
+      kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3, compression: 'lz4' },
       extra: {},
     });
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { KafkaSettings } from '@tally/kafka';
+import { parseKafkaCompression, type KafkaSettings } from '@tally/kafka';
 
 export interface ServiceConfig {
   service: string;
@@ -35,6 +35,17 @@ const baseSchema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only').default(''),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  KAFKA_COMPRESSION: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseKafkaCompression(value);
+      } catch (e) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
   CONSUMER_GROUP: z.string().min(1).optional(),
   CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'must be at least 6000 (the broker minimum)').default(30_000),
@@ -70,6 +81,7 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     KAFKA_TOPIC_PREFIX: env.KAFKA_TOPIC_PREFIX,
     KAFKA_CLIENT_ID: env.KAFKA_CLIENT_ID,
     KAFKA_PARTITIONS: env.KAFKA_PARTITIONS,
+    KAFKA_COMPRESSION: env.KAFKA_COMPRESSION,
     CONSUMER_GROUP: env[`${envPrefix}_CONSUMER_GROUP`] ?? env.CONSUMER_GROUP,
     CONSUMER_CONCURRENCY: env.CONSUMER_CONCURRENCY,
     CONSUMER_SESSION_TIMEOUT_MS: env.CONSUMER_SESSION_TIMEOUT_MS,
@@ -117,6 +129,7 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
       clientId: c.KAFKA_CLIENT_ID ?? `tally-${service}`,
       topicPrefix: c.KAFKA_TOPIC_PREFIX,
       defaultPartitions: c.KAFKA_PARTITIONS,
+      compression: c.KAFKA_COMPRESSION,
     },
     extra: extra.data as Record<string, unknown>,
   };

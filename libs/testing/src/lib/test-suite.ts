@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Client } from 'pg';
 import { ALL_TOPICS } from '@tally/contracts';
-import { ensureTopics, physicalTopic, type ConsumedMessage, type KafkaSettings } from '@tally/kafka';
+import { ensureTopics, physicalTopic, registerKafkajsCodecs, type ConsumedMessage, type KafkaSettings } from '@tally/kafka';
 import { loadServiceConfig, type ServiceConfig, type ServiceDefinition } from '@tally/nest-platform';
 
 /** A message as a test reads it back: a consumed message without the consumer's trace bookkeeping. */
@@ -27,6 +27,7 @@ export class TestSuite {
     this.kafkaBrokers = brokers;
     this.databaseUrl = url;
     process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+    registerKafkajsCodecs(); // as createKafka does: tests read snappy, lz4 and zstd batches too
     this.kafka = new Kafka({ clientId: this.id, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
   }
 

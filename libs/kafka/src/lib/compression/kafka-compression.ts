@@ -17,6 +17,8 @@ export function compressionUnavailableReason(compression: KafkaCompression): str
   return compression === 'zstd' && !nodeHasZstd() ? ZSTD_COMPRESSION_UNAVAILABLE : undefined;
 }
 
+export const nodeCanCompress = (compression: KafkaCompression): boolean => compressionUnavailableReason(compression) === undefined;
+
 export const KAFKAJS_COMPRESSION_TYPES: Record<KafkaCompression, CompressionTypes> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,
