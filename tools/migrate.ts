@@ -1,5 +1,5 @@
 // `npm run db:migrate [service...]`: creates the database (local set-up) and migrates each service's schema.
-import { CreateKafkaPlumbing1732400000000 } from '@tally/kafka';
+import { KAFKA_PLUMBING_MIGRATIONS } from '@tally/kafka';
 import { DEFAULT_DATABASE_URL, loadServiceConfig, redactUrl } from '@tally/nest-platform';
 import { ensureDatabase, openServiceDataSource } from '@tally/postgres';
 import { SERVICES } from './services';
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     const ds = await openServiceDataSource({
       url: config.databaseUrl,
       schema: config.dbSchema,
-      migrations: [CreateKafkaPlumbing1732400000000, ...service.migrations],
+      migrations: [...KAFKA_PLUMBING_MIGRATIONS, ...service.migrations],
     });
     await ds.destroy();
     process.stdout.write(`[setup] ${redactUrl(config.databaseUrl)} schema ${config.dbSchema}: migrated\n`);

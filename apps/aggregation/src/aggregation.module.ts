@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TenantAuthModule } from '@tally/nest-platform';
+import { EventConflictsRepository } from './query/event-conflicts.repository';
 import { EventsExportRepository } from './query/events-export.repository';
 import { UsageQueryController } from './query/usage-query.controller';
 import { UsageQueryRepository } from './query/usage-query.repository';
@@ -10,6 +11,6 @@ import { UsageLedgerRepository } from './usage/usage-ledger.repository';
 @Module({
   imports: [TenantAuthModule],
   controllers: [UsageEventsController, UsageQueryController],
-  providers: [UsageLedgerRepository, LedgerRetentionService, UsageQueryRepository, EventsExportRepository],
+  providers: [UsageLedgerRepository, LedgerRetentionService, UsageQueryRepository, EventsExportRepository, EventConflictsRepository],
 })
 export class AggregationModule {}

@@ -1,4 +1,4 @@
-import { parseUsageQuery } from './query-params';
+import { countWindows, parseUsageQuery } from './query-params';
 
 const NOW = new Date('2024-05-20T12:00:00.000Z');
 const RFC3339 = 'must be an RFC 3339 timestamp';
@@ -117,11 +117,16 @@ describe('parseUsageQuery', () => {
       expect(query({ from: '2024-05-20T11:00:00Z', windowSize: 'MINUTE' }).windowSize).toBe('MINUTE');
     });
 
-    it('refuses MINUTE over more than 7 days at /windowSize', () => {
-      const expected = { ok: false, errors: [{ pointer: '/windowSize', detail: 'MINUTE windows are limited to ranges of 7 days' }] };
-      expect(parse({ from: '2024-05-13T11:59:59.999Z', to: week.to, windowSize: 'MINUTE' })).toEqual(expected);
+    it('refuses MINUTE over more than 7 days (10,080 windows, the default cap) at /windowSize', () => {
+      expect(parse({ from: '2024-05-13T11:59:59.999Z', to: week.to, windowSize: 'MINUTE' })).toEqual({
+        ok: false,
+        errors: [{ pointer: '/windowSize', detail: 'the range spans 10081 MINUTE windows; at most 10080 per query: shorten the range or use a larger windowSize' }],
+      });
       // The default range is 31 days.
-      expect(parse({ windowSize: 'MINUTE' })).toEqual(expected);
+      expect(parse({ windowSize: 'MINUTE' })).toEqual({
+        ok: false,
+        errors: [{ pointer: '/windowSize', detail: 'the range spans 44640 MINUTE windows; at most 10080 per query: shorten the range or use a larger windowSize' }],
+      });
     });
 
     it('allows HOUR and DAY over more than 7 days', () => {
@@ -202,5 +207,50 @@ describe('parseUsageQuery', () => {
 
   it('passes the meter through', () => {
     expect(parseUsageQuery('tokens', {}, NOW)).toMatchObject({ ok: true, query: { meter: 'tokens' } });
+  });
+});
+
+describe('query limits', () => {
+  const limits = { maxWindows: 48, maxRangeDays: 10 };
+  const parseWith = (params: Record<string, string>) => parseUsageQuery('api-calls', params, NOW, limits);
+
+  it('caps the number of windows, not the range: HOUR over two days passes, over two days and a minute does not', () => {
+    expect(parseWith({ from: '2024-05-18T12:00:00Z', windowSize: 'HOUR' }).ok).toBe(true);
+    expect(parseWith({ from: '2024-05-18T11:59:00Z', windowSize: 'HOUR' })).toEqual({
+      ok: false,
+      errors: [{ pointer: '/windowSize', detail: 'the range spans 49 HOUR windows; at most 48 per query: shorten the range or use a larger windowSize' }],
+    });
+    // The same range in DAY windows is three windows.
+    expect(parseWith({ from: '2024-05-18T11:59:00Z', windowSize: 'DAY' }).ok).toBe(true);
+  });
+
+  it('caps the range of every query, windowed or not, at /from', () => {
+    expect(parseWith({ from: '2024-05-10T12:00:00Z' }).ok).toBe(true);
+    expect(parseWith({ from: '2024-05-10T11:59:59.999Z' })).toEqual({ ok: false, errors: [{ pointer: '/from', detail: 'the range may span at most 10 days' }] });
+    // The default 31 days is over this limit too: the client must narrow it.
+    expect(parseWith({})).toEqual({ ok: false, errors: [{ pointer: '/from', detail: 'the range may span at most 10 days' }] });
+  });
+
+  it('refuses a range of centuries without trying to count its windows', () => {
+    expect(parseUsageQuery('m', { from: '0001-01-01T00:00:00Z', to: '9999-12-31T00:00:00Z', windowSize: 'MINUTE' }, NOW)).toEqual({
+      ok: false,
+      errors: [{ pointer: '/from', detail: 'the range may span at most 400 days' }],
+    });
+  });
+});
+
+describe('countWindows', () => {
+  it('counts aligned UTC windows the range touches', () => {
+    expect(countWindows(new Date('2024-05-01T00:00:00Z'), new Date('2024-05-02T00:00:00Z'), 'HOUR', 'UTC')).toBe(24);
+    expect(countWindows(new Date('2024-05-01T00:30:00Z'), new Date('2024-05-01T01:30:00Z'), 'HOUR', 'UTC')).toBe(2);
+    expect(countWindows(new Date('2024-05-01T00:00:00Z'), new Date('2024-05-01T00:00:00.001Z'), 'DAY', 'UTC')).toBe(1);
+  });
+
+  it('aligns to the wall clock of the time zone', () => {
+    // Midnight UTC is 02:00 in Berlin in May: the range touches two Berlin days.
+    expect(countWindows(new Date('2024-05-01T00:00:00Z'), new Date('2024-05-02T00:00:00Z'), 'DAY', 'Europe/Berlin')).toBe(2);
+    expect(countWindows(new Date('2024-04-30T22:00:00Z'), new Date('2024-05-01T22:00:00Z'), 'DAY', 'Europe/Berlin')).toBe(1);
+    // Kolkata is UTC+05:30: a UTC hour straddles two of its hours.
+    expect(countWindows(new Date('2024-05-01T00:00:00Z'), new Date('2024-05-01T01:00:00Z'), 'HOUR', 'Asia/Kolkata')).toBe(2);
   });
 });

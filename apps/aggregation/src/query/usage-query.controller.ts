@@ -1,18 +1,33 @@
-import { Controller, Get, Header, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { problem, ProjectedApiKeyGuard, Tenant } from '@tally/nest-platform';
-import { parseUsageQuery } from './query-params';
+import { JsonLogger } from '@tally/telemetry';
+import { problem, ProjectedApiKeyGuard, SERVICE_CONFIG, Tenant, type ServiceConfig } from '@tally/nest-platform';
+import { aggregationSettings } from '../aggregation-config';
+import { parseUsageQuery, type QueryLimits } from './query-params';
+import { EventConflictsRepository, type EventConflict } from './event-conflicts.repository';
 import { EventsExportRepository, type EventsPage } from './events-export.repository';
 import { UsageQueryRepository, type UsageRow } from './usage-query.repository';
 
-/** OpenMeter-like usage queries and the event export customers reconcile invoices with. Tenant-scoped. */
+/**
+ * OpenMeter-like usage queries, the event export customers reconcile invoices with, and the conflicting
+ * duplicates a producer sent. Tenant-scoped; reads run on the API's read pool (statement_timeout) and
+ * each tenant's reads are rate-limited by the guard.
+ */
 @Controller('api/v1')
 @UseGuards(ProjectedApiKeyGuard)
 export class UsageQueryController {
+  private readonly limits: QueryLimits;
+
   constructor(
     private readonly usage: UsageQueryRepository,
     private readonly events: EventsExportRepository,
-  ) {}
+    private readonly conflicts: EventConflictsRepository,
+    private readonly logger: JsonLogger,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+  ) {
+    const settings = aggregationSettings(config);
+    this.limits = { maxWindows: settings.QUERY_MAX_WINDOWS ?? 10_080, maxRangeDays: settings.QUERY_MAX_RANGE_DAYS ?? 400 };
+  }
 
   @Get('meters/:slug/query')
   async query(
@@ -20,7 +35,7 @@ export class UsageQueryController {
     @Param('slug') slug: string,
     @Query() params: Record<string, string | string[]>,
   ): Promise<{ meter: string; aggregation: string | null; from: string; to: string; windowSize: string | null; windowTimeZone: string; data: UsageRow[] }> {
-    const parsed = parseUsageQuery(slug, params);
+    const parsed = parseUsageQuery(slug, params, new Date(), this.limits);
     if (!parsed.ok) throw problem(400, 'invalid query', parsed.errors);
     const q = parsed.query;
     const result = await this.usage.query(tenant, q);
@@ -35,15 +50,60 @@ export class UsageQueryController {
     };
   }
 
-  /** JSON pages by default; `Accept: text/csv` streams every matching event as CSV. */
+  /** Duplicates of counted events that carried another payload (not counted): a producer bug to fix. */
+  @Get('events/conflicts')
+  @Header('Cache-Control', 'no-store')
+  async listConflicts(@Tenant() tenant: string, @Query() params: Record<string, string | string[]>): Promise<{ data: EventConflict[]; nextCursor: string | null }> {
+    const filter = this.conflicts.parseFilter(params);
+    if (!filter.ok) throw problem(400, 'invalid filter', filter.errors);
+    return this.conflicts.page(tenant, filter.filter);
+  }
+
+  /**
+   * JSON pages by default; `Accept: text/csv` streams every matching event as CSV with backpressure: the
+   * next chunk is read from the ledger only once the client has taken the previous one, and a client that
+   * goes away ends the export.
+   */
   @Get('events')
   @Header('Cache-Control', 'no-store')
-  async list(@Tenant() tenant: string, @Query() params: Record<string, string>, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<EventsPage | void> {
-    const filter = this.events.parseFilter(params);
+  async list(
+    @Tenant() tenant: string,
+    @Query() params: Record<string, string | string[]>,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<EventsPage | void> {
+    const filter = this.events.parseFilter(params, new Date(), this.limits);
     if (!filter.ok) throw problem(400, 'invalid filter', filter.errors);
     if (!(req.headers.accept ?? '').includes('text/csv')) return this.events.page(tenant, filter.filter);
+    const chunks = this.events.csv(tenant, filter.filter);
+    // Read the first chunk before answering, so a timeout or a failure there is still a clean problem+json.
+    const first = await chunks.next();
     res.status(200).type('text/csv').setHeader('Content-Disposition', `attachment; filename="usage-events.csv"`);
-    for await (const chunk of this.events.csv(tenant, filter.filter)) res.write(chunk);
-    res.end();
+    try {
+      for (let next = first; !next.done; next = await chunks.next()) {
+        if (!res.write(next.value)) await drainedOrClosed(res);
+        if (res.destroyed || res.writableEnded) break;
+      }
+      if (!res.destroyed) res.end();
+    } catch (e) {
+      // Headers are out: the status cannot change any more. Cutting the connection without the last chunk
+      // tells the client the file is incomplete instead of handing it a short file that looks whole.
+      this.logger.warn('CSV export failed midway; connection closed', { tenant, error: (e as Error).message });
+      res.destroy();
+    } finally {
+      await chunks.return(undefined);
+    }
   }
+}
+
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { READ_DATA_SOURCE } from '@tally/nest-platform';
 import type { Aggregation } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { TIME_WEIGHTED_DECIMALS } from '../domain/time-weighted-sum';
@@ -32,7 +33,8 @@ const AGGREGATE: Record<Aggregation, string> = {
  */
 @Injectable()
 export class UsageQueryRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  /** On the API's read pool: its statement_timeout bounds what one query can cost. */
+  constructor(@Inject(READ_DATA_SOURCE) private readonly dataSource: DataSource) {}
 
   async query(tenant: string, q: UsageQuery): Promise<{ aggregation: Aggregation | null; rows: UsageRow[] }> {
     const s = schemaOf(this.dataSource);

@@ -26,7 +26,8 @@ export class UsageEventsController {
   async onUsageEvents(@Payload() batch: ConsumedBatch<UsageEvent>): Promise<void> {
     const messageByEventId = new Map<string, ConsumedMessage<UsageEvent>>();
     for (const m of batch.messages) if (!messageByEventId.has(m.value.eventId)) messageByEventId.set(m.value.eventId, m);
-    const fresh = await this.ledger.recordNew(batch.manager, [...messageByEventId.values()].map((m) => m.value));
+    // Every copy goes in, repeats too: the first of an id is counted, the others are compared with it.
+    const fresh = await this.ledger.recordNew(batch.manager, batch.messages.map((m) => m.value));
     const periods = await this.ledger.periodsOf(batch.manager, fresh.map((e) => ({ tenant: e.tenant, customer: e.subject })));
     const deltas = [...computeWindowDeltas(fresh, (tenant, customer) => periods.get(`${tenant}\u0000${customer}`) ?? []).values()];
     const distinctAdded = await this.ledger.addDistinctValues(batch.manager, deltas);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Aggregation, UsageEvent, WindowKind } from '@tally/contracts';
+import { Counter, register } from 'prom-client';
+import { TOPICS, type Aggregation, type UsageEvent, type WindowKind } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { timeWeightedSum, type GaugeReading } from '../domain/time-weighted-sum';
 import { windowDeltaKey, type WindowDelta } from '../domain/window-deltas';
@@ -24,6 +25,34 @@ export interface StoredWindow {
   version: string;
 }
 
+/**
+ * The payload a duplicate is compared on: subject, type, time (to the microsecond, whatever its notation),
+ * readings and data, as canonical jsonb text (keys sorted, whitespace dropped) so a producer that re-orders
+ * keys or re-formats the time does not make a conflict. SHA-256, 32 bytes per event id.
+ */
+const PAYLOAD_HASH_SQL = `sha256(convert_to(jsonb_build_array(x.subject, x.type, extract(epoch FROM x.time), x.readings, x.data)::text, 'UTF8'))`;
+
+/** The conflicting payload kept for the API, bounded: one producer bug must not fill the database. */
+export const CONFLICT_SAMPLE_CHARS = 4096;
+
+export function conflictSample(e: Pick<UsageEvent, 'subject' | 'type' | 'time' | 'readings' | 'data'>): { sample: string; truncated: boolean } {
+  const full = JSON.stringify({ subject: e.subject, type: e.type, time: e.time, readings: e.readings, data: e.data });
+  if (full.length <= CONFLICT_SAMPLE_CHARS) return { sample: full, truncated: false };
+  // Never cut a surrogate pair in two: half of one is not text.
+  const cut = /[\uD800-\uDBFF]/.test(full[CONFLICT_SAMPLE_CHARS - 1]) ? CONFLICT_SAMPLE_CHARS - 1 : CONFLICT_SAMPLE_CHARS;
+  return { sample: full.slice(0, cut), truncated: true };
+}
+
+const registeredConflicts = register.getSingleMetric('tally_conflicting_duplicates_total') as Counter | undefined;
+/** No tenant label (unbounded cardinality); which tenant and event: GET /api/v1/events/conflicts. */
+export const conflictingDuplicates =
+  registeredConflicts ??
+  new Counter({
+    name: 'tally_conflicting_duplicates_total',
+    help: 'Events dropped as duplicates of an already counted (tenant, source, id) whose payload differs from the counted one',
+    labelNames: ['topic'],
+  });
+
 /** Set-based SQL only: every statement here handles the whole batch. */
 @Injectable()
 export class UsageLedgerRepository {
@@ -31,29 +60,36 @@ export class UsageLedgerRepository {
 
   /**
    * Records the events; returns those not seen before (duplicates are skipped, not counted). One statement:
-   * the ids are claimed and only the claimed events go into the ledger (the first of any repeated id).
+   * the ids are claimed and only the claimed events go into the ledger (the first of any repeated id), each
+   * with a hash of its payload. Only when the batch holds duplicates, a second statement compares their
+   * hashes with the counted one's and records the conflicting ones (see recordConflicts).
    */
   async recordNew(manager: EntityManager, events: UsageEvent[]): Promise<UsageEvent[]> {
     if (events.length === 0) return [];
     const s = schemaOf(manager.connection);
     // Partitions for every event's day, duplicates included: created before the statement that needs them.
     await this.ensureDayPartitions(manager.connection, events.map((e) => new Date(e.time)));
-    const inserted: Array<{ ord: string }> = await manager.query(
-      `WITH input AS (
-         SELECT DISTINCT ON (tenant, source, event_id) *
+    const rows: Array<{ ord: string; duplicate_hash: string | null }> = await manager.query(
+      `WITH raw AS (
+         SELECT x.*, ${PAYLOAD_HASH_SQL} AS hash
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::jsonb[])
            WITH ORDINALITY AS x(tenant, source, event_id, subject, type, time, readings, data, ord)
-         ORDER BY tenant, source, event_id, ord
+       ), input AS (
+         SELECT DISTINCT ON (tenant, source, event_id) * FROM raw ORDER BY tenant, source, event_id, ord
        ), claimed AS (
-         INSERT INTO ${s}.event_ids (tenant, source, event_id, time)
-         SELECT tenant, source, event_id, time FROM input
+         INSERT INTO ${s}.event_ids (tenant, source, event_id, time, payload_hash)
+         SELECT tenant, source, event_id, time, hash FROM input
          ON CONFLICT (tenant, source, event_id) DO NOTHING
          RETURNING tenant, source, event_id
        ), recorded AS (
          INSERT INTO ${s}.event_ledger (tenant, source, event_id, subject, type, time, readings, data)
          SELECT i.tenant, i.source, i.event_id, i.subject, i.type, i.time, i.readings, i.data FROM input i JOIN claimed USING (tenant, source, event_id)
+       ), counted AS (
+         SELECT i.ord FROM input i JOIN claimed USING (tenant, source, event_id)
        )
-       SELECT i.ord FROM input i JOIN claimed USING (tenant, source, event_id)`,
+       SELECT ord, NULL AS duplicate_hash FROM counted
+       UNION ALL
+       SELECT ord, encode(hash, 'hex') FROM raw WHERE ord NOT IN (SELECT ord FROM counted)`,
       [
         events.map((e) => e.tenant),
         events.map((e) => e.source),
@@ -65,7 +101,53 @@ export class UsageLedgerRepository {
         events.map((e) => JSON.stringify(e.data)),
       ],
     );
-    return inserted.map((r) => Number(r.ord)).sort((a, b) => a - b).map((ord) => events[ord - 1]);
+    const duplicates = rows.filter((r) => r.duplicate_hash !== null).map((r) => ({ event: events[Number(r.ord) - 1], hash: r.duplicate_hash as string }));
+    if (duplicates.length > 0) conflictingDuplicates.inc({ topic: TOPICS.usageEvents }, await this.recordConflicts(manager, duplicates));
+    return rows.filter((r) => r.duplicate_hash === null).map((r) => Number(r.ord)).sort((a, b) => a - b).map((ord) => events[ord - 1]);
+  }
+
+  /**
+   * Of the duplicates of a batch, records those whose payload differs from the counted event's (an earlier
+   * batch's, a concurrent one's — committed by now, since the claim waited for it —, or this batch's first)
+   * and returns how many there were. Runs after the claim, in the batch's transaction. Identical copies (a
+   * producer's retry) are not conflicts; ids counted before payload hashes existed cannot be compared.
+   */
+  async recordConflicts(manager: EntityManager, duplicates: Array<{ event: UsageEvent; hash: string }>): Promise<number> {
+    const groups = new Map<string, { event: UsageEvent; hash: string; count: number }>();
+    for (const d of duplicates) {
+      const key = JSON.stringify([d.event.tenant, d.event.source, d.event.id, d.hash]);
+      const group = groups.get(key);
+      if (group) group.count += 1;
+      else groups.set(key, { ...d, count: 1 });
+    }
+    const list = [...groups.values()];
+    const samples = list.map((g) => conflictSample(g.event));
+    const [row]: Array<{ conflicts: string }> = await manager.query(
+      `WITH d AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::boolean[])
+           AS d(tenant, source, event_id, hash, n, sample, sample_truncated)
+       ), conflicting AS (
+         SELECT d.tenant, d.source, d.event_id, e.payload_hash AS first_hash, decode(d.hash, 'hex') AS conflicting_hash, d.n, d.sample, d.sample_truncated
+         FROM d JOIN ${schemaOf(manager.connection)}.event_ids e USING (tenant, source, event_id)
+         WHERE e.payload_hash IS NOT NULL AND e.payload_hash <> decode(d.hash, 'hex')
+       ), noted AS (
+         INSERT INTO ${schemaOf(manager.connection)}.event_conflicts AS c
+           (tenant, source, event_id, first_hash, conflicting_hash, count, sample, sample_truncated)
+         SELECT tenant, source, event_id, first_hash, conflicting_hash, n, sample, sample_truncated FROM conflicting
+         ON CONFLICT (tenant, source, event_id, conflicting_hash) DO UPDATE SET count = c.count + excluded.count, last_seen = now()
+       )
+       SELECT COALESCE(sum(n), 0)::text AS conflicts FROM conflicting`,
+      [
+        list.map((g) => g.event.tenant),
+        list.map((g) => g.event.source),
+        list.map((g) => g.event.id),
+        list.map((g) => g.hash),
+        list.map((g) => g.count),
+        samples.map((x) => x.sample),
+        samples.map((x) => x.truncated),
+      ],
+    );
+    return Number(row?.conflicts ?? 0);
   }
 
   /**

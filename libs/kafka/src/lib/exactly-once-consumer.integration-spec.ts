@@ -6,7 +6,7 @@ import { dlqTopicFor } from '@tally/contracts';
 import { openServiceDataSource } from '@tally/postgres';
 import { expectEventually, TestSuite } from '@tally/testing';
 import { JsonLogger } from '@tally/telemetry';
-import { CreateKafkaPlumbing1732400000000 } from './plumbing-migration';
+import { KAFKA_PLUMBING_MIGRATIONS } from './plumbing-migration';
 import { KafkajsEventProducer } from './event-producer';
 import { OutboxRelay } from './outbox-relay';
 import { CreateAppliedMessages1732400009000 } from '../test-support/applied-messages.migration';
@@ -38,7 +38,7 @@ describe('ExactlyOnceConsumer (real Kafka + Postgres)', () => {
     dataSource = await openServiceDataSource({
       url: suite.databaseUrl,
       schema: suite.schema('plumbing'),
-      migrations: [CreateKafkaPlumbing1732400000000, CreateAppliedMessages1732400009000],
+      migrations: [...KAFKA_PLUMBING_MIGRATIONS, CreateAppliedMessages1732400009000],
     });
   });
 

@@ -1,5 +1,5 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type SpanContext } from '@opentelemetry/api';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import type { Kafka } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodType } from 'zod';
 import { dlqTopicFor, HEADERS } from '@tally/contracts';
@@ -8,7 +8,11 @@ import { contextFromHeaders, spanContextOf, traceHeaders, type JsonLogger } from
 import { physicalTopic, type KafkaSettings } from './kafka-settings';
 import type { EventProducer } from './event-producer';
 import { writeOutboxAndOffset, type OutboxRecord } from './outbox';
-import { batchDuration, consumedMessages, consumerLag } from './kafka-metrics';
+import { batchDuration, consumedMessages, consumerLag, consumerRetries, deadLetters } from './kafka-metrics';
+import type { BatchConsumerClient, BatchConsumerClientFactory, FetchedBatch, FetchedRecord, TopicPartition } from './consumer-client';
+import { KafkajsConsumerClient } from './kafkajs-consumer-client';
+import { deadLetterHeaders, deadLetterValue, DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from './dead-letter';
+import { describeFailure, failureKind } from './failure-kind';
 
 const tracer = trace.getTracer('@tally/kafka');
 const KAFKA_COMMIT_INTERVAL_MS = 1000;
@@ -25,6 +29,8 @@ export interface ConsumedMessage<T = unknown> {
   timestamp: string;
   /** The producer's trace context, restored from the W3C headers. */
   traceContext: Context;
+  /** The bytes as fetched, for dead letters. */
+  raw: FetchedRecord;
 }
 
 export interface DerivedEvent {
@@ -92,7 +98,10 @@ export interface BatchInfo {
 }
 
 export interface ExactlyOnceConsumerOptions {
+  /** The kafkajs client, used unless `client` names another Kafka client library. */
   kafka: Kafka;
+  /** Which Kafka client library fetches (default: kafkajs on `kafka`). */
+  client?: BatchConsumerClientFactory;
   settings: KafkaSettings;
   dataSource: DataSource;
   groupId: string;
@@ -114,23 +123,53 @@ export interface ExactlyOnceConsumerOptions {
    */
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
+  /**
+   * How often a batch (and then each message of it) is tried when it fails for a reason other than an
+   * unreachable Postgres or broker, before the failing message is isolated and dead-lettered (default 3).
+   */
+  maxAttempts?: number;
+  /** First pause between attempts; doubles each time (default 100 ms). */
+  retryBackoffMs?: number;
+  deadLetterLimits?: DeadLetterLimits;
+}
+
+/** One message of a batch, decoded once: either its value is ready for the handler or it says why not. */
+interface DecodedMessage {
+  message: ConsumedMessage;
+  problem?: string;
+}
+
+/** A dead letter's reason and the kind counted in `tally_dead_letters_total`. */
+interface Rejection {
+  reason: string;
+  kind: 'undecodable' | 'schema' | 'rejected' | 'poison';
 }
 
 /**
  * A batch consumer whose source of truth for "what has been applied" is Postgres, not Kafka:
  * for each fetched batch it runs the handler, the outbox writes and the offset update in ONE
- * transaction. On assignment it seeks to the stored offsets; because kafkajs does not await the
- * rebalance listener, the first fetch can still come from an older position, so the transaction also
- * locks the partition's offset row and skips every message below it. A stale consumer therefore can
- * never apply a batch twice, and a crash at any point either loses the whole transaction (the batch is
- * fetched again) or keeps it whole (its messages are skipped when fetched again).
+ * transaction. On assignment it seeks to the stored offsets; because a client may deliver an older batch
+ * first (kafkajs does not await its rebalance listener), the transaction also locks the partition's offset
+ * row and skips every message below it. A stale consumer therefore can never apply a batch twice, and a
+ * crash at any point either loses the whole transaction (the batch is fetched again) or keeps it whole
+ * (its messages are skipped when fetched again).
+ *
+ * No single message can stop a partition. A message that cannot be decoded or fails its schema is
+ * dead-lettered in the batch's transaction. A batch that fails for another reason is retried a bounded
+ * number of times; if it still fails it is split in halves, each applied in its own transaction, down to
+ * the one message that keeps failing, which is dead-lettered with the error (its offset is stored with the
+ * dead letter, so it is never retried again) while every other message is applied exactly once. Failures
+ * of Postgres or the broker themselves (connections, restarts, conflicts) are never isolated: the batch is
+ * handed back to the client, which fetches it again after a backoff.
  */
 export class ExactlyOnceConsumer {
-  private consumer?: Consumer;
-  private crashed?: Error;
+  private client?: BatchConsumerClient;
   private readonly byPhysicalTopic = new Map<string, TopicSubscription>();
   private readonly logger: JsonLogger;
   private readonly lastKafkaCommit = new Map<string, number>();
+  private readonly maxAttempts: number;
+  private readonly retryBackoffMs: number;
+  private readonly deadLetterLimits: DeadLetterLimits;
 
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
     this.logger = options.logger.child('exactly-once-consumer');
@@ -138,6 +177,9 @@ export class ExactlyOnceConsumer {
       if (sub.delivery === 'direct' && !options.producer) throw new Error(`${sub.topic}: direct delivery needs a producer`);
       this.byPhysicalTopic.set(physicalTopic(options.settings, sub.topic), sub);
     }
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.retryBackoffMs = Math.max(0, options.retryBackoffMs ?? 100);
+    this.deadLetterLimits = options.deadLetterLimits ?? DEFAULT_DEAD_LETTER_LIMITS;
   }
 
   get physicalTopics(): string[] {
@@ -149,75 +191,62 @@ export class ExactlyOnceConsumer {
     return this.options.subscriptions.map((s) => physicalTopic(this.options.settings, dlqTopicFor(s.topic)));
   }
 
-  /** Running (or with nothing to consume), and not crashed beyond kafkajs' own restarts. */
+  /** Running (or with nothing to consume), and its client has not stopped for good. */
   isHealthy(): boolean {
     if (this.byPhysicalTopic.size === 0) return true;
-    return this.consumer !== undefined && this.crashed === undefined;
+    return this.client?.isHealthy() ?? false;
   }
 
   async start(): Promise<void> {
     if (this.byPhysicalTopic.size === 0) return;
-    const { kafka, groupId } = this.options;
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: Math.min(3_000, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 3)),
-      minBytes: this.options.fetchMinBytes ?? 16_384,
-      maxWaitTimeInMs: this.options.fetchMaxWaitMs ?? 40,
-      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 1_048_576,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.seekToStoredOffsets(payload.memberAssignment).catch((e) =>
-        this.logger.error('could not seek to stored offsets; the offset-row check still prevents double application', { error: e }),
-      );
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.crashed = payload.error;
-      this.logger.error('consumer crashed', { error: payload.error, restart: payload.restart, groupId });
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.physicalTopics, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.onBatch(payload),
+    const o = this.options;
+    const sessionTimeoutMs = o.sessionTimeoutMs ?? 30_000;
+    const clientOptions = {
+      groupId: o.groupId,
+      topics: this.physicalTopics,
+      sessionTimeoutMs,
+      heartbeatIntervalMs: Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
+      fetchMinBytes: o.fetchMinBytes ?? 16_384,
+      fetchMaxWaitMs: o.fetchMaxWaitMs ?? 40,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 1_048_576,
+      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
+    };
+    this.client = o.client ? o.client(clientOptions) : new KafkajsConsumerClient(o.kafka, clientOptions, o.logger);
+    await this.client.start({
+      startOffsets: (assigned) => this.storedOffsets(assigned),
+      onBatch: (batch) => this.onBatch(batch),
     });
   }
 
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    await consumer?.disconnect();
+    const client = this.client;
+    this.client = undefined;
+    await client?.stop();
   }
 
-  private async seekToStoredOffsets(assignment: Record<string, number[]>): Promise<void> {
-    const consumer = this.consumer;
-    if (!consumer) return;
+  private async storedOffsets(assigned: TopicPartition[]): Promise<Map<string, string>> {
+    const offsets = new Map<string, string>();
+    const topics = [...new Set(assigned.map((a) => a.topic))];
+    if (topics.length === 0) return offsets;
     const s = schemaOf(this.options.dataSource);
-    const topics = Object.keys(assignment);
-    if (topics.length === 0) return;
     const rows: Array<{ topic: string; partition: number; next_offset: string }> = await this.options.dataSource.query(
       `SELECT topic, partition, next_offset FROM ${s}.consumer_offsets WHERE group_id = $1 AND topic = ANY($2::text[])`,
       [this.options.groupId, topics],
     );
+    const wanted = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
     for (const row of rows) {
-      if (assignment[row.topic]?.includes(row.partition)) {
-        consumer.seek({ topic: row.topic, partition: row.partition, offset: row.next_offset });
-      }
+      const key = `${row.topic}:${row.partition}`;
+      if (wanted.has(key)) offsets.set(key, String(row.next_offset));
     }
+    return offsets;
   }
 
-  private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  private async onBatch(batch: FetchedBatch): Promise<string> {
     const sub = this.byPhysicalTopic.get(batch.topic);
     if (!sub) throw new Error(`received a batch for unsubscribed topic ${batch.topic}`);
     const timer = batchDuration.startTimer({ topic: sub.topic });
-    const next = await this.applyBatch(sub, batch.topic, batch.partition, batch.messages);
+    const next = await this.applyBatch(sub, batch);
     timer();
-    resolveOffset(batch.lastOffset());
     consumerLag.set({ topic: sub.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(next)));
     // Informational only (lag dashboards); Postgres holds the truth, so a failure here is harmless. At most
     // once a second per partition: a commit per batch was a broker request per transaction, which at low
@@ -225,22 +254,19 @@ export class ExactlyOnceConsumer {
     const partitionKey = `${batch.topic}:${batch.partition}`;
     if (Date.now() - (this.lastKafkaCommit.get(partitionKey) ?? 0) >= KAFKA_COMMIT_INTERVAL_MS) {
       this.lastKafkaCommit.set(partitionKey, Date.now());
-      await this.consumer
-        ?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
+      await this.client
+        ?.commit(batch.topic, batch.partition, next)
         .catch((e) => this.logger.warn('Kafka offset commit failed (informational only)', { error: e }));
     }
-    await heartbeat();
+    return next;
   }
 
-  /** Applies one partition's batch exactly once; returns the next offset to consume. */
-  private async applyBatch(sub: TopicSubscription, physical: string, partition: number, raw: KafkaMessage[]): Promise<string> {
-    const { dataSource, groupId, settings } = this.options;
-    const s = schemaOf(dataSource);
-    const last = raw[raw.length - 1].offset;
-    const next = (BigInt(last) + 1n).toString();
-    const messages = raw.map((m) => toConsumed(sub.topic, partition, m));
-    const links: Link[] = messages.flatMap((m) => {
-      const sc = spanContextOf(m.traceContext);
+  /** Applies one partition's batch exactly once, isolating any message that keeps failing; returns the next offset. */
+  private async applyBatch(sub: TopicSubscription, batch: FetchedBatch): Promise<string> {
+    const { groupId } = this.options;
+    const messages = batch.records.map((r) => decodeRecord(sub, batch.partition, r));
+    const links: Link[] = messages.flatMap(({ message }) => {
+      const sc = spanContextOf(message.traceContext);
       return sc ? [{ context: sc }] : [];
     });
     // One span per batch, linked to the span of every message in it (a batch has many parents).
@@ -251,106 +277,208 @@ export class ExactlyOnceConsumer {
         links,
         attributes: {
           'messaging.system': 'kafka',
-          'messaging.destination.name': physical,
-          'messaging.destination.partition.id': String(partition),
-          'messaging.batch.message_count': raw.length,
+          'messaging.destination.name': batch.topic,
+          'messaging.destination.partition.id': String(batch.partition),
+          'messaging.batch.message_count': messages.length,
           'messaging.consumer.group.name': groupId,
         },
       },
       ROOT_CONTEXT,
     );
-    const batchContext = trace.setSpan(ROOT_CONTEXT, span);
-    let wroteOutbox = false;
-    let info: BatchInfo | undefined;
     try {
-      await context.with(batchContext, () =>
-        dataSource.transaction(async (manager) => {
-          // One round trip: creates the row on first use, and the no-op update locks it like FOR UPDATE would.
-          const [row] = await manager.query(
-            `INSERT INTO ${s}.consumer_offsets AS o (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
-             ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = o.next_offset
-             RETURNING next_offset`,
-            [groupId, physical, partition],
-          );
-          const stored = BigInt(row.next_offset);
-          const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
-          const skipped = messages.length - fresh.length;
-          if (skipped > 0) consumedMessages.inc({ topic: sub.topic, outcome: 'skipped_stale' }, skipped);
-          if (fresh.length === 0) return;
-
-          const outbox: OutboxRecord[] = [];
-          const rejected = new Set<ConsumedMessage>();
-          const deadLetter = (m: ConsumedMessage, reason: string) => {
-            rejected.add(m);
-            outbox.push(deadLetterRecord(settings, m, reason, raw.find((r) => r.offset === m.offset)));
-          };
-          const valid: ConsumedMessage[] = [];
-          for (const m of fresh) {
-            const problem = decode(m, sub.schema, sub.decode);
-            if (problem) deadLetter(m, problem);
-            else valid.push(m);
-          }
-          const emit = (event: DerivedEvent) => outbox.push(derivedRecord(settings, event, span.spanContext()));
-          if (valid.length > 0) {
-            await sub.handler(valid, { manager, emit, deadLetter });
-          }
-          info = { topic: sub.topic, partition, firstOffset: fresh[0].offset, lastOffset: last, applied: fresh.length - rejected.size };
-          if (sub.delivery === 'direct') {
-            // Acknowledged before the offsets below are stored: a crash in between sends them again, never loses them.
-            await this.options.producer?.send(outbox);
-            await this.options.hooks?.beforeCommit?.(info);
-            await manager.query(
-              `UPDATE ${s}.consumer_offsets SET next_offset = $4, updated_at = now()
-               WHERE group_id = $1 AND topic = $2 AND partition = $3`,
-              [groupId, physical, partition, next],
-            );
-          } else {
-            await writeOutboxAndOffset(manager, outbox, { groupId, topic: physical, partition, next });
-            wroteOutbox = outbox.length > 0;
-            await this.options.hooks?.beforeCommit?.(info);
-          }
-          consumedMessages.inc({ topic: sub.topic, outcome: 'applied' }, fresh.length - rejected.size);
-          if (rejected.size > 0) consumedMessages.inc({ topic: sub.topic, outcome: 'dead_lettered' }, rejected.size);
-        }),
-      );
+      const next = await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.applyOrIsolate(sub, batch.topic, batch.partition, messages, span, this.maxAttempts));
       span.setStatus({ code: SpanStatusCode.OK });
+      return next;
     } catch (e) {
-      // Not swallowed: the transaction rolled back and kafkajs retries the batch from the stored offset.
+      // Not swallowed: nothing of the failed part committed, and the client fetches it again from the stored offset.
       span.recordException(e as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
-      this.logger.error('batch failed and was rolled back; it will be retried', {
+      this.logger.error('batch failed and was rolled back; it will be fetched again', {
         error: e as Error,
         topic: sub.topic,
-        partition,
-        firstOffset: raw[0].offset,
-        lastOffset: last,
+        partition: batch.partition,
+        firstOffset: batch.records[0]?.offset,
+        lastOffset: batch.records[batch.records.length - 1]?.offset,
       });
-      throw retriable(e as Error);
+      throw e;
     } finally {
       span.end();
     }
+  }
+
+  /**
+   * Tries `messages` as one transaction up to `attempts` times. A transient failure is thrown to the client
+   * at once. A deterministic one that persists splits the range in halves (each tried once, then split
+   * again), and a single message that fails every attempt is dead-lettered with the error.
+   */
+  private async applyOrIsolate(
+    sub: TopicSubscription,
+    physical: string,
+    partition: number,
+    messages: DecodedMessage[],
+    span: Span,
+    attempts: number,
+  ): Promise<string> {
+    let lastError: unknown;
+    const tries = messages.length === 1 ? this.maxAttempts : attempts;
+    for (let attempt = 1; attempt <= tries; attempt++) {
+      try {
+        return await this.applyRange(sub, physical, partition, messages, span);
+      } catch (e) {
+        lastError = e;
+        const kind = failureKind(e);
+        consumerRetries.inc({ topic: sub.topic, kind });
+        if (kind === 'transient') throw e;
+        this.logger.warn('batch failed; retrying before isolating the failing message', {
+          topic: sub.topic,
+          partition,
+          firstOffset: messages[0].message.offset,
+          lastOffset: messages[messages.length - 1].message.offset,
+          attempt,
+          of: tries,
+          error: describeFailure(e, 300),
+        });
+        if (attempt < tries) await sleep(this.retryBackoffMs * 2 ** (attempt - 1));
+      }
+    }
+    if (messages.length === 1) {
+      const reason = `handler failed ${tries} time(s): ${describeFailure(lastError)}`;
+      span.addEvent('dead-lettered poison message', { offset: messages[0].message.offset });
+      return this.deadLetterAlone(sub, physical, partition, messages[0].message, { reason, kind: 'poison' });
+    }
+    const middle = Math.ceil(messages.length / 2);
+    await this.applyOrIsolate(sub, physical, partition, messages.slice(0, middle), span, 1);
+    return this.applyOrIsolate(sub, physical, partition, messages.slice(middle), span, 1);
+  }
+
+  /** One transaction: the handler on the fresh, decodable messages, their derived events and dead letters, the offset. */
+  private async applyRange(sub: TopicSubscription, physical: string, partition: number, messages: DecodedMessage[], span: Span): Promise<string> {
+    const { dataSource } = this.options;
+    const last = messages[messages.length - 1].message.offset;
+    const next = (BigInt(last) + 1n).toString();
+    let wroteOutbox = false;
+    let info: BatchInfo | undefined;
+    const rejections: Rejection[] = [];
+    await dataSource.transaction(async (manager) => {
+      const stored = await this.lockOffsetRow(manager, physical, partition);
+      const fresh = messages.filter(({ message }) => BigInt(message.offset) >= stored);
+      const skipped = messages.length - fresh.length;
+      if (skipped > 0) consumedMessages.inc({ topic: sub.topic, outcome: 'skipped_stale' }, skipped);
+      if (fresh.length === 0) return;
+
+      const outbox: OutboxRecord[] = [];
+      const rejected = new Set<ConsumedMessage>();
+      const reject = (m: ConsumedMessage, rejection: Rejection) => {
+        if (rejected.has(m)) return;
+        rejected.add(m);
+        rejections.push(rejection);
+        outbox.push(this.deadLetterRecord(m, rejection.reason));
+      };
+      const valid: ConsumedMessage[] = [];
+      for (const { message, problem } of fresh) {
+        if (problem !== undefined) reject(message, { reason: problem, kind: problem.startsWith('schema validation failed') ? 'schema' : 'undecodable' });
+        else valid.push(message);
+      }
+      const emit = (event: DerivedEvent) => outbox.push(derivedRecord(this.options.settings, event, span.spanContext()));
+      const deadLetter = (m: ConsumedMessage, reason: string) => reject(m, { reason, kind: 'rejected' });
+      if (valid.length > 0) await sub.handler(valid, { manager, emit, deadLetter });
+      info = { topic: sub.topic, partition, firstOffset: fresh[0].message.offset, lastOffset: last, applied: fresh.length - rejected.size };
+      wroteOutbox = await this.finish(manager, sub, physical, partition, next, outbox, info);
+      consumedMessages.inc({ topic: sub.topic, outcome: 'applied' }, fresh.length - rejected.size);
+      if (rejected.size > 0) consumedMessages.inc({ topic: sub.topic, outcome: 'dead_lettered' }, rejected.size);
+    });
+    for (const r of rejections) deadLetters.inc({ topic: sub.topic, reason: r.kind });
     if (info) await this.options.hooks?.afterCommit?.(info);
     if (wroteOutbox) this.options.onOutboxWritten?.();
     return next;
   }
+
+  /** Dead-letters one message and stores the offset past it, in one transaction, without running the handler. */
+  private async deadLetterAlone(sub: TopicSubscription, physical: string, partition: number, message: ConsumedMessage, rejection: Rejection): Promise<string> {
+    const next = (BigInt(message.offset) + 1n).toString();
+    let wroteOutbox = false;
+    let deadLettered = false;
+    await this.options.dataSource.transaction(async (manager) => {
+      const stored = await this.lockOffsetRow(manager, physical, partition);
+      if (BigInt(message.offset) < stored) return;
+      const info = { topic: sub.topic, partition, firstOffset: message.offset, lastOffset: message.offset, applied: 0 };
+      wroteOutbox = await this.finish(manager, sub, physical, partition, next, [this.deadLetterRecord(message, rejection.reason)], info);
+      deadLettered = true;
+      consumedMessages.inc({ topic: sub.topic, outcome: 'dead_lettered' });
+    });
+    if (deadLettered) {
+      deadLetters.inc({ topic: sub.topic, reason: rejection.kind });
+      this.logger.error('message isolated and dead-lettered; the partition goes on', { topic: sub.topic, partition, offset: message.offset, reason: rejection.reason });
+    }
+    if (wroteOutbox) this.options.onOutboxWritten?.();
+    return next;
+  }
+
+  /** One round trip: creates the row on first use, and the no-op update locks it like FOR UPDATE would. */
+  private async lockOffsetRow(manager: EntityManager, physical: string, partition: number): Promise<bigint> {
+    const s = schemaOf(this.options.dataSource);
+    const [row] = await manager.query(
+      `INSERT INTO ${s}.consumer_offsets AS o (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
+       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = o.next_offset
+       RETURNING next_offset`,
+      [this.options.groupId, physical, partition],
+    );
+    return BigInt(row.next_offset);
+  }
+
+  /** Derived events and dead letters leave (outbox or direct), then the offset is stored; returns whether the outbox was written. */
+  private async finish(
+    manager: EntityManager,
+    sub: TopicSubscription,
+    physical: string,
+    partition: number,
+    next: string,
+    outbox: OutboxRecord[],
+    info: BatchInfo,
+  ): Promise<boolean> {
+    const { groupId } = this.options;
+    if (sub.delivery === 'direct') {
+      // Acknowledged before the offsets below are stored: a crash in between sends them again, never loses them.
+      await this.options.producer?.send(outbox);
+      await this.options.hooks?.beforeCommit?.(info);
+      await manager.query(
+        `UPDATE ${schemaOf(this.options.dataSource)}.consumer_offsets SET next_offset = $4, updated_at = now()
+         WHERE group_id = $1 AND topic = $2 AND partition = $3`,
+        [groupId, physical, partition, next],
+      );
+      return false;
+    }
+    await writeOutboxAndOffset(manager, outbox, { groupId, topic: physical, partition, next });
+    await this.options.hooks?.beforeCommit?.(info);
+    return outbox.length > 0;
+  }
+
+  private deadLetterRecord(m: ConsumedMessage, reason: string): OutboxRecord {
+    const source = { topic: m.topic, partition: m.partition, offset: m.offset, timestamp: m.timestamp, key: m.raw.key, value: m.raw.value, headers: m.headers };
+    return {
+      topic: physicalTopic(this.options.settings, dlqTopicFor(m.topic)),
+      key: m.key,
+      value: JSON.stringify(deadLetterValue(source, reason, this.deadLetterLimits)),
+      headers: deadLetterHeaders(source, reason, this.deadLetterLimits),
+    };
+  }
 }
 
-function toConsumed(topic: string, partition: number, m: KafkaMessage): ConsumedMessage {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(m.headers ?? {})) {
-    if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.map(String).join(',') : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  }
-  return {
-    topic,
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function decodeRecord(sub: TopicSubscription, partition: number, r: FetchedRecord): DecodedMessage {
+  const message: ConsumedMessage = {
+    topic: sub.topic,
     partition,
-    offset: m.offset,
-    key: m.key ? m.key.toString('utf8') : null,
-    value: m.value,
-    headers,
-    timestamp: m.timestamp,
-    traceContext: contextFromHeaders(headers),
+    offset: r.offset,
+    key: r.key ? r.key.toString('utf8') : null,
+    value: r.value,
+    headers: r.headers,
+    timestamp: r.timestamp,
+    traceContext: contextFromHeaders(r.headers),
+    raw: r,
   };
+  return { message, problem: decode(message, sub.schema, sub.decode) };
 }
 
 /** Parses and validates in place; returns why the message is unusable, or undefined when it is fine. */
@@ -372,7 +500,13 @@ function decode(m: ConsumedMessage, schema: ZodType | undefined, decoder: Messag
     }
   }
   if (schema) {
-    const result = schema.safeParse(parsed);
+    let result: ReturnType<ZodType['safeParse']>;
+    try {
+      result = schema.safeParse(parsed);
+    } catch (e) {
+      // A pathological document (e.g. nested deeper than the stack) must be a dead letter, not a crash.
+      return `schema validation failed: ${(e as Error).message}`;
+    }
     if (!result.success) {
       return `schema validation failed: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
     }
@@ -380,24 +514,6 @@ function decode(m: ConsumedMessage, schema: ZodType | undefined, decoder: Messag
   }
   m.value = parsed;
   return undefined;
-}
-
-function deadLetterRecord(settings: KafkaSettings, m: ConsumedMessage, reason: string, original: KafkaMessage | undefined): OutboxRecord {
-  const bytes = original?.value ?? null;
-  return {
-    topic: physicalTopic(settings, dlqTopicFor(m.topic)),
-    key: m.key,
-    value: JSON.stringify({
-      reason,
-      source: { topic: m.topic, partition: m.partition, offset: m.offset, timestamp: m.timestamp },
-      key: m.key,
-      headers: m.headers,
-      value: bytes ? bytes.toString('utf8') : null,
-      valueBase64: bytes ? bytes.toString('base64') : null,
-      deadLetteredAt: new Date().toISOString(),
-    }),
-    headers: { ...m.headers, [HEADERS.dlqReason]: reason.slice(0, 500) },
-  };
 }
 
 function derivedRecord(settings: KafkaSettings, event: DerivedEvent, batchSpan: SpanContext): OutboxRecord {
@@ -417,15 +533,4 @@ function derivedRecord(settings: KafkaSettings, event: DerivedEvent, batchSpan: 
   const tenant = (event.value as { tenant?: unknown })?.tenant;
   if (typeof tenant === 'string') headers[HEADERS.tenant] = tenant;
   return { topic: physicalTopic(settings, event.topic), key: event.key, value: JSON.stringify(event.value), headers };
-}
-
-/**
- * A failed batch rolled back whole, so retrying it is always safe. kafkajs would stop consuming for good
- * (and never restart) on an error it marks non-retriable, e.g. a produce error from a `direct` send; mark
- * every batch failure retriable instead, so kafkajs retries it with backoff and then restarts the consumer.
- */
-function retriable(e: Error): Error {
-  if ((e as { retriable?: boolean }).retriable === true) return e;
-  // No `cause`: kafkajs reads retriable from the innermost cause.
-  return Object.assign(new Error(`batch failed: ${e.message}`), { name: 'BatchFailed', retriable: true, original: e });
 }

@@ -44,3 +44,33 @@ export const outboxPending = once(
   'tally_outbox_pending',
   () => new Gauge({ name: 'tally_outbox_pending', help: 'Outbox records seen unpublished at the last relay pass' }),
 );
+
+export const consumerRetries = once(
+  'tally_consumer_retries_total',
+  () =>
+    new Counter({
+      name: 'tally_consumer_retries_total',
+      help: 'Failed attempts to apply a batch or message, by kind (transient: Postgres/broker unavailable, retried without limit; deterministic: retried a bounded number of times, then isolated)',
+      labelNames: ['topic', 'kind'],
+    }),
+);
+
+export const deadLetters = once(
+  'tally_dead_letters_total',
+  () =>
+    new Counter({
+      name: 'tally_dead_letters_total',
+      help: 'Messages sent to their topic\'s DLQ, by reason (undecodable, schema, rejected by the handler, poison: isolated after failing every attempt)',
+      labelNames: ['topic', 'reason'],
+    }),
+);
+
+export const outboxParked = once(
+  'tally_outbox_parked_total',
+  () => new Counter({ name: 'tally_outbox_parked_total', help: 'Outbox records the broker refused for good, parked instead of blocking the relay', labelNames: ['topic'] }),
+);
+
+export const outboxParkedPending = once(
+  'tally_outbox_parked',
+  () => new Gauge({ name: 'tally_outbox_parked', help: 'Outbox records parked at the last count (see the outbox table: parked_at, park_reason)' }),
+);

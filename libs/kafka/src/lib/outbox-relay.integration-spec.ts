@@ -5,7 +5,7 @@ import { expectEventually, TestSuite } from '@tally/testing';
 import { KafkajsEventProducer, type EventProducer, type ProducedRecord } from './event-producer';
 import { writeOutbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
-import { CreateKafkaPlumbing1732400000000 } from './plumbing-migration';
+import { KAFKA_PLUMBING_MIGRATIONS } from './plumbing-migration';
 
 /** A real producer that dies right after Kafka acknowledged, before the relay can mark the rows sent. */
 class CrashAfterSend implements EventProducer {
@@ -25,7 +25,7 @@ describe('OutboxRelay (real Kafka + Postgres)', () => {
   let producer: KafkajsEventProducer;
 
   beforeAll(async () => {
-    dataSource = await openServiceDataSource({ url: suite.databaseUrl, schema: suite.schema('relay'), migrations: [CreateKafkaPlumbing1732400000000] });
+    dataSource = await openServiceDataSource({ url: suite.databaseUrl, schema: suite.schema('relay'), migrations: KAFKA_PLUMBING_MIGRATIONS });
     producer = new KafkajsEventProducer(suite.kafka);
     await producer.connect();
   });

@@ -1,8 +1,20 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { schemaOf } from '@tally/postgres';
 import type { JsonLogger } from '@tally/telemetry';
-import type { EventProducer } from './event-producer';
-import { outboxPending, outboxPublished } from './kafka-metrics';
+import type { EventProducer, ProducedRecord } from './event-producer';
+import { describeFailure, failureKind, isPermanentRecordFailure } from './failure-kind';
+import { outboxParked, outboxParkedPending, outboxPending, outboxPublished } from './kafka-metrics';
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  message_key: string | null;
+  value: string;
+  headers: Record<string, string>;
+  attempts: number;
+}
+
+const toRecord = (r: OutboxRow): ProducedRecord => ({ topic: r.topic, key: r.message_key, value: r.value, headers: r.headers });
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -10,6 +22,8 @@ export interface OutboxRelayOptions {
   idleMs?: number;
   /** Published rows older than this are deleted. */
   retentionMs?: number;
+  /** Passes a record may fail (for a reason not known to be the broker's state) before it is parked. */
+  maxAttempts?: number;
 }
 
 /**
@@ -28,6 +42,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly idleMs: number;
   private readonly retentionMs: number;
+  private readonly maxAttempts: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -38,6 +53,7 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 2000;
     this.idleMs = options.idleMs ?? 200;
     this.retentionMs = options.retentionMs ?? 3_600_000;
+    this.maxAttempts = options.maxAttempts ?? 5;
   }
 
   get isRunning(): boolean {
@@ -62,30 +78,94 @@ export class OutboxRelay {
     await this.loop;
   }
 
-  /** Publishes one batch; returns how many rows it published (0 when empty or another relay holds the lock). */
+  /**
+   * Publishes one batch; returns how many rows it published (0 when empty or another relay holds the lock).
+   * When the batch's send fails and the broker itself is reachable, the batch is tried again on later passes;
+   * once the broker refused a record for what it is, or the batch failed `maxAttempts` passes, the rows are
+   * sent one at a time in id order: a row the broker refuses for what it is (too large, invalid), or that failed `maxAttempts` passes,
+   * is parked with the reason, and every other row goes on — one bad record never blocks other topics.
+   */
   async publishOnce(): Promise<number> {
     const s = schemaOf(this.dataSource);
-    return this.dataSource.transaction(async (m) => {
+    let failure: unknown;
+    const published = await this.dataSource.transaction(async (m) => {
       // The lock and the read in one round trip: the lock is tried once, and the rows are read only under it.
-      const result: Array<{ locked: boolean; id: string | null; topic: string; message_key: string | null; value: string; headers: Record<string, string> }> =
-        await m.query(
-          `SELECT l.locked, o.id, o.topic, o.message_key, o.value, o.headers
-           FROM (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked) l
-           LEFT JOIN LATERAL (
-             SELECT id, topic, message_key, value, headers FROM ${s}.outbox
-             WHERE l.locked AND published_at IS NULL ORDER BY id LIMIT $2
-           ) o ON true`,
-          [`tally-outbox:${s}`, this.batchSize],
-        );
+      const result: Array<OutboxRow & { locked: boolean }> = await m.query(
+        `SELECT l.locked, o.id, o.topic, o.message_key, o.value, o.headers, o.attempts
+         FROM (SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked) l
+         LEFT JOIN LATERAL (
+           SELECT id, topic, message_key, value, headers, attempts FROM ${s}.outbox
+           WHERE l.locked AND published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $2
+         ) o ON true`,
+        [`tally-outbox:${s}`, this.batchSize],
+      );
       if (!result[0]?.locked) return 0;
       const rows = result.filter((r) => r.id !== null);
       outboxPending.set(rows.length);
       if (rows.length === 0) return 0;
-      await this.producer.send(rows.map((r) => ({ topic: r.topic, key: r.message_key, value: r.value, headers: r.headers })));
-      await m.query(`UPDATE ${s}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-      for (const r of rows) outboxPublished.inc({ topic: r.topic });
-      return rows.length;
+      try {
+        await this.producer.send(rows.map(toRecord));
+        await this.markPublished(m, rows);
+        return rows.length;
+      } catch (e) {
+        // The broker is away: nothing to learn from single sends; the pass is retried after a backoff.
+        if (failureKind(e) === 'transient') throw e;
+        failure = e;
+        if (!isPermanentRecordFailure(e) && rows[0].attempts + 1 < this.maxAttempts) {
+          // Unknown cause: the batch is tried again whole (fewer duplicates than single sends) a few times first.
+          await m.query(`UPDATE ${s}.outbox SET attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+          return 0;
+        }
+        const outcome = await this.publishOneByOne(m, rows);
+        failure = outcome.failure;
+        return outcome.published;
+      }
     });
+    // Rows published before a failure are marked (committed above); the failure itself backs the relay off.
+    if (failure !== undefined) throw failure;
+    return published;
+  }
+
+  private async publishOneByOne(m: EntityManager, rows: OutboxRow[]): Promise<{ published: number; failure?: unknown }> {
+    const s = schemaOf(this.dataSource);
+    const sent: OutboxRow[] = [];
+    try {
+      for (const row of rows) {
+        try {
+          await this.producer.send([toRecord(row)]);
+          sent.push(row);
+        } catch (e) {
+          if (failureKind(e) === 'transient' && !isPermanentRecordFailure(e)) return { published: sent.length, failure: e };
+          const attempts = row.attempts + 1;
+          if (isPermanentRecordFailure(e) || attempts >= this.maxAttempts) {
+            const reason = describeFailure(e);
+            await m.query(`UPDATE ${s}.outbox SET parked_at = now(), park_reason = $2, attempts = $3 WHERE id = $1`, [row.id, reason, attempts]);
+            outboxParked.inc({ topic: row.topic });
+            this.logger.error('outbox record parked: the broker refuses it; the relay goes on with the next records', {
+              id: row.id,
+              topic: row.topic,
+              bytes: Buffer.byteLength(row.value),
+              attempts,
+              reason,
+            });
+            continue;
+          }
+          // Not known to be about this record: counted, retried on the next pass (in order), parked after maxAttempts.
+          await m.query(`UPDATE ${s}.outbox SET attempts = $2 WHERE id = $1`, [row.id, attempts]);
+          return { published: sent.length, failure: e };
+        }
+      }
+      return { published: sent.length };
+    } finally {
+      await this.markPublished(m, sent);
+    }
+  }
+
+  private async markPublished(m: EntityManager, rows: OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const s = schemaOf(this.dataSource);
+    await m.query(`UPDATE ${s}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+    for (const r of rows) outboxPublished.inc({ topic: r.topic });
   }
 
   private async run(): Promise<void> {
@@ -113,6 +193,9 @@ export class OutboxRelay {
       `DELETE FROM ${s}.outbox WHERE published_at IS NOT NULL AND published_at < now() - ($1::int * interval '1 millisecond')`,
       [this.retentionMs],
     );
+    // Parked rows are kept (an operator re-queues or drops them); the gauge says how many wait.
+    const [{ parked }] = await this.dataSource.query(`SELECT count(*)::int AS parked FROM ${s}.outbox WHERE parked_at IS NOT NULL`);
+    outboxParkedPending.set(parked);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -40,3 +40,35 @@ export class CreateKafkaPlumbing1732400000000 implements MigrationInterface {
     await q.query(`DROP TABLE ${s}.consumer_offsets`);
   }
 }
+
+/**
+ * - outbox.parked_at / park_reason / attempts: a record the broker refuses for good (too large, invalid)
+ *   is parked instead of blocking every record behind it; parked rows stay for an operator to inspect and
+ *   re-queue (`UPDATE ... SET parked_at = NULL`).
+ * - consumer_offsets.topic_id: the broker's id of the topic the offset belongs to, so offsets of a
+ *   deleted-and-recreated topic are never applied to the new one.
+ */
+export class HardenKafkaPlumbing1764460800000 implements MigrationInterface {
+  name = 'HardenKafkaPlumbing1764460800000';
+
+  async up(q: QueryRunner): Promise<void> {
+    const s = schemaOf(q.connection);
+    await q.query(`ALTER TABLE ${s}.outbox ADD COLUMN parked_at timestamptz, ADD COLUMN park_reason text, ADD COLUMN attempts int NOT NULL DEFAULT 0`);
+    await q.query(`DROP INDEX ${s}.outbox_unpublished`);
+    await q.query(`CREATE INDEX outbox_unpublished ON ${s}.outbox (id) WHERE published_at IS NULL AND parked_at IS NULL`);
+    await q.query(`CREATE INDEX outbox_parked ON ${s}.outbox (id) WHERE parked_at IS NOT NULL`);
+    await q.query(`ALTER TABLE ${s}.consumer_offsets ADD COLUMN topic_id text`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    const s = schemaOf(q.connection);
+    await q.query(`ALTER TABLE ${s}.consumer_offsets DROP COLUMN topic_id`);
+    await q.query(`DROP INDEX ${s}.outbox_parked`);
+    await q.query(`DROP INDEX ${s}.outbox_unpublished`);
+    await q.query(`CREATE INDEX outbox_unpublished ON ${s}.outbox (id) WHERE published_at IS NULL`);
+    await q.query(`ALTER TABLE ${s}.outbox DROP COLUMN parked_at, DROP COLUMN park_reason, DROP COLUMN attempts`);
+  }
+}
+
+/** The plumbing's migrations in order; every service schema runs them before its own. */
+export const KAFKA_PLUMBING_MIGRATIONS = [CreateKafkaPlumbing1732400000000, HardenKafkaPlumbing1764460800000];

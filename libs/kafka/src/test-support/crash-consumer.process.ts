@@ -2,7 +2,7 @@
 //   CRASH_AT=beforeCommit  inside the transaction, after the handler wrote (Postgres rolls back)
 //   CRASH_AT=afterCommit   after the Postgres commit, before the Kafka offset commit
 // with CRASH_ON_BATCH=N (1-based). Without CRASH_AT it consumes until SIGTERM.
-import { CreateKafkaPlumbing1732400000000 } from '../lib/plumbing-migration';
+import { KAFKA_PLUMBING_MIGRATIONS } from '../lib/plumbing-migration';
 import { openServiceDataSource } from '@tally/postgres';
 import { CreateAppliedMessages1732400009000 } from './applied-messages.migration';
 import { CRASH_TEST_TOPIC, recordingConsumer } from './recording-consumer';
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const dataSource = await openServiceDataSource({
     url: env.DATABASE_URL!,
     schema: env.TEST_SCHEMA!,
-    migrations: [CreateKafkaPlumbing1732400000000, CreateAppliedMessages1732400009000],
+    migrations: [...KAFKA_PLUMBING_MIGRATIONS, CreateAppliedMessages1732400009000],
   });
   let batches = 0;
   const crashOn = Number(env.CRASH_ON_BATCH ?? 1);

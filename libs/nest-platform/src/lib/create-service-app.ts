@@ -5,7 +5,7 @@ import type { MigrationInterface } from 'typeorm';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { DataSource } from 'typeorm';
-import { CreateKafkaPlumbing1732400000000, createEventProducer, createKafka, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
+import { KAFKA_PLUMBING_MIGRATIONS, createEventProducer, createKafka, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
 import { openReadDataSource, openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
@@ -51,7 +51,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
   const dataSource = await openServiceDataSource({
     url: config.databaseUrl,
     schema: config.dbSchema,
-    migrations: [CreateKafkaPlumbing1732400000000, ...definition.migrations],
+    migrations: [...KAFKA_PLUMBING_MIGRATIONS, ...definition.migrations],
     // The schema in the name lets an operator (or the chaos run) tell instances apart in pg_stat_activity.
     applicationName: `tally-${definition.name}:${config.dbSchema}`.slice(0, 63),
   });

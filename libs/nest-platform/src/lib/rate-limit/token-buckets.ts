@@ -11,7 +11,7 @@ export class TokenBuckets {
   constructor(
     private readonly ratePerSecond: number,
     private readonly burst: number = ratePerSecond * 2,
-    private readonly maxKeys: number = 100_000,
+    private readonly maxKeys = 100_000,
   ) {
     if (!(ratePerSecond > 0) || !(burst > 0) || !(maxKeys >= 1)) throw new Error('TokenBuckets: rate, burst and maxKeys must be positive');
   }
