@@ -8,3 +8,7 @@ export * from './lib/outbox';
 export * from './lib/outbox-relay';
 export * from './lib/exactly-once-consumer';
 export * from './lib/kafka-metrics';
+export * from './lib/consumer-client';
+export * from './lib/kafkajs-consumer-client';
+export * from './lib/failure-kind';
+export * from './lib/dead-letter';
