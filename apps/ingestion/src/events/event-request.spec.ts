@@ -1,5 +1,6 @@
+import { CloudEvent, HTTP } from 'cloudevents';
 import type { MeterRule } from '../meters/meter-readings';
-import { parseEventsBody, validateEvents, type RequestLimits } from './event-request';
+import { httpHeaderText, parseEventsBody, validateEvents, type RequestLimits } from './event-request';
 
 const limits: RequestLimits = {
   maxEventBytes: 200,
@@ -179,6 +180,87 @@ describe('parseEventsBody', () => {
         errors: [{ pointer: '', detail: 'event is 208 bytes' }],
       });
     });
+  });
+});
+
+describe('parseEventsBody: binary mode and input limits', () => {
+  const roomy: RequestLimits = { ...limits, maxEventBytes: 10_000 };
+  const attributes = { id: 'e1', source: 'svc', type: 'api.call', subject: 'c1', time: '2024-05-01T11:59:00.000Z', data: { tokens: 5 } };
+  /** Headers as Node hands them to the controller: lower-case names. */
+  const lower = (headers: Record<string, unknown>) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+
+  it('reads the SDK\'s HTTP binary mode: ce-* headers are attributes, the body is data', () => {
+    const message = HTTP.binary(new CloudEvent({ ...attributes, tenant: 'acme' }));
+    const headers = lower(message.headers);
+    const result = parseEventsBody(headers['content-type'], Buffer.from(message.body as string), roomy, headers);
+    expect(result).toEqual({
+      ok: true,
+      batch: false,
+      items: [{ specversion: '1.0', ...attributes, tenant: 'acme', datacontenttype: 'application/json; charset=utf-8' }],
+    });
+  });
+
+  it('reads the SDK\'s HTTP structured mode as before', () => {
+    const message = HTTP.structured(new CloudEvent(attributes));
+    const headers = lower(message.headers);
+    const result = parseEventsBody(headers['content-type'], Buffer.from(message.body as string), roomy, headers);
+    expect(result).toMatchObject({ ok: true, batch: false, items: [{ id: 'e1', data: { tokens: 5 } }] });
+  });
+
+  it('reads binary mode without a body as an event without data', () => {
+    const headers = { 'ce-id': 'e1', 'ce-specversion': '1.0' };
+    expect(parseEventsBody(undefined, Buffer.alloc(0), roomy, headers)).toEqual({ ok: true, batch: false, items: [{ id: 'e1', specversion: '1.0' }] });
+  });
+
+  it('percent-decodes header values (HTTP binding 3.1.3.2) and reads raw UTF-8', () => {
+    expect(httpHeaderText('caf%C3%A9%20bar')).toEqual({ ok: true, text: 'café bar' });
+    expect(httpHeaderText(Buffer.from('café').toString('latin1'))).toEqual({ ok: true, text: 'café' });
+    expect(httpHeaderText('50%off%')).toEqual({ ok: true, text: '50%off%' });
+    expect(httpHeaderText('caf%E9')).toEqual({ ok: false, why: 'is not UTF-8 (byte 0xe9 at offset 3, after percent-decoding)' });
+    expect(httpHeaderText('caf\u00e9')).toMatchObject({ ok: false });
+  });
+
+  it.each<[string, string | undefined, string | Buffer, Record<string, string>, number, string, RegExp]>([
+    ['non-JSON binary data', 'text/plain', 'tokens=5', { 'ce-id': 'e1' }, 415, '/datacontenttype', /meters read JSON data/],
+    ['binary data that is not valid JSON', 'application/json', '{"tokens":', { 'ce-id': 'e1' }, 400, '/data', /is not valid JSON/],
+    ['binary data that is an array', 'application/json', '[1]', { 'ce-id': 'e1' }, 400, '/data', /must be a JSON object/],
+    ['a ce- header that is not UTF-8', 'application/json', '{}', { 'ce-subject': 'caf%E9' }, 400, '/subject', /the ce-subject header is not UTF-8/],
+    ['binary data in Latin-1', 'application/json', Buffer.from('{"s":"caf\u00e9"}', 'latin1'), { 'ce-id': 'e1' }, 400, '/data', /is not valid UTF-8/],
+    ['binary data nested too deep', 'application/json', '['.repeat(100_000), { 'ce-id': 'e1' }, 400, '/data/0/0/0', /nests deeper than 31 levels/],
+  ])('refuses %s with %i naming the field', (_what, contentType, body, headers, status, pointer, detail) => {
+    const result = parseEventsBody(contentType, Buffer.isBuffer(body) ? body : Buffer.from(body), roomy, { ...(contentType ? { 'content-type': contentType } : {}), ...headers });
+    expect(result).toMatchObject({ ok: false, status });
+    const errors = (!result.ok && result.errors) || [];
+    expect(errors[0].pointer.startsWith(pointer)).toBe(true);
+    expect(errors[0].detail).toMatch(detail);
+  });
+
+  it.each<[string, string, string, RegExp]>([
+    ['a 100,000-deep array', '['.repeat(100_000) + ']'.repeat(100_000), '/0/0', /nests deeper than 33 levels/],
+    ['an event nested 33 levels', JSON.stringify({ data: JSON.parse('{"a":'.repeat(32) + '1' + '}'.repeat(32)) }), '/data/a', /nests deeper than 32 levels/],
+    ['a duplicate id', '{"id":"a","id":"b"}', '/id', /duplicate member name/],
+    ['NUL in a data value', '{"data":{"m":"a\\u0000"}}', '/data/m', /NUL/],
+    ['an unpaired surrogate in a data key', '{"data":{"\\udc00":1}}', '/data/\udc00', /unpaired UTF-16 surrogate/],
+    ['an integer beyond 2^53', '{"data":{"tokens":9007199254740993}}', '/data/tokens', /2\^53/],
+    ['a fraction beyond a double', '{"data":{"tokens":0.1000000000000000055511151231257827}}', '/data/tokens', /more precision/],
+  ])('refuses %s with 400 naming the field', (_what, body, pointer, detail) => {
+    const result = parseEventsBody('application/json', Buffer.from(body), roomy);
+    expect(result).toMatchObject({ ok: false, status: 400, detail: 'the body breaks an input limit' });
+    const errors = (!result.ok && result.errors) || [];
+    expect(errors[0].pointer.startsWith(pointer)).toBe(true);
+    expect(errors[0].detail).toMatch(detail);
+  });
+
+  it('accepts an event nested exactly 32 levels, alone and in a batch', () => {
+    // The event is level 1, data level 2, 31 objects nested in data: 32.
+    const event = JSON.stringify({ data: JSON.parse('{"a":'.repeat(31) + '1' + '}'.repeat(31)) });
+    expect(parseEventsBody('application/json', Buffer.from(event), roomy)).toMatchObject({ ok: true });
+    expect(parseEventsBody('application/cloudevents-batch+json', Buffer.from(`  [${event}]`), roomy)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a body that is not UTF-8 with 400, and a charset other than UTF-8 with 415', () => {
+    expect(parseEventsBody('application/json', Buffer.from('{"id":"caf\u00e9"}', 'latin1'), roomy)).toMatchObject({ ok: false, status: 400, detail: 'the body is not UTF-8' });
+    expect(parseEventsBody('application/json; charset=utf-16', Buffer.from('{}'), roomy)).toMatchObject({ ok: false, status: 415 });
   });
 });
 
