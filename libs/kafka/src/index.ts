@@ -12,3 +12,4 @@ export * from './lib/consumer-client';
 export * from './lib/kafkajs-consumer-client';
 export * from './lib/failure-kind';
 export * from './lib/dead-letter';
+export * from './lib/consumer-client-factory';
