@@ -13,3 +13,5 @@ export * from './lib/kafkajs-consumer-client';
 export * from './lib/failure-kind';
 export * from './lib/dead-letter';
 export * from './lib/consumer-client-factory';
+export * from './lib/topic-ids';
+export * from './lib/reset-offsets';

@@ -13,6 +13,7 @@ import type { BatchConsumerClient, BatchConsumerClientFactory, FetchedBatch, Fet
 import { KafkajsConsumerClient } from './kafkajs-consumer-client';
 import { deadLetterHeaders, deadLetterValue, DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from './dead-letter';
 import { describeFailure, failureKind } from './failure-kind';
+import type { TopicIdReader } from './topic-ids';
 
 const tracer = trace.getTracer('@tally/kafka');
 const KAFKA_COMMIT_INTERVAL_MS = 1000;
@@ -131,6 +132,31 @@ export interface ExactlyOnceConsumerOptions {
   /** First pause between attempts; doubles each time (default 100 ms). */
   retryBackoffMs?: number;
   deadLetterLimits?: DeadLetterLimits;
+  /**
+   * Reads the broker's topic ids. Given, every stored offset is tied to the id of the topic it was read from,
+   * and a partition of a topic that was deleted and created again (a reset broker, a restored cluster) is
+   * refused rather than read from a stale offset (which would silently skip or re-read messages).
+   */
+  topicIds?: TopicIdReader;
+}
+
+/** Stored offsets belong to an earlier topic of the same name: consuming would skip or misapply messages. */
+export class TopicRecreatedError extends Error {
+  readonly code = 'TALLY_TOPIC_RECREATED';
+
+  constructor(
+    readonly topic: string,
+    readonly storedTopicId: string,
+    readonly currentTopicId: string,
+    groupId: string,
+  ) {
+    super(
+      `topic ${topic} was deleted and created again (stored offsets belong to topic id ${storedTopicId}, the broker's topic has id ${currentTopicId}); ` +
+        `consumer group ${groupId} will not read it from those offsets. If the new topic should be read from its beginning, ` +
+        `stop the service and run: npm run offsets:reset -- --service <this service> --topic ${topic}`,
+    );
+    this.name = 'TopicRecreatedError';
+  }
 }
 
 /** One message of a batch, decoded once: either its value is ready for the handler or it says why not. */
@@ -170,6 +196,9 @@ export class ExactlyOnceConsumer {
   private readonly maxAttempts: number;
   private readonly retryBackoffMs: number;
   private readonly deadLetterLimits: DeadLetterLimits;
+  /** The broker's id of each subscribed topic, as last read. */
+  private readonly currentTopicIds = new Map<string, string>();
+  private readonly recreatedTopics = new Map<string, TopicRecreatedError>();
 
   constructor(private readonly options: ExactlyOnceConsumerOptions) {
     this.logger = options.logger.child('exactly-once-consumer');
@@ -191,10 +220,15 @@ export class ExactlyOnceConsumer {
     return this.options.subscriptions.map((s) => physicalTopic(this.options.settings, dlqTopicFor(s.topic)));
   }
 
-  /** Running (or with nothing to consume), and its client has not stopped for good. */
+  /** Running (or with nothing to consume), its client has not stopped for good, and no topic was recreated under it. */
   isHealthy(): boolean {
     if (this.byPhysicalTopic.size === 0) return true;
-    return this.client?.isHealthy() ?? false;
+    return (this.client?.isHealthy() ?? false) && this.recreatedTopics.size === 0;
+  }
+
+  /** Why the consumer refuses topics (empty when it does not). */
+  get refusedTopics(): TopicRecreatedError[] {
+    return [...this.recreatedTopics.values()];
   }
 
   async start(): Promise<void> {
@@ -211,6 +245,7 @@ export class ExactlyOnceConsumer {
       maxBytesPerPartition: o.maxBytesPerPartition ?? 1_048_576,
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 1,
     };
+    await this.refreshTopicIds(this.physicalTopics);
     this.client = o.client ? o.client(clientOptions) : new KafkajsConsumerClient(o.kafka, clientOptions, o.logger);
     await this.client.start({
       startOffsets: (assigned) => this.storedOffsets(assigned),
@@ -224,21 +259,43 @@ export class ExactlyOnceConsumer {
     await client?.stop();
   }
 
+  private async refreshTopicIds(topics: string[]): Promise<void> {
+    if (!this.options.topicIds) return;
+    try {
+      for (const [topic, id] of await this.options.topicIds(topics)) this.currentTopicIds.set(topic, id);
+    } catch (e) {
+      // Without fresh ids the last known ones are checked; a recreation is then caught at the next assignment.
+      this.logger.warn('could not read topic ids; checking stored offsets against the last known ones', { error: e as Error });
+    }
+  }
+
   private async storedOffsets(assigned: TopicPartition[]): Promise<Map<string, string>> {
     const offsets = new Map<string, string>();
     const topics = [...new Set(assigned.map((a) => a.topic))];
     if (topics.length === 0) return offsets;
+    await this.refreshTopicIds(topics);
     const s = schemaOf(this.options.dataSource);
-    const rows: Array<{ topic: string; partition: number; next_offset: string }> = await this.options.dataSource.query(
-      `SELECT topic, partition, next_offset FROM ${s}.consumer_offsets WHERE group_id = $1 AND topic = ANY($2::text[])`,
+    const rows: Array<{ topic: string; partition: number; next_offset: string; topic_id: string | null }> = await this.options.dataSource.query(
+      `SELECT topic, partition, next_offset, topic_id FROM ${s}.consumer_offsets WHERE group_id = $1 AND topic = ANY($2::text[])`,
       [this.options.groupId, topics],
     );
     const wanted = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
     for (const row of rows) {
       const key = `${row.topic}:${row.partition}`;
-      if (wanted.has(key)) offsets.set(key, String(row.next_offset));
+      if (!wanted.has(key)) continue;
+      const current = this.currentTopicIds.get(row.topic);
+      if (row.topic_id && current && row.topic_id !== current) {
+        this.refuseTopic(new TopicRecreatedError(row.topic, row.topic_id, current, this.options.groupId));
+        continue;
+      }
+      offsets.set(key, String(row.next_offset));
     }
     return offsets;
+  }
+
+  private refuseTopic(error: TopicRecreatedError): void {
+    if (!this.recreatedTopics.has(error.topic)) this.logger.error(error.message, { topic: error.topic, groupId: this.options.groupId });
+    this.recreatedTopics.set(error.topic, error);
   }
 
   private async onBatch(batch: FetchedBatch): Promise<string> {
@@ -325,6 +382,8 @@ export class ExactlyOnceConsumer {
       try {
         return await this.applyRange(sub, physical, partition, messages, span);
       } catch (e) {
+        // Not the messages' fault and not going away by itself: refused until an operator decides.
+        if (e instanceof TopicRecreatedError) throw e;
         lastError = e;
         const kind = failureKind(e);
         consumerRetries.inc({ topic: sub.topic, kind });
@@ -414,15 +473,24 @@ export class ExactlyOnceConsumer {
     return next;
   }
 
-  /** One round trip: creates the row on first use, and the no-op update locks it like FOR UPDATE would. */
+  /**
+   * One round trip: creates the row on first use (stamped with the topic's id), and the no-op update locks it
+   * like FOR UPDATE would. A row of an older topic of the same name is refused.
+   */
   private async lockOffsetRow(manager: EntityManager, physical: string, partition: number): Promise<bigint> {
     const s = schemaOf(this.options.dataSource);
+    const current = this.currentTopicIds.get(physical) ?? null;
     const [row] = await manager.query(
-      `INSERT INTO ${s}.consumer_offsets AS o (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, 0)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = o.next_offset
-       RETURNING next_offset`,
-      [this.options.groupId, physical, partition],
+      `INSERT INTO ${s}.consumer_offsets AS o (group_id, topic, partition, next_offset, topic_id) VALUES ($1, $2, $3, 0, $4)
+       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = o.next_offset, topic_id = COALESCE(o.topic_id, EXCLUDED.topic_id)
+       RETURNING next_offset, topic_id`,
+      [this.options.groupId, physical, partition, current],
     );
+    if (current && row.topic_id && row.topic_id !== current) {
+      const error = new TopicRecreatedError(physical, row.topic_id, current, this.options.groupId);
+      this.refuseTopic(error);
+      throw error;
+    }
     return BigInt(row.next_offset);
   }
 

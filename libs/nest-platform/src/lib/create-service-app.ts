@@ -5,7 +5,7 @@ import type { MigrationInterface } from 'typeorm';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { DataSource } from 'typeorm';
-import { KAFKA_PLUMBING_MIGRATIONS, createEventProducer, createKafka, OutboxRelay, type ConsumerFaultHooks } from '@tally/kafka';
+import { KAFKA_PLUMBING_MIGRATIONS, createEventProducer, createKafka, OutboxRelay, platformaticTopicIdReader, type ConsumerFaultHooks } from '@tally/kafka';
 import { openReadDataSource, openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
@@ -67,7 +67,9 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
   const producer = createEventProducer(kafka, config.kafka.brokers, config.kafka.clientId, process.env, config.kafka.compression);
   await producer.connect();
   const relay = new OutboxRelay(dataSource, producer, logger.child('outbox-relay'));
+  const topicIds = platformaticTopicIdReader({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
   const transport = new ExactlyOnceKafkaTransport({
+    topicIds,
     kafka,
     settings: config.kafka,
     dataSource,
@@ -115,6 +117,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
   app.close = async () => {
     await close();
     await producer.disconnect().catch(() => undefined);
+    await topicIds.close();
     await readDataSource.destroy().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);
   };

@@ -14,6 +14,7 @@ import {
   type EventProducer,
   type KafkaSettings,
   type OutboxRelay,
+  type TopicIdReader,
   type TopicSubscription,
 } from '@tally/kafka';
 import type { JsonLogger } from '@tally/telemetry';
@@ -37,6 +38,8 @@ export interface ExactlyOnceTransportOptions {
   sessionTimeoutMs?: number;
   fetchMinBytes?: number;
   fetchMaxWaitMs?: number;
+  /** Ties stored offsets to topic ids, so a recreated topic is refused rather than read from stale offsets. */
+  topicIds?: TopicIdReader;
 }
 
 /**
@@ -80,6 +83,7 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         sessionTimeoutMs: this.options.sessionTimeoutMs,
         fetchMinBytes: this.options.fetchMinBytes,
         fetchMaxWaitMs: this.options.fetchMaxWaitMs,
+        topicIds: this.options.topicIds,
         onOutboxWritten: () => this.options.relay.wake(),
         producer: this.options.producer,
       });
