@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ServiceConfig } from '@tally/nest-platform';
+import { catalogSigningConfigSchema, type ServiceConfig } from '@tally/nest-platform';
 import type { DunningPolicy } from './domain/dunning';
 
 const dayList = z
@@ -17,7 +17,7 @@ export const billingConfigSchema = z.object({
   DUNNING_RETRY_DAYS: dayList.default('1,3,7'),
   DUNNING_PAST_DUE_AFTER_DAYS: z.coerce.number().min(0).default(0),
   DUNNING_DELINQUENT_AFTER_DAYS: z.coerce.number().min(0).default(30),
-});
+}).merge(catalogSigningConfigSchema);
 
 export type BillingSettings = z.infer<typeof billingConfigSchema>;
 export const billingSettings = (config: ServiceConfig): BillingSettings => config.extra as BillingSettings;

@@ -74,7 +74,7 @@ describe('billing service (real Kafka + Postgres)', () => {
   beforeAll(async () => {
     await suite.createTopics();
     const key: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, keyId: randomUUID(), keyHash: hashApiKey(KEY), revoked: false };
-    await suite.produce(TOPICS.catalogApiKeys, [{ key: 'k', value: key }]);
+    await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage('k', key)]);
     // The job timer is left to the tests (explicit clocks); grace is one hour.
     service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000' }));
     await service.app.listen(0, '127.0.0.1');

@@ -4,6 +4,7 @@ import { JsonLogger } from '@tally/telemetry';
 import type { EventProducer } from '../lib/event-producer';
 import { createKafka, type KafkaSettings } from '../lib/kafka-settings';
 import { ExactlyOnceConsumer, type ConsumerFaultHooks } from '../lib/exactly-once-consumer';
+import { createConsumerClientFactory } from '../lib/consumer-client-factory';
 
 export const TEST_TOPIC = 'plumbing.test.v1';
 export const CRASH_TEST_TOPIC = 'plumbing.crash.v1';
@@ -20,8 +21,11 @@ export function recordingConsumer(
   directProducer?: EventProducer,
 ): ExactlyOnceConsumer {
   const logger = new JsonLogger('plumbing-test', undefined, 'warn');
+  const kafka = createKafka(settings, logger);
   return new ExactlyOnceConsumer({
-    kafka: createKafka(settings, logger),
+    kafka,
+    // KAFKA_CONSUMER_CLIENT picks the Kafka client, so the same tests run on each (also in crash-consumer.process).
+    client: createConsumerClientFactory({ kafka, brokers: settings.brokers, clientId: settings.clientId, logger }),
     settings,
     dataSource,
     groupId,
