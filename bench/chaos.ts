@@ -16,6 +16,8 @@ type Service = (typeof SERVICES)[number];
 // Ingestion too: its raw path produces directly (at least once), so a kill between its send and its commit resends.
 const KILLABLE: Service[] = ['aggregation', 'threshold-alerting', 'billing', 'ingestion'];
 const ADMIN = 'chaos-admin-token-0123456789';
+// One secret for the whole run: services restarted by the chaos must still verify the keys signed before.
+const CATALOG_SIGNING_SECRET = 'chaos-catalog-signing-secret-0123456789abcdef';
 const THRESHOLDS = [50, 75, 90, 100];
 
 export interface ChaosOptions {
@@ -79,6 +81,7 @@ class Stack {
           KAFKA_TOPIC_PREFIX: `${this.runId}.`,
           KAFKA_PARTITIONS: '3',
           ADMIN_TOKEN: ADMIN,
+          CATALOG_SIGNING_SECRET,
           INGEST_RATE_LIMIT_PER_SECOND: '1000000',
           LOG_LEVEL: 'error',
           // A SIGKILLed member holds its partitions until this expires; keep the outage short.

@@ -31,6 +31,7 @@ const HTTP_EVENTS = num('BENCH_HTTP_EVENTS', 200_000);
 const BROKERS = env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tally_bench';
 const ADMIN = 'bench-admin-token-0123456789';
+const CATALOG_SIGNING_SECRET = 'bench-catalog-signing-secret-0123456789abcdef';
 const BENCH_METERS = [
   { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' },
   { slug: 'requests', eventType: 'api.call', aggregation: 'COUNT' },
@@ -85,6 +86,7 @@ async function startService(name: string, runId: string): Promise<{ child: Child
       KAFKA_TOPIC_PREFIX: `${runId}.`,
       KAFKA_PARTITIONS: '4',
       ADMIN_TOKEN: ADMIN,
+      CATALOG_SIGNING_SECRET,
       INGEST_RATE_LIMIT_PER_SECOND: '10000000',
       LOG_LEVEL: 'error',
     },

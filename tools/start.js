@@ -110,10 +110,22 @@ function adminToken() {
   return { token: fs.readFileSync(file, 'utf8').trim(), where: file };
 }
 
+/**
+ * The HMAC secret that signs API-key catalog messages, shared by the services: CATALOG_SIGNING_SECRET if set,
+ * else one generated once into .tally/catalog-signing-secret (kept, so keys signed earlier stay valid).
+ */
+function catalogSigningSecret() {
+  if (process.env.CATALOG_SIGNING_SECRET) return process.env.CATALOG_SIGNING_SECRET;
+  const file = path.join(p.stateDir, 'catalog-signing-secret');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
 async function main() {
   fs.mkdirSync(logDir, { recursive: true });
   const admin = adminToken();
   process.env.ADMIN_TOKEN = admin.token;
+  process.env.CATALOG_SIGNING_SECRET = catalogSigningSecret();
   process.on('SIGINT', () => shutdown(0));
   process.on('SIGTERM', () => shutdown(0));
   if (process.env.KAFKA_BROKERS) {

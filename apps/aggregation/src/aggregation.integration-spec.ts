@@ -55,8 +55,8 @@ describe('aggregation service (real Kafka + Postgres)', () => {
   beforeAll(async () => {
     await suite.createTopics();
     await suite.produce(TOPICS.catalogApiKeys, [
-      { key: 'k-acme', value: keyEvent('acme', 'key-acme') },
-      { key: 'k-globex', value: keyEvent('globex', 'key-globex') },
+      suite.signedApiKeyMessage('k-acme', keyEvent('acme', 'key-acme')),
+      suite.signedApiKeyMessage('k-globex', keyEvent('globex', 'key-globex')),
     ]);
     service = await createServiceApp(aggregationService, suite.serviceConfig(aggregationService));
     await service.app.listen(0, '127.0.0.1');
@@ -319,6 +319,7 @@ describe('aggregation killed with SIGKILL mid-load', () => {
         DB_SCHEMA: suite.schema('aggregation'),
         KAFKA_TOPIC_PREFIX: suite.topicPrefix,
         KAFKA_PARTITIONS: '2',
+        CATALOG_SIGNING_SECRET: suite.catalogSigningSecret,
         LOG_LEVEL: 'error',
         // The restarted member waits for the killed one's session to expire before it gets partitions.
         CONSUMER_SESSION_TIMEOUT_MS: '6000',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ServiceConfig } from '@tally/nest-platform';
+import { catalogSigningConfigSchema, type ServiceConfig } from '@tally/nest-platform';
 
 /** Ingestion's own settings, validated at boot with the common ones. ADMIN_TOKEN is a secret: never logged. */
 export const ingestionConfigSchema = z.object({
@@ -11,7 +11,7 @@ export const ingestionConfigSchema = z.object({
   INGEST_MAX_FUTURE_SECONDS: z.coerce.number().nonnegative().default(300),
   INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20_000),
   INGEST_RATE_LIMIT_BURST: z.coerce.number().positive().optional(),
-});
+}).merge(catalogSigningConfigSchema);
 
 export type IngestionSettings = z.infer<typeof ingestionConfigSchema>;
 

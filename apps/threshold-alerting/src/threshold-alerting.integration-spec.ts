@@ -38,7 +38,7 @@ describe('threshold-alerting service (real Kafka + Postgres)', () => {
   beforeAll(async () => {
     await suite.createTopics();
     const key: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, keyId: randomUUID(), keyHash: hashApiKey(KEY), revoked: false };
-    await suite.produce(TOPICS.catalogApiKeys, [{ key: 'k', value: key }]);
+    await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage('k', key)]);
     service = await createServiceApp(thresholdAlertingService, suite.serviceConfig(thresholdAlertingService));
     await service.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;

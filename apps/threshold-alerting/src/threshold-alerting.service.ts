@@ -1,4 +1,4 @@
-import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@tally/nest-platform';
+import { catalogSigningConfigSchema, CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@tally/nest-platform';
 import { CreatePeriodUsage1732400000050 } from '@tally/period-usage';
 import { CreateEntitlements1732400000300 } from './db/1732400000300-create-entitlements';
 import { EntitlementsPerSubscription1732400000310 } from './db/1732400000310-entitlements-per-subscription';
@@ -9,4 +9,6 @@ export const thresholdAlertingService: ServiceDefinition = {
   defaultPort: 3003,
   rootModule: ThresholdAlertingModule,
   migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateEntitlements1732400000300, EntitlementsPerSubscription1732400000310],
+  // Its tenant API authenticates against the signed API-key catalog.
+  configSchema: catalogSigningConfigSchema,
 };

@@ -57,4 +57,6 @@ export const customerMeterKey = (tenant: string, customer: string, meter: string
 export const HEADERS = {
   tenant: 'tally-tenant',
   dlqReason: 'tally-dlq-reason',
+  /** HMAC of a security-relevant catalog message (API keys) by ingestion, `v1=<hex>`. */
+  signature: 'tally-signature',
 } as const;

@@ -9,6 +9,7 @@ export * from './lib/problem-details';
 export * from './lib/read-raw-body';
 export * from './lib/tenant-auth/bearer';
 export * from './lib/tenant-auth/api-key-projection';
+export * from './lib/tenant-auth/catalog-signature';
 export * from './lib/tenant-auth/api-key-cache';
 export * from './lib/rate-limit/token-buckets';
 export * from './lib/rate-limit/lru-cache';

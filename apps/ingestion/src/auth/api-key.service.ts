@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { TOPICS, type ApiKeyChanged } from '@tally/contracts';
-import { hashApiKey, OutboxPublisher } from '@tally/nest-platform';
+import { HEADERS, TOPICS, type ApiKeyChanged } from '@tally/contracts';
+import { catalogSigningSecret, hashApiKey, OutboxPublisher, SERVICE_CONFIG, signApiKeyChange, type ServiceConfig } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 
 export interface ApiKeyView {
@@ -21,11 +21,15 @@ const CACHE_MS = 5_000;
 @Injectable()
 export class ApiKeyService {
   private readonly cache = new Map<string, { tenant: string | null; until: number }>();
+  private readonly signingSecret: string;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxPublisher,
-  ) {}
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+  ) {
+    this.signingSecret = catalogSigningSecret(config);
+  }
 
   async createTenant(id: string, name: string): Promise<{ id: string; name: string; created: boolean }> {
     const rows = await this.dataSource.query(
@@ -56,7 +60,7 @@ export class ApiKeyService {
          RETURNING id, tenant, name, key_prefix, created_at, revoked_at`,
         [id, tenant, keyHash, key.slice(0, 8), name],
       );
-      emit(keyChanged(tenant, id, keyHash, false));
+      emit(keyChanged(this.signingSecret, tenant, id, keyHash, false));
       return created;
     });
     return { ...toView(row), key };
@@ -78,7 +82,7 @@ export class ApiKeyService {
         [id],
       );
       if (rows.length === 0) return false;
-      emit(keyChanged(rows[0].tenant, id, rows[0].key_hash, true));
+      emit(keyChanged(this.signingSecret, rows[0].tenant, id, rows[0].key_hash, true));
       return true;
     });
     this.cache.clear();
@@ -101,9 +105,10 @@ export class ApiKeyService {
   }
 }
 
-function keyChanged(tenant: string, keyId: string, keyHash: string, revoked: boolean) {
+/** Signed, so that the other services' projections can tell it from a message anyone with produce rights wrote. */
+function keyChanged(signingSecret: string, tenant: string, keyId: string, keyHash: string, revoked: boolean) {
   const value: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, keyId, keyHash, revoked };
-  return { topic: TOPICS.catalogApiKeys, key: keyId, value };
+  return { topic: TOPICS.catalogApiKeys, key: keyId, value, headers: { [HEADERS.signature]: signApiKeyChange(signingSecret, keyId, value) } };
 }
 
 function toView(r: { id: string; tenant: string; name: string | null; key_prefix: string; created_at: Date; revoked_at: Date | null }): ApiKeyView {

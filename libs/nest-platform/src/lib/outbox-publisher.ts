@@ -11,6 +11,8 @@ export interface OutgoingEvent {
   topic: string;
   key: string | null;
   value: { tenant?: string } & Record<string, unknown>;
+  /** Added to the trace and tenant headers (e.g. a catalog message's signature). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -31,6 +33,7 @@ export class OutboxPublisher {
       const emit = (event: OutgoingEvent) => {
         const headers = traceHeaders();
         if (event.value.tenant) headers[HEADERS.tenant] = event.value.tenant;
+        Object.assign(headers, event.headers);
         records.push({ topic: physicalTopic(this.config.kafka, event.topic), key: event.key, value: JSON.stringify(event.value), headers });
       };
       const out = await work(manager, emit);

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Client } from 'pg';
-import { ALL_TOPICS } from '@tally/contracts';
+import { ALL_TOPICS, HEADERS, type ApiKeyChanged } from '@tally/contracts';
 import { ensureTopics, physicalTopic, registerKafkajsCodecs, type ConsumedMessage, type KafkaSettings } from '@tally/kafka';
-import { loadServiceConfig, type ServiceConfig, type ServiceDefinition } from '@tally/nest-platform';
+import { loadServiceConfig, signApiKeyChange, type ServiceConfig, type ServiceDefinition } from '@tally/nest-platform';
 
 /** A message as a test reads it back: a consumed message without the consumer's trace bookkeeping. */
 export type CollectedMessage<T = Record<string, unknown>> = Pick<ConsumedMessage<T>, 'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers'>;
@@ -15,6 +15,8 @@ export type CollectedMessage<T = Record<string, unknown>> = Pick<ConsumedMessage
 export class TestSuite {
   readonly id = `t${randomBytes(4).toString('hex')}`;
   readonly topicPrefix = `${this.id}.`;
+  /** The suite's CATALOG_SIGNING_SECRET: every service config below shares it, as a deployment's services do. */
+  readonly catalogSigningSecret = randomBytes(32).toString('base64url');
   readonly kafkaBrokers: string;
   readonly databaseUrl: string;
   readonly kafka: Kafka;
@@ -53,8 +55,14 @@ export class TestSuite {
       DB_SCHEMA: this.schema(service),
       KAFKA_TOPIC_PREFIX: this.topicPrefix,
       KAFKA_PARTITIONS: '2',
+      CATALOG_SIGNING_SECRET: this.catalogSigningSecret,
       ...env,
     }, definition.configSchema);
+  }
+
+  /** A `catalog.api-keys.v1` message signed with the suite's secret, as ingestion would sign it (for `produce`). */
+  signedApiKeyMessage(key: string, value: ApiKeyChanged): { key: string; value: ApiKeyChanged; headers: Record<string, string> } {
+    return { key, value, headers: { [HEADERS.signature]: signApiKeyChange(this.catalogSigningSecret, key, value) } };
   }
 
   async createTopics(logical: string[] = [...ALL_TOPICS]): Promise<void> {

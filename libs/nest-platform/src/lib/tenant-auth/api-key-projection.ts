@@ -10,6 +10,7 @@ import { bearerToken, hashApiKey, unauthorized, type TenantRequest } from './bea
 import { ApiKeyCache } from './api-key-cache';
 import { problem } from '../problem-details';
 import { TokenBuckets } from '../rate-limit/token-buckets';
+import { apiKeyChangeSignatureProblem, catalogSigningSecret } from './catalog-signature';
 
 export class CreateApiKeyProjection1732400000060 implements MigrationInterface {
   name = 'CreateApiKeyProjection1732400000060';
@@ -24,13 +25,28 @@ export class CreateApiKeyProjection1732400000060 implements MigrationInterface {
   }
 }
 
-/** Keeps this service's copy of API key hashes from `catalog.api-keys.v1`. */
+/**
+ * Keeps this service's copy of API key hashes from `catalog.api-keys.v1`. Only messages signed by ingestion
+ * count: an unsigned or badly signed one goes to the topic's DLQ with the reason and grants nothing.
+ */
 @Controller()
 export class ApiKeyProjectionController {
+  private readonly signingSecret: string;
+
+  constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
+    this.signingSecret = catalogSigningSecret(config);
+  }
+
   @EventPattern(TOPICS.catalogApiKeys)
   async onApiKeys(@Payload() batch: ConsumedBatch<ApiKeyChanged>): Promise<void> {
-    const latest = new Map(batch.messages.map((m) => [m.value.keyId, m.value]));
+    const signed = batch.messages.filter((m) => {
+      const problem = apiKeyChangeSignatureProblem(this.signingSecret, m.key, m.value, m.headers);
+      if (problem) batch.deadLetter(m, problem);
+      return !problem;
+    });
+    const latest = new Map(signed.map((m) => [m.value.keyId, m.value]));
     const keys = [...latest.values()];
+    if (keys.length === 0) return;
     await batch.manager.query(
       `INSERT INTO ${schemaOf(batch.manager.connection)}.api_key_projection (key_id, key_hash, tenant, revoked)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])
