@@ -207,7 +207,7 @@ describe('ingestion service (real Kafka + Postgres, over HTTP)', () => {
     });
     const dlq = collector.on<{ reason: string; value: string; headers: Record<string, string>; source: { topic: string; offset: string } }>(TOPICS.usageEventsDlq);
     const garbage = dlq.find((m) => m.value.value === 'garbage{')!;
-    expect(garbage.value.reason).toMatch(/^value is not JSON/);
+    expect(garbage.value.reason).toMatch(/^\(value\): is not valid JSON/);
     expect(garbage.value.headers['x-origin']).toBe('test');
     expect(garbage.value.source).toMatchObject({ topic: TOPICS.usageEventsRaw, offset: expect.any(String) });
     expect(dlq.map((m) => m.value.reason)).toEqual(
