@@ -1,4 +1,6 @@
 export * from './lib/kafka-settings';
+export * from './lib/kafka-security';
+export * from './lib/startup-retry';
 export * from './lib/compression';
 export * from './lib/event-producer';
 export * from './lib/event-producer-factory';

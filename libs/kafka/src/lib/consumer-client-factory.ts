@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { JsonLogger } from '@tally/telemetry';
 import type { BatchConsumerClientFactory } from './consumer-client';
+import type { KafkaSecurity } from './kafka-security';
 import { KafkajsConsumerClient } from './kafkajs-consumer-client';
 import { PlatformaticConsumerClient } from './platformatic-consumer-client';
 
@@ -25,6 +26,8 @@ export interface ConsumerClientFactoryDeps {
   /** Broker list and client id (used by the @platformatic/kafka consumer, which opens its own connections). */
   brokers: string[];
   clientId: string;
+  /** TLS and SASL for the @platformatic/kafka consumer's connections (the kafkajs client has its own). */
+  security?: KafkaSecurity;
   logger: JsonLogger;
 }
 
@@ -37,6 +40,6 @@ export function createConsumerClientFactory(deps: ConsumerClientFactoryDeps, env
     case 'kafkajs':
       return (options) => new KafkajsConsumerClient(deps.kafka, options, deps.logger);
     case 'platformatic':
-      return (options) => new PlatformaticConsumerClient({ brokers: deps.brokers, clientId: deps.clientId }, options, deps.logger);
+      return (options) => new PlatformaticConsumerClient({ brokers: deps.brokers, clientId: deps.clientId, security: deps.security }, options, deps.logger);
   }
 }

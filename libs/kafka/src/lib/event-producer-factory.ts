@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from './compression';
 import { KafkajsEventProducer, type EventProducer } from './event-producer';
+import type { KafkaSecurity } from './kafka-security';
 import { PlatformaticEventProducer } from './platformatic-event-producer';
 
 // Re-exported here so the package index needs a single line for both the factory and the alternative client.
@@ -28,11 +29,12 @@ export function createEventProducer(
   clientId: string,
   env: NodeJS.ProcessEnv = process.env,
   compression: KafkaCompression = DEFAULT_KAFKA_COMPRESSION,
+  security?: KafkaSecurity,
 ): EventProducer {
   switch (eventProducerClient(env)) {
     case 'kafkajs':
       return new KafkajsEventProducer(kafka, { compression });
     case 'platformatic':
-      return new PlatformaticEventProducer({ brokers, clientId, compression });
+      return new PlatformaticEventProducer({ brokers, clientId, compression, security });
   }
 }

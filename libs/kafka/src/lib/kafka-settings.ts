@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { JsonLogger } from '@tally/telemetry';
 import { registerKafkajsCodecs, type KafkaCompression } from './compression';
+import { kafkaSecurityWarnings, kafkajsSecurityOptions, type KafkaSecurity } from './kafka-security';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -11,6 +12,14 @@ export interface KafkaSettings {
   defaultPartitions: number;
   /** How Tally's producers compress what they send (`KAFKA_COMPRESSION`); consumers read every codec. */
   compression?: KafkaCompression;
+  /**
+   * Replication of the topics this service creates (`KAFKA_REPLICATION_FACTOR`, `KAFKA_MIN_INSYNC_REPLICAS`):
+   * explicit, never the broker's default; 1/1 fits only a single local broker.
+   */
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
+  /** TLS and SASL of every client (`KAFKA_SSL*`, `KAFKA_SASL_*`); none when absent. */
+  security?: KafkaSecurity;
 }
 
 export const physicalTopic = (settings: Pick<KafkaSettings, 'topicPrefix'>, logical: string): string =>
@@ -32,9 +41,11 @@ export function createKafka(settings: KafkaSettings, logger: JsonLogger): Kafka 
   // kafkajs only knows gzip: without these a snappy, lz4 or zstd batch would stop the partition.
   registerKafkajsCodecs();
   const kafkaLogger = logger.child('kafkajs');
+  for (const warning of kafkaSecurityWarnings(settings.security)) kafkaLogger.warn(warning);
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    ...kafkajsSecurityOptions(settings.security),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 10 },
     logCreator:

@@ -6,6 +6,7 @@ import { decompressLz4Frame } from './compression/lz4-frame';
 import { decompressSnappy } from './compression/snappy';
 import { decompressZstd } from './compression/zstd';
 import { importEsm } from './esm-import';
+import { platformaticSecurityOptions, type KafkaSecurity } from './kafka-security';
 
 type PlatformaticKafka = typeof import('@platformatic/kafka');
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
@@ -50,6 +51,8 @@ function asBuffer(data: unknown): Buffer {
 export interface PlatformaticConsumerConnection {
   brokers: string[];
   clientId: string;
+  /** TLS and SASL, as every other client of the service gets them. */
+  security?: KafkaSecurity;
 }
 
 /** Record batch attribute bits (Kafka's DefaultRecordBatch). */
@@ -190,6 +193,7 @@ export class PlatformaticConsumerClient implements BatchConsumerClient {
       ...socketOptions,
       clientId: this.connection.clientId,
       bootstrapBrokers: this.connection.brokers,
+      ...platformaticSecurityOptions(this.connection.security),
       retries: 5,
       retryDelay: (_client: unknown, _operation: string, attempt: number) => Math.min(200 * 2 ** Math.max(0, attempt - 1), 5_000),
     };
@@ -209,7 +213,7 @@ export class PlatformaticConsumerClient implements BatchConsumerClient {
       maxBytesPerPartition: o.maxBytesPerPartition,
     });
     this.consumer = consumer;
-    this.fetchPool = new kafka.ConnectionPool(this.connection.clientId, socketOptions);
+    this.fetchPool = new kafka.ConnectionPool(this.connection.clientId, { ...socketOptions, ...platformaticSecurityOptions(this.connection.security) });
     consumer.on('consumer:group:join', ({ assignments }) => this.onAssignment(assignments ?? []));
     // The library emits a failed rejoin as 'error' (an EventEmitter 'error' without a listener would throw).
     consumer.on('error', (error: Error) => this.onGroupError(error));

@@ -2,6 +2,7 @@ import type { Producer } from '@platformatic/kafka';
 import { CoalescingSendQueue } from './coalescing-send-queue';
 import { compressionUnavailableReason, DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from './compression';
 import { importEsm } from './esm-import';
+import { platformaticSecurityOptions, type KafkaSecurity } from './kafka-security';
 import { PRODUCE_REQUEST_LIMITS, type EventProducer, type ProducedRecord } from './event-producer';
 
 type PlatformaticKafka = typeof import('@platformatic/kafka');
@@ -23,6 +24,8 @@ export interface PlatformaticEventProducerOptions {
    * and zstd with Node's zlib (zstd needs Node >= 22.15), snappy (raw) and lz4 in WASM.
    */
   compression?: KafkaCompression;
+  /** TLS and SASL, as every other client of the service gets them. */
+  security?: KafkaSecurity;
 }
 
 const toBuffer = (value?: string | Buffer): Buffer | undefined => (value === undefined ? undefined : typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
@@ -52,6 +55,7 @@ export class PlatformaticEventProducer implements EventProducer {
     const producer: RecordProducer = new Producer<string, string | Buffer, string, string>({
       clientId: this.options.clientId,
       bootstrapBrokers: this.options.brokers,
+      ...platformaticSecurityOptions(this.options.security),
       // Also forces acks = all and one in-flight request per connection.
       idempotent: true,
       acks: -1,

@@ -1,9 +1,29 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { COMPACTED_TOPICS } from '@tally/contracts';
+import type { JsonLogger } from '@tally/telemetry';
 import { logicalTopic, type KafkaSettings } from './kafka-settings';
+import { retryAtStartup } from './startup-retry';
 
-/** Creates the (physical) topics that are missing. Idempotent; safe when several services race. */
-export async function ensureTopics(kafka: Kafka, settings: KafkaSettings, physicalTopics: string[]): Promise<void> {
+/**
+ * The configuration of a topic Tally creates: an explicit replication factor and `min.insync.replicas` (so an
+ * acks=all write is refused, not silently kept on too few brokers), compaction for "latest state" topics.
+ */
+export function topicSpec(settings: KafkaSettings, physical: string): { topic: string; numPartitions: number; replicationFactor: number; configEntries: Array<{ name: string; value: string }> } {
+  const configEntries = [{ name: 'min.insync.replicas', value: String(settings.minInsyncReplicas ?? 1) }];
+  if (COMPACTED_TOPICS.has(logicalTopic(settings, physical))) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
+  return { topic: physical, numPartitions: settings.defaultPartitions, replicationFactor: settings.replicationFactor ?? 1, configEntries };
+}
+
+/**
+ * Creates the (physical) topics that are missing. Idempotent; safe when several services race. Transient
+ * broker errors (a broker still starting, a coordinator loading) are waited out, so a service started before
+ * its broker comes up once the broker does.
+ */
+export async function ensureTopics(kafka: Kafka, settings: KafkaSettings, physicalTopics: string[], logger?: JsonLogger): Promise<void> {
+  await retryAtStartup('creating topics', () => createMissingTopics(kafka, settings, physicalTopics), { logger });
+}
+
+async function createMissingTopics(kafka: Kafka, settings: KafkaSettings, physicalTopics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -14,13 +34,7 @@ export async function ensureTopics(kafka: Kafka, settings: KafkaSettings, physic
       // kafkajs' own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers
       // while new metadata propagates; waitForLeaders below retries through it.
       waitForLeaders: false,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: settings.defaultPartitions,
-        configEntries: COMPACTED_TOPICS.has(logicalTopic(settings, topic))
-          ? [{ name: 'cleanup.policy', value: 'compact' }]
-          : [],
-      })),
+      topics: missing.map((topic) => topicSpec(settings, topic)),
     });
     await waitForLeaders(admin, missing);
   } finally {

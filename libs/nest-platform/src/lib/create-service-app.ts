@@ -5,7 +5,7 @@ import type { MigrationInterface } from 'typeorm';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { DataSource } from 'typeorm';
-import { KAFKA_PLUMBING_MIGRATIONS, createEventProducer, createKafka, OutboxRelay, platformaticTopicIdReader, type ConsumerFaultHooks } from '@tally/kafka';
+import { KAFKA_PLUMBING_MIGRATIONS, createEventProducer, createKafka, OutboxRelay, platformaticSecurityOptions, platformaticTopicIdReader, retryAtStartup, type ConsumerFaultHooks } from '@tally/kafka';
 import { openReadDataSource, openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
@@ -64,10 +64,11 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     applicationName: `tally-${definition.name}-api:${config.dbSchema}`.slice(0, 63),
   });
   const kafka = createKafka(config.kafka, logger);
-  const producer = createEventProducer(kafka, config.kafka.brokers, config.kafka.clientId, process.env, config.kafka.compression);
-  await producer.connect();
+  const producer = createEventProducer(kafka, config.kafka.brokers, config.kafka.clientId, process.env, config.kafka.compression, config.kafka.security);
+  // A broker still starting (or not reachable yet) is waited for; wrong credentials stop the service here.
+  await retryAtStartup('connecting the producer', () => producer.connect(), { logger });
   const relay = new OutboxRelay(dataSource, producer, logger.child('outbox-relay'));
-  const topicIds = platformaticTopicIdReader({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+  const topicIds = platformaticTopicIdReader({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, connection: platformaticSecurityOptions(config.kafka.security) });
   const transport = new ExactlyOnceKafkaTransport({
     topicIds,
     kafka,

@@ -7,6 +7,7 @@ import {
   ensureTopics,
   ExactlyOnceConsumer,
   physicalTopic,
+  retryAtStartup,
   type BatchContext,
   type ConsumedMessage,
   type ConsumerFaultHooks,
@@ -69,7 +70,7 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         handler: (messages, batch) => this.dispatch(topic, messages, batch),
         delivery: deliveryOf(topic, handler.extras),
       }));
-      await ensureTopics(kafka, settings, ALL_TOPICS.map((t) => physicalTopic(settings, t)));
+      await ensureTopics(kafka, settings, ALL_TOPICS.map((t) => physicalTopic(settings, t)), this.options.logger);
       this.options.relay.start();
       this.consumer = new ExactlyOnceConsumer({
         kafka,
@@ -87,7 +88,16 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         onOutboxWritten: () => this.options.relay.wake(),
         producer: this.options.producer,
       });
-      await this.consumer.start();
+      const consumer = this.consumer;
+      // A fresh broker answers "the coordinator is loading" for a while: wait it out, starting over cleanly.
+      await retryAtStartup(
+        'joining the consumer group',
+        () => consumer.start().catch(async (e: unknown) => {
+          await consumer.stop().catch(() => undefined);
+          throw e;
+        }),
+        { logger: this.options.logger },
+      );
       callback();
     } catch (e) {
       callback(e);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseKafkaCompression, type KafkaSettings } from '@tally/kafka';
+import { parseKafkaCompression, readKafkaSecurity, type KafkaSettings } from '@tally/kafka';
 
 export interface ServiceConfig {
   service: string;
@@ -35,6 +35,9 @@ const baseSchema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only').default(''),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  // 1 fits only a single local broker; a cluster wants 3 and 2 (README "Security settings").
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32).default(1),
   KAFKA_COMPRESSION: z
     .string()
     .optional()
@@ -82,6 +85,8 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     KAFKA_CLIENT_ID: env.KAFKA_CLIENT_ID,
     KAFKA_PARTITIONS: env.KAFKA_PARTITIONS,
     KAFKA_COMPRESSION: env.KAFKA_COMPRESSION,
+    KAFKA_REPLICATION_FACTOR: env.KAFKA_REPLICATION_FACTOR,
+    KAFKA_MIN_INSYNC_REPLICAS: env.KAFKA_MIN_INSYNC_REPLICAS,
     CONSUMER_GROUP: env[`${envPrefix}_CONSUMER_GROUP`] ?? env.CONSUMER_GROUP,
     CONSUMER_CONCURRENCY: env.CONSUMER_CONCURRENCY,
     CONSUMER_SESSION_TIMEOUT_MS: env.CONSUMER_SESSION_TIMEOUT_MS,
@@ -98,11 +103,17 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
   const variables: Record<string, string> = { PORT: readFrom('PORT'), DB_SCHEMA: readFrom('DB_SCHEMA'), CONSUMER_GROUP: readFrom('CONSUMER_GROUP') };
   const base = baseSchema.safeParse(input);
   const extra = extraSchema ? extraSchema.safeParse(env) : ({ success: true, data: {} } as const);
+  const security = readKafkaSecurity(env);
+  const replicas = base.success && base.data.KAFKA_MIN_INSYNC_REPLICAS > base.data.KAFKA_REPLICATION_FACTOR
+    ? [{ path: ['KAFKA_MIN_INSYNC_REPLICAS'], message: `must not exceed KAFKA_REPLICATION_FACTOR (${base.data.KAFKA_REPLICATION_FACTOR}): no write with acks=all could succeed` }]
+    : [];
   const issues = [
     ...(base.success ? [] : base.error.issues.map((i) => ({ ...i, path: [variables[String(i.path[0])] ?? i.path[0], ...i.path.slice(1)] }))),
     ...(extra.success ? [] : extra.error.issues),
+    ...security.problems.map((p) => ({ path: [p.variable], message: p.message })),
+    ...replicas,
   ];
-  if (!base.success || !extra.success) {
+  if (!base.success || !extra.success || issues.length > 0) {
     const lines = issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration for ${service}:\n${lines.join('\n')}`);
   }
@@ -130,6 +141,9 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
       topicPrefix: c.KAFKA_TOPIC_PREFIX,
       defaultPartitions: c.KAFKA_PARTITIONS,
       compression: c.KAFKA_COMPRESSION,
+      replicationFactor: c.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: c.KAFKA_MIN_INSYNC_REPLICAS,
+      security: security.security,
     },
     extra: extra.data as Record<string, unknown>,
   };
