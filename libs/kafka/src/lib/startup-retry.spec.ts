@@ -3,6 +3,8 @@ import { isTransientStartupError, retryAtStartup, startupBackoffMs } from './sta
 
 // kafkajs builds protocol errors from the broker's error code; these are the codes a starting broker answers.
 const protocolError = (type: string, message: string, retriable: boolean) => Object.assign(new KafkaJSProtocolError(message), { type, retriable });
+// The typings declare no constructor arguments; the class takes a message like every kafkajs error.
+const saslError = (message: string) => new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)(message);
 const coordinatorLoading = protocolError('COORDINATOR_LOAD_IN_PROGRESS', "The coordinator is loading and hence can't process requests", true);
 
 describe('isTransientStartupError', () => {
@@ -20,8 +22,8 @@ describe('isTransientStartupError', () => {
   });
 
   it.each([
-    ['wrong SASL credentials', new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512')],
-    ['wrong credentials, after kafkajs retried', new KafkaJSNumberOfRetriesExceeded(new KafkaJSSASLAuthenticationError('SASL PLAIN authentication failed'), { retryCount: 1, retryTime: 10 })],
+    ['wrong SASL credentials', saslError('SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512')],
+    ['wrong credentials, after kafkajs retried', new KafkaJSNumberOfRetriesExceeded(saslError('SASL PLAIN authentication failed'), { retryCount: 1, retryTime: 10 })],
     ['a missing ACL', protocolError('TOPIC_AUTHORIZATION_FAILED', 'Not authorized to access topics: [Topic authorization failed]', false)],
     ['an untrusted broker certificate', Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })],
     ['TLS spoken to a plaintext port', Object.assign(new Error('write EPROTO ...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number'), { code: 'EPROTO' })],
@@ -53,7 +55,7 @@ describe('retryAtStartup', () => {
 
   it('throws a fatal error on the first attempt', async () => {
     let calls = 0;
-    const denied = new KafkaJSSASLAuthenticationError('SASL PLAIN authentication failed');
+    const denied = saslError('SASL PLAIN authentication failed');
     await expect(retryAtStartup('connecting', async () => {
       calls++;
       throw denied;

@@ -28,9 +28,26 @@ describe('loadServiceConfig', () => {
       consumerFetchMinBytes: 16384,
       consumerFetchMaxWaitMs: 40,
       api: { poolSize: 4, statementTimeoutMs: 5000, acquireTimeoutMs: 2000, readRatePerSecond: 20, readBurst: 40 },
-      kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3, compression: 'lz4' },
+      kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3, compression: 'lz4', replicationFactor: 1, minInsyncReplicas: 1, security: {} },
       extra: {},
     });
+  });
+
+  it('reads the replication of created topics, refusing a min.insync.replicas above the replication factor', () => {
+    expect(load({ KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' }).kafka).toMatchObject({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(errorOf(() => load({ KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '3' }))).toContain('KAFKA_MIN_INSYNC_REPLICAS: must not exceed KAFKA_REPLICATION_FACTOR (2)');
+    expect(errorOf(() => load({ KAFKA_REPLICATION_FACTOR: '0' }))).toContain('KAFKA_REPLICATION_FACTOR');
+  });
+
+  it('reports Kafka TLS/SASL problems with the other configuration errors, never echoing the password', () => {
+    const message = errorOf(() => load({ PORT: 'x', KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_PASSWORD: 'hunter2', KAFKA_SSL_CA_FILE: '/nowhere.pem' }));
+    expect(message).toContain('PORT');
+    expect(message).toContain('KAFKA_SASL_USERNAME: is required with KAFKA_SASL_MECHANISM=scram-sha-256');
+    expect(message).toContain('KAFKA_SSL_CA_FILE: is set but KAFKA_SSL is not true');
+    expect(message).not.toContain('hunter2');
+    const ok = load({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'tally', KAFKA_SASL_PASSWORD: 'hunter2' });
+    expect(ok.kafka.security?.sasl).toMatchObject({ mechanism: 'scram-sha-512', username: 'tally' });
+    expect(JSON.stringify(ok)).not.toContain('hunter2');
   });
 
   it('reads the API read pool and read rate limit settings, and refuses nonsense', () => {
