@@ -1,2 +1,3 @@
 export { CompressionError, MAX_DECOMPRESSED_BATCH_BYTES } from './compression-error';
 export * from './kafka-compression';
+export { registerPlatformaticCodecs } from './platformatic-codecs';

@@ -6,6 +6,9 @@
 //       one record a line: <codec> TAB <key base64 or -> TAB <value base64 or -> TAB <header name=base64,... or ->
 //       each run of lines with one codec is flushed as its own batch(es), so a partition gets batches of
 //       several codecs in the order given; prints each record's offset, one a line
+//   java -cp '.tally/kafka/libs/*' KafkaCompressionTool.java consume <bootstrap> <topic> <count>
+//       reads <count> records from the start of every partition (30 s at most) with the Java consumer and
+//       prints them in the same line format, the partition and offset first: <partition> TAB <offset> TAB ...
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
@@ -17,14 +20,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Future;
+import java.time.Duration;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.CompressionType;
 import org.apache.kafka.common.record.RecordBatch;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.ByteBufferOutputStream;
 
@@ -33,6 +42,7 @@ public class KafkaCompressionTool {
     switch (args[0]) {
       case "encode" -> encode(args[1]);
       case "produce" -> produce(args[1], args[2], Integer.parseInt(args[3]));
+      case "consume" -> consume(args[1], args[2], Integer.parseInt(args[3]));
       default -> throw new IllegalArgumentException("unknown mode " + args[0]);
     }
   }
@@ -81,6 +91,34 @@ public class KafkaCompressionTool {
     } finally {
       for (KafkaProducer<byte[], byte[]> p : producers.values()) p.close();
     }
+  }
+
+  static void consume(String bootstrap, String topic, int count) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "java-reader-" + topic);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    StringBuilder out = new StringBuilder();
+    int seen = 0;
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (seen < count && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          StringBuilder headers = new StringBuilder();
+          for (Header h : r.headers()) headers.append(headers.length() == 0 ? "" : ",").append(h.key()).append('=').append(base64(h.value()));
+          out.append(r.partition()).append('\t').append(r.offset()).append('\t').append(base64(r.key())).append('\t')
+              .append(base64(r.value())).append('\t').append(headers.length() == 0 ? "-" : headers).append('\n');
+          seen++;
+        }
+      }
+    }
+    System.out.print(out);
+  }
+
+  static String base64(byte[] bytes) {
+    return bytes == null ? "-" : Base64.getEncoder().encodeToString(bytes);
   }
 
   static byte[] bytes(String field) {
