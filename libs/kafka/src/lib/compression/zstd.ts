@@ -17,9 +17,14 @@ export function compressZstd(input: Buffer): Buffer {
   return zlibZstd.zstdCompressSync(input);
 }
 
-/** Node's libzstd where present, else fzstd (pure JS); both bounded by the decompression limit. */
+/**
+ * Node's libzstd where present, else fzstd (pure JS); both bounded by the decompression limit. The frames
+ * are walked first on both paths: Node's zstdDecompressSync returns what it could decode from a truncated
+ * frame instead of failing.
+ */
 export function decompressZstd(input: Buffer, maxOutputBytes = MAX_DECOMPRESSED_BATCH_BYTES): Buffer {
   if (zlibZstd.zstdDecompressSync) {
+    checkZstdFrames(input, maxOutputBytes);
     try {
       return zlibZstd.zstdDecompressSync(input, { maxOutputLength: maxOutputBytes });
     } catch (e) {
