@@ -5,7 +5,7 @@ import type { MigrationInterface } from 'typeorm';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { DataSource } from 'typeorm';
-import { KAFKA_PLUMBING_MIGRATIONS, createEventProducer, createKafka, OutboxRelay, platformaticSecurityOptions, platformaticTopicIdReader, retryAtStartup, type ConsumerFaultHooks } from '@tally/kafka';
+import { KAFKA_PLUMBING_MIGRATIONS, createConsumerClientFactory, createEventProducer, createKafka, OutboxRelay, platformaticSecurityOptions, platformaticTopicIdReader, retryAtStartup, type ConsumerFaultHooks } from '@tally/kafka';
 import { openReadDataSource, openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
@@ -71,6 +71,7 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
   const topicIds = platformaticTopicIdReader({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, connection: platformaticSecurityOptions(config.kafka.security) });
   const transport = new ExactlyOnceKafkaTransport({
     topicIds,
+    client: createConsumerClientFactory({ kafka, brokers: config.kafka.brokers, clientId: config.kafka.clientId, security: config.kafka.security, logger }),
     kafka,
     settings: config.kafka,
     dataSource,

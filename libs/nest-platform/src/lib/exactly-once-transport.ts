@@ -15,6 +15,7 @@ import {
   type EventProducer,
   type KafkaSettings,
   type OutboxRelay,
+  type BatchConsumerClientFactory,
   type TopicIdReader,
   type TopicSubscription,
 } from '@tally/kafka';
@@ -41,6 +42,8 @@ export interface ExactlyOnceTransportOptions {
   fetchMaxWaitMs?: number;
   /** Ties stored offsets to topic ids, so a recreated topic is refused rather than read from stale offsets. */
   topicIds?: TopicIdReader;
+  /** The Kafka client library consuming (KAFKA_CONSUMER_CLIENT); kafkajs on `kafka` when not given. */
+  client?: BatchConsumerClientFactory;
 }
 
 /**
@@ -85,6 +88,7 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         fetchMinBytes: this.options.fetchMinBytes,
         fetchMaxWaitMs: this.options.fetchMaxWaitMs,
         topicIds: this.options.topicIds,
+        client: this.options.client,
         onOutboxWritten: () => this.options.relay.wake(),
         producer: this.options.producer,
       });
