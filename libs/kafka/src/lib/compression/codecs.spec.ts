@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
-import { importEsm } from '../esm-import';
 import { CompressionError } from './compression-error';
 import { usageEventsSample } from './fixtures/usage-events-sample';
 import { decompressGzip } from './gzip';
@@ -15,7 +14,6 @@ import {
   type KafkaCompression,
 } from './kafka-compression';
 import { decompressLz4Frame } from './lz4-frame';
-import { registerPlatformaticCodecs } from './platformatic-codecs';
 import { decompressRawSnappy, decompressSnappy, decompressXerialSnappy, isXerialFramed } from './snappy';
 import { compressLz4Frame, compressRawSnappy } from './wasm-compressors';
 import { checkZstdFrames, decompressZstd, decompressZstdPureJs, nodeHasZstd } from './zstd';
@@ -219,16 +217,3 @@ describe('registerKafkajsCodecs', () => {
   });
 });
 
-describe('registerPlatformaticCodecs', () => {
-  it('makes @platformatic/kafka\'s decoder read the Java client\'s xerial snappy and zstd on any Node', async () => {
-    const { compressionsAlgorithmsByBitmask } = await importEsm<typeof import('@platformatic/kafka')>('@platformatic/kafka');
-    const snappy = compressionsAlgorithmsByBitmask[2];
-    // (The library's own WASM snappy throws "unreachable" on it. Not asserted here: the ESM module is shared
-    // by the whole jest worker, so another suite may have registered Tally's decoders already.)
-    await registerPlatformaticCodecs();
-    expect(snappy.decompressSync(fixture('usage-events.java-snappy')).equals(sample)).toBe(true);
-    expect(compressionsAlgorithmsByBitmask[4].decompressSync(fixture('usage-events.java-zstd')).equals(sample)).toBe(true);
-    expect(compressionsAlgorithmsByBitmask[3].decompressSync(fixture('usage-events.lz4-cli')).equals(sample)).toBe(true);
-    expect(() => compressionsAlgorithmsByBitmask[3].decompressSync(Buffer.from('garbage'))).toThrow(CompressionError);
-  });
-});

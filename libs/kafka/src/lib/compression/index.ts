@@ -1,3 +1,2 @@
 export { CompressionError, MAX_DECOMPRESSED_BATCH_BYTES } from './compression-error';
 export * from './kafka-compression';
-export { registerPlatformaticCodecs } from './platformatic-codecs';
