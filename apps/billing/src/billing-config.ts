@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { catalogSigningConfigSchema, type ServiceConfig } from '@tally/nest-platform';
 import type { DunningPolicy } from './domain/dunning';
+import type { JobRetryPolicy } from './domain/job-retry';
 
 const dayList = z
   .string()
@@ -12,6 +13,10 @@ export const billingConfigSchema = z.object({
   BILLING_GRACE_PERIOD_HOURS: z.coerce.number().min(0).default(24),
   /** How often the period roll, close and dunning job runs. */
   BILLING_JOB_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Wait before a job tries again an item that failed; doubles after each failure... */
+  BILLING_JOB_RETRY_BASE_MS: z.coerce.number().int().min(0).default(60_000),
+  /** ...up to this. */
+  BILLING_JOB_RETRY_MAX_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** Days from finalization to the due date. */
   PAYMENT_TERMS_DAYS: z.coerce.number().int().min(0).default(0),
   DUNNING_RETRY_DAYS: dayList.default('1,3,7'),
@@ -26,3 +31,4 @@ export const dunningPolicy = (s: BillingSettings): DunningPolicy => ({
   pastDueAfterDays: s.DUNNING_PAST_DUE_AFTER_DAYS,
   delinquentAfterDays: s.DUNNING_DELINQUENT_AFTER_DAYS,
 });
+export const jobRetryPolicy = (s: BillingSettings): JobRetryPolicy => ({ baseMs: s.BILLING_JOB_RETRY_BASE_MS, maxMs: Math.max(s.BILLING_JOB_RETRY_BASE_MS, s.BILLING_JOB_RETRY_MAX_MS) });

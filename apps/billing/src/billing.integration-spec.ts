@@ -131,11 +131,11 @@ describe('billing service (real Kafka + Postgres)', () => {
     await expectEventually(async () => expect((await periodUsage('c-1')).map((r) => r.value)).toEqual(['2500', '30']));
 
     expect(await subscriptions.rollPeriods(new Date('2026-10-01T00:30:00Z'))).toBe(1);
-    expect(await invoices.closePeriods(new Date('2026-10-01T00:30:00Z'))).toEqual({ drafted: 1, finalized: 0 });
+    expect(await invoices.closePeriods(new Date('2026-10-01T00:30:00Z'))).toEqual({ drafted: 1, finalized: 0, failed: 0 });
     expect((await invoiceRows('c-1')).map((r) => r.status)).toEqual(['draft']);
-    expect(await invoices.closePeriods(new Date('2026-10-01T01:00:00Z'))).toEqual({ drafted: 0, finalized: 1 });
+    expect(await invoices.closePeriods(new Date('2026-10-01T01:00:00Z'))).toEqual({ drafted: 0, finalized: 1, failed: 0 });
     // Nothing left to close: the October period has not ended.
-    expect(await invoices.closePeriods(new Date('2026-10-01T02:00:00Z'))).toEqual({ drafted: 0, finalized: 0 });
+    expect(await invoices.closePeriods(new Date('2026-10-01T02:00:00Z'))).toEqual({ drafted: 0, finalized: 0, failed: 0 });
 
     const [invoice] = (await json<{ data: InvoiceView[] }>(http('GET', '/api/v1/customers/c-1/invoices'))).data;
     expect(invoice).toMatchObject({ status: 'finalized', number: 'INV-000001', currency: 'EUR', periodStart: '2026-09-01T00:00:00.000Z' });
@@ -168,18 +168,21 @@ describe('billing service (real Kafka + Postgres)', () => {
     expect(html).toContain('119.00 EUR');
   });
 
-  it('a close that crashes half-way leaves nothing; two closes at once still make exactly one invoice', async () => {
+  it('a close that crashes half-way leaves nothing but its failure record; two closes at once still make exactly one invoice', async () => {
     await http('POST', '/api/v1/customers', { id: 'c-2', name: 'Two', currency: 'EUR' });
     await subscriptions.create(TENANT, { id: 'sub-2', customer: 'c-2', plan: 'pro', planVersion: 1, startAt: '2026-09-01T00:00:00Z' }, new Date('2026-09-01T00:00:00Z'));
     await subscriptions.rollPeriods(new Date('2026-10-01T05:00:00Z'));
-    await expect(invoices.closePeriods(new Date('2026-10-01T05:00:00Z'), (inv) => {
+    expect(await invoices.closePeriods(new Date('2026-10-01T05:00:00Z'), (inv) => {
       if (inv.customer === 'c-2') throw new Error('killed half-way');
-    })).rejects.toThrow('killed half-way');
+    })).toEqual({ drafted: 0, finalized: 0, failed: 1 });
     expect(await invoiceRows('c-2')).toEqual([]);
+    expect((await json<{ data: Array<{ error: string }> }>(http('GET', '/api/v1/billing/job-failures'))).data.map((f) => f.error)).toEqual(['killed half-way']);
 
-    const results = await Promise.all([invoices.closePeriods(new Date('2026-10-01T05:00:00Z')), invoices.closePeriods(new Date('2026-10-01T05:00:00Z'))]);
+    // After the one-minute backoff.
+    const results = await Promise.all([invoices.closePeriods(new Date('2026-10-01T05:01:00Z')), invoices.closePeriods(new Date('2026-10-01T05:01:00Z'))]);
     expect(results.reduce((n, r) => n + r.finalized, 0)).toBe(1);
-    expect(await invoices.closePeriods(new Date('2026-10-01T06:00:00Z'))).toEqual({ drafted: 0, finalized: 0 });
+    expect(await invoices.closePeriods(new Date('2026-10-01T06:00:00Z'))).toEqual({ drafted: 0, finalized: 0, failed: 0 });
+    expect((await json<{ data: unknown[] }>(http('GET', '/api/v1/billing/job-failures'))).data).toEqual([]);
     const rows = await invoiceRows('c-2');
     expect(rows.map((r) => r.status)).toEqual(['finalized']);
     // No usage: base fee 49 trued up to the 100 commitment, no tax.

@@ -5,6 +5,8 @@ import { CatalogRepository } from './catalog/catalog.repository';
 import { InvoicesController } from './invoices/invoices.controller';
 import { InvoiceService } from './invoices/invoice.service';
 import { BillingJobsService } from './jobs/billing-jobs.service';
+import { JobFailuresController } from './jobs/job-failures.controller';
+import { JobFailuresService } from './jobs/job-failures.service';
 import { PaymentsController } from './payments/payments.controller';
 import { PricingController } from './pricing/pricing.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
@@ -13,8 +15,8 @@ import { UsageAggregatesController } from './usage/usage-aggregates.controller';
 
 @Module({
   imports: [TenantAuthModule],
-  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController],
-  providers: [CatalogRepository, SubscriptionService, InvoiceService, BillingJobsService],
-  exports: [CatalogRepository, SubscriptionService, InvoiceService, BillingJobsService],
+  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController],
+  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService],
+  exports: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService],
 })
 export class BillingModule {}

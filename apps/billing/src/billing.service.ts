@@ -3,12 +3,15 @@ import { CreatePeriodUsage1732400000050 } from '@tally/period-usage';
 import { billingConfigSchema } from './billing-config';
 import { CreateSubscriptions1732400000400 } from './db/1732400000400-create-subscriptions';
 import { CreateBillingCatalog1732400000410 } from './db/1732400000410-create-billing-catalog';
+import { CreateJobFailures1732400000420 } from './db/1732400000420-create-job-failures';
+import { CreateIdempotency1732400000430 } from './db/1732400000430-create-idempotency';
 import { BillingModule } from './billing.module';
 
 export const billingService: ServiceDefinition = {
   name: 'billing',
   defaultPort: 3004,
   rootModule: BillingModule,
-  migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateSubscriptions1732400000400, CreateBillingCatalog1732400000410],
+  migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateSubscriptions1732400000400, CreateBillingCatalog1732400000410, CreateJobFailures1732400000420,
+    CreateIdempotency1732400000430],
   configSchema: billingConfigSchema,
 };

@@ -50,8 +50,10 @@ export async function loadInvoiceSources(
   subscription: SubscriptionRow,
 ): Promise<InvoiceSources> {
   const s = schemaOf(m.connection);
-  const plan = (await loadPlan(period.plan_code, period.plan_version))!;
+  const plan = await loadPlan(period.plan_code, period.plan_version);
+  if (!plan) throw new Error(`plan "${period.plan_code}" version ${period.plan_version} of the period is missing`);
   const previousPlan = period.plan_change ? await loadPlan(period.plan_change.previousPlan, period.plan_change.previousVersion) : null;
+  if (period.plan_change && !previousPlan) throw new Error(`plan "${period.plan_change.previousPlan}" version ${period.plan_change.previousVersion} (before the plan change) is missing`);
   const usageRows: Array<{ meter: string; value: string }> = await m.query(
     `SELECT meter, value::text FROM ${s}.period_usage WHERE tenant = $1 AND customer = $2 AND period_start = $3`,
     [period.tenant, period.customer, period.period_start],

@@ -2,12 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { customerKey, TOPICS, type AccountStatusChanged, type InvoiceChanged, type PaymentReported } from '@tally/contracts';
-import { OutboxPublisher, problem, SERVICE_CONFIG, type OutgoingEvent, type ServiceConfig } from '@tally/nest-platform';
+import { OutboxPublisher, problem, ProblemException, SERVICE_CONFIG, type OutgoingEvent, type ServiceConfig } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 import { composeInvoice, Dec, priceCharge, upcomingInvoice, type Invoice, type UpcomingInvoice } from '@tally/pricing';
 import { billingSettings, dunningPolicy, type BillingSettings } from '../billing-config';
 import { CatalogRepository } from '../catalog/catalog.repository';
 import { accountStanding, nextPaymentAttempt } from '../domain/dunning';
+import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { SubscriptionService } from '../subscriptions/subscription.service';
 import { invoiceInputFor, loadInvoiceSources, type BillingPeriodRow, type InvoiceSources } from './invoice-input';
 
@@ -66,6 +67,7 @@ export class InvoiceService {
     private readonly outbox: OutboxPublisher,
     private readonly catalog: CatalogRepository,
     private readonly subscriptions: SubscriptionService,
+    private readonly failures: JobFailuresService,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
     this.settings = billingSettings(config);
@@ -73,10 +75,13 @@ export class InvoiceService {
 
   /**
    * Ended periods get a draft invoice, re-priced on every run while late events may still arrive;
-   * after the grace period it is finalized. `beforeCommit` lets tests crash a close half-way.
+   * after the grace period it is finalized. One transaction per period: a period that fails is
+   * recorded with its error and retried later (job_failures), and every other period still closes.
+   * `beforeCommit` lets tests crash a close half-way.
    */
-  async closePeriods(now = new Date(), beforeCommit?: (invoice: InvoiceRow) => void): Promise<{ drafted: number; finalized: number }> {
+  async closePeriods(now = new Date(), beforeCommit?: (invoice: InvoiceRow) => void): Promise<{ drafted: number; finalized: number; failed: number }> {
     const graceMs = this.settings.BILLING_GRACE_PERIOD_HOURS * 3_600_000;
+    const backingOff = await this.failures.backingOff('close-period', now);
     const due: Array<{ tenant: string; subscription_id: string; period_start: Date }> = await this.outbox.inTransaction((m) =>
       m.query(
         `SELECT bp.tenant, bp.subscription_id, bp.period_start FROM ${schemaOf(m.connection)}.billing_periods bp
@@ -85,9 +90,12 @@ export class InvoiceService {
         [now],
       ),
     );
-    const result = { drafted: 0, finalized: 0 };
+    const result = { drafted: 0, finalized: 0, failed: 0 };
     for (const key of due) {
-      const outcome = await this.outbox.inTransaction(async (m, emit) => {
+      const itemKey = `${key.subscription_id}@${key.period_start.toISOString()}`;
+      if (backingOff.has(failureId(key.tenant, itemKey))) continue;
+      const item = { tenant: key.tenant, key: itemKey, item: { subscriptionId: key.subscription_id, periodStart: key.period_start.toISOString() } };
+      const outcome = await this.failures.run('close-period', item, now, async (m, emit) => {
         const s = schemaOf(m.connection);
         const [period]: BillingPeriodRow[] = await m.query(
           `SELECT * FROM ${s}.billing_periods WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 FOR UPDATE SKIP LOCKED`,
@@ -111,16 +119,20 @@ export class InvoiceService {
         else if (!existing) emit(this.event({ ...invoice, document }, now));
         const stored = (await this.row(m, invoice.tenant, invoice.invoice_id))!;
         beforeCommit?.(stored);
-        return final ? 'finalized' : 'drafted';
+        return final ? ('finalized' as const) : ('drafted' as const);
       });
-      if (outcome) result[outcome]++;
+      if (!outcome.ok) result.failed++;
+      else if (outcome.value) result[outcome.value]++;
     }
+    await this.failures.refreshGauge();
     return result;
   }
 
   private async sources(m: EntityManager, period: BillingPeriodRow): Promise<InvoiceSources> {
-    const customer = (await this.catalog.customer(period.tenant, period.customer, m))!;
-    const subscription = (await this.subscriptions.row(m, period.tenant, period.subscription_id))!;
+    const customer = await this.catalog.customer(period.tenant, period.customer, m);
+    if (!customer) throw new Error(`customer "${period.customer}" of the period is missing`);
+    const subscription = await this.subscriptions.row(m, period.tenant, period.subscription_id);
+    if (!subscription) throw new Error(`subscription "${period.subscription_id}" (or its plan version) is missing`);
     return loadInvoiceSources(m, period, (code, version) => this.catalog.plan(period.tenant, code, version, m), customer, subscription);
   }
 
@@ -178,28 +190,52 @@ export class InvoiceService {
     emit(this.event((await this.row(m, invoice.tenant, invoice.invoice_id))!, now));
   }
 
-  /** A payment provider's report: paid, or failed with the next attempt per the dunning schedule. */
+  /** A payment provider's report: paid, or failed with the next attempt per the dunning schedule; each payment id once. */
   async applyPayments(m: EntityManager, emit: Emit, payments: PaymentReported[], now = new Date()): Promise<Map<PaymentReported, string>> {
     const s = schemaOf(m.connection);
     const refused = new Map<PaymentReported, string>();
     const customers = new Map<string, { tenant: string; customer: string }>();
     for (const p of payments) {
       const [row]: InvoiceRow[] = await m.query(`SELECT * FROM ${s}.invoices WHERE tenant = $1 AND invoice_id = $2 AND customer = $3 FOR UPDATE`, [p.tenant, p.invoiceId, p.customer]);
+      // Each payment is applied once: a re-sent report (same payment id) changes nothing; the same id
+      // saying something else is a provider bug that needs a person.
+      const paymentId = p.paymentId ?? p.eventId;
+      const [seen]: Array<{ customer: string; invoice_id: string; outcome: string; amount: string }> = await m.query(
+        `SELECT customer, invoice_id, outcome, amount::text FROM ${s}.applied_payments WHERE tenant = $1 AND payment_id = $2`,
+        [p.tenant, paymentId],
+      );
+      if (seen) {
+        const same = seen.customer === p.customer && seen.invoice_id === p.invoiceId && seen.outcome === p.outcome && new Dec(seen.amount).eq(p.amount);
+        if (!same) {
+          refused.set(p, `payment "${paymentId}" was already applied as ${seen.outcome} of ${seen.amount} for invoice "${seen.invoice_id}"; this report says ${p.outcome} of ${p.amount} for invoice "${p.invoiceId}"`);
+        }
+        continue;
+      }
       if (!row || row.status === 'draft') {
         refused.set(p, `no finalized invoice "${p.invoiceId}" of customer "${p.customer}"`);
         continue;
       }
-      if (row.status === 'paid') continue; // a late or repeated report changes nothing
+      const remember = () =>
+        m.query(
+          `INSERT INTO ${s}.applied_payments (tenant, payment_id, customer, invoice_id, outcome, amount, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+          [p.tenant, paymentId, p.customer, p.invoiceId, p.outcome, p.amount, p.occurredAt],
+        );
+      if (row.status === 'paid') {
+        await remember(); // a late or repeated report changes nothing
+        continue;
+      }
       // Money taken for a voided invoice, or a different amount than due, needs a person: partial payments
       // and refunds are not modelled, so the report goes to the DLQ instead of marking anything paid.
       if (row.status === 'void') {
         if (p.outcome === 'succeeded') refused.set(p, `invoice "${p.invoiceId}" is void but a payment of ${p.amount} succeeded`);
+        else await remember();
         continue;
       }
       if (p.outcome === 'succeeded' && !new Dec(p.amount).eq(row.amount_due)) {
         refused.set(p, `payment of ${p.amount} does not match the ${row.amount_due} due on invoice "${p.invoiceId}"`);
         continue;
       }
+      await remember();
       const at = new Date(p.occurredAt);
       if (p.outcome === 'succeeded') {
         await m.query(`UPDATE ${s}.invoices SET status = 'paid', paid_at = $3, next_payment_attempt_at = NULL WHERE tenant = $1 AND invoice_id = $2`, [row.tenant, row.invoice_id, at]);
@@ -218,7 +254,7 @@ export class InvoiceService {
     return refused;
   }
 
-  /** Time moves accounts from past_due to delinquent (and back once paid): re-evaluates every account with unpaid invoices. */
+  /** Time moves accounts from past_due to delinquent (and back once paid): re-evaluates every account with unpaid invoices, one transaction each. */
   async runDunning(now = new Date()): Promise<number> {
     const accounts: Array<{ tenant: string; customer: string }> = await this.outbox.inTransaction((m) =>
       m.query(
@@ -227,10 +263,16 @@ export class InvoiceService {
          WHERE i.invoice_id IS NOT NULL OR c.account_status <> 'good_standing'`,
       ),
     );
+    const backingOff = await this.failures.backingOff('dunning', now);
     let changed = 0;
     for (const a of accounts) {
-      if (await this.outbox.inTransaction((m, emit) => this.updateStanding(m, emit, a.tenant, a.customer, now))) changed++;
+      if (backingOff.has(failureId(a.tenant, a.customer))) continue;
+      const outcome = await this.failures.run('dunning', { tenant: a.tenant, key: a.customer, item: { customer: a.customer } }, now, (m, emit) =>
+        this.updateStanding(m, emit, a.tenant, a.customer, now),
+      );
+      if (outcome.ok && outcome.value) changed++;
     }
+    await this.failures.refreshGauge();
     return changed;
   }
 
@@ -264,10 +306,34 @@ export class InvoiceService {
     });
   }
 
-  /** Prepaid credits: added to the customer's wallet in that currency, used by invoices after tax. */
-  async grantCredits(tenant: string, customer: string, amount: string, currency: string, reason: string): Promise<{ currency: string; balance: string }> {
+  /**
+   * Prepaid credits: added to the customer's wallet in that currency, used by invoices after tax. With an
+   * idempotency key, the first answer is stored with the grant and replayed for the same request; the
+   * key reused for another request is refused (422). Requests with one key are serialized by a lock.
+   */
+  async grantCredits(
+    tenant: string,
+    customer: string,
+    amount: string,
+    currency: string,
+    reason: string,
+    idempotency?: { key: string; fingerprint: string },
+  ): Promise<{ response: { currency: string; balance: string }; replayed: boolean }> {
     return this.outbox.inTransaction(async (m) => {
       const s = schemaOf(m.connection);
+      if (idempotency) {
+        await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${s}:idempotency:${tenant}:credit-grant:${idempotency.key}`]);
+        const [prior]: Array<{ fingerprint: string; response: string }> = await m.query(
+          `SELECT fingerprint, response FROM ${s}.idempotency_keys WHERE tenant = $1 AND operation = 'credit-grant' AND key = $2`,
+          [tenant, idempotency.key],
+        );
+        if (prior) {
+          if (prior.fingerprint !== idempotency.fingerprint) {
+            throw new ProblemException({ status: 422, title: 'Unprocessable Content', detail: 'this Idempotency-Key was already used for a different request (another customer or body); use a new key for a new grant' });
+          }
+          return { response: JSON.parse(prior.response) as { currency: string; balance: string }, replayed: true };
+        }
+      }
       if (!(await this.catalog.customer(tenant, customer, m))) throw problem(404, `no customer "${customer}"`);
       const [wallet] = await m.query(
         `INSERT INTO ${s}.credit_wallets (tenant, customer, currency, balance) VALUES ($1, $2, $3, $4)
@@ -275,7 +341,14 @@ export class InvoiceService {
         [tenant, customer, currency, amount],
       );
       await m.query(`INSERT INTO ${s}.credit_transactions (tenant, customer, currency, amount, reason) VALUES ($1, $2, $3, $4, $5)`, [tenant, customer, currency, amount, reason]);
-      return { currency, balance: wallet.balance };
+      const response = { currency, balance: wallet.balance as string };
+      if (idempotency) {
+        await m.query(
+          `INSERT INTO ${s}.idempotency_keys (tenant, operation, key, fingerprint, status, response) VALUES ($1, 'credit-grant', $2, $3, 201, $4)`,
+          [tenant, idempotency.key, idempotency.fingerprint, JSON.stringify(response)],
+        );
+      }
+      return { response, replayed: false };
     });
   }
 

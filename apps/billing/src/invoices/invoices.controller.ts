@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { decimalString } from '@tally/contracts';
 import { parseOrProblem, problem, ProjectedApiKeyGuard, Tenant } from '@tally/nest-platform';
 import { CatalogRepository } from '../catalog/catalog.repository';
+import { parseIdempotencyKey, requestFingerprint } from '../domain/idempotency';
 import { renderInvoiceHtml } from './invoice-html';
 import { InvoiceService, type InvoiceView } from './invoice.service';
 
@@ -49,13 +50,28 @@ export class InvoicesController {
     return this.invoices.void(tenant, id);
   }
 
+  /**
+   * `Idempotency-Key` (recommended): a retry with the same key and body gets the first answer again
+   * (`Idempotent-Replayed: true`) and grants nothing more; the key with another body is a 422.
+   */
   @Post('customers/:id/credits')
   @HttpCode(201)
-  async grant(@Tenant() tenant: string, @Param('id') customer: string, @Body() body: unknown) {
+  async grant(
+    @Tenant() tenant: string,
+    @Param('id') customer: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') keyHeader: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const grant = parseOrProblem(grantSchema, body);
+    const { key, error } = parseIdempotencyKey(keyHeader);
+    if (error) throw problem(400, error);
     const found = await this.catalog.customer(tenant, customer);
     if (!found) throw problem(404, `no customer "${customer}"`);
-    return this.invoices.grantCredits(tenant, customer, grant.amount, grant.currency ?? found.currency, grant.reason);
+    const idempotency = key === undefined ? undefined : { key, fingerprint: requestFingerprint({ customer, body }) };
+    const { response, replayed } = await this.invoices.grantCredits(tenant, customer, grant.amount, grant.currency ?? found.currency, grant.reason, idempotency);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return response;
   }
 
   @Get('customers/:id/credits')

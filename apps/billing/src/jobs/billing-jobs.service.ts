@@ -4,10 +4,12 @@ import { JsonLogger } from '@tally/telemetry';
 import { billingSettings } from '../billing-config';
 import { InvoiceService } from '../invoices/invoice.service';
 import { SubscriptionService } from '../subscriptions/subscription.service';
+import type { BillingJob } from './job-failures.service';
 
 /**
  * The clock of billing: starts new periods, drafts and finalizes invoices after the grace period, and
  * moves account standing with time. Safe to run on every instance at once (row locks, unique keys).
+ * One item (a subscription, a period, an account) at a time, each in its own transaction.
  */
 @Injectable()
 export class BillingJobsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -34,21 +36,33 @@ export class BillingJobsService implements OnApplicationBootstrap, OnApplication
     await this.running;
   }
 
-  /** One pass; overlapping ticks are skipped rather than queued. */
+  /**
+   * One pass; overlapping ticks are skipped rather than queued. Each job isolates its failing items
+   * (job_failures); what reaches here is a job that could not run at all (Postgres down), and the
+   * next job still gets its turn.
+   */
   async tick(now = new Date()): Promise<void> {
     if (this.running) return;
     this.running = (async () => {
       try {
-        const rolled = await this.subscriptions.rollPeriods(now);
-        const closed = await this.invoices.closePeriods(now);
-        const standing = await this.invoices.runDunning(now);
-        if (rolled + closed.drafted + closed.finalized + standing > 0) this.logger.info('billing jobs ran', { rolled, ...closed, accountsChanged: standing });
-      } catch (e) {
-        this.logger.error('billing jobs failed; retrying next interval', { error: e as Error });
+        const rolled = await this.attempt('roll-period', () => this.subscriptions.rollPeriods(now));
+        const closed = await this.attempt('close-period', () => this.invoices.closePeriods(now));
+        const standing = await this.attempt('dunning', () => this.invoices.runDunning(now));
+        const ran = { rolled: rolled ?? 0, ...(closed ?? { drafted: 0, finalized: 0, failed: 0 }), accountsChanged: standing ?? 0 };
+        if (Object.values(ran).some((n) => n > 0)) this.logger.info('billing jobs ran', ran);
       } finally {
         this.running = undefined;
       }
     })();
     await this.running;
+  }
+
+  private async attempt<T>(job: BillingJob, run: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await run();
+    } catch (e) {
+      this.logger.error('billing job could not run; retrying next interval', { job, error: e as Error });
+      return undefined;
+    }
   }
 }

@@ -8,6 +8,10 @@ import { schemaOf } from '@tally/postgres';
 import { CatalogRepository, type PlanVersion } from '../catalog/catalog.repository';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { nextPeriod, periodContaining, type BillingTime, type PeriodRule } from '../domain/billing-periods';
+import { failureId, JobFailuresService } from '../jobs/job-failures.service';
+
+/** Periods one subscription may roll in one job run (a subscription backdated by years catches up over runs). */
+const MAX_ROLLS_PER_RUN = 500;
 
 export const createSubscriptionSchema = z.object({
   /** Optional own id (idempotent create); generated when absent. */
@@ -71,6 +75,7 @@ export class SubscriptionService {
   constructor(
     private readonly outbox: OutboxPublisher,
     private readonly catalog: CatalogRepository,
+    private readonly failures: JobFailuresService,
   ) {}
 
   async create(tenant: string, input: CreateSubscription, now = new Date()): Promise<SubscriptionChanged> {
@@ -215,46 +220,67 @@ export class SubscriptionService {
 
   /**
    * Starts the next period of every subscription whose period has ended (catching up if the job was
-   * down), or ends it when it was canceled at period end. One transaction per subscription; rows locked
-   * by another instance are skipped.
+   * down), or ends it when it was canceled at period end. One transaction per period roll; a
+   * subscription that fails is recorded and retried later (job_failures) while the others roll; rows
+   * locked by another instance are skipped.
    */
   async rollPeriods(now = new Date()): Promise<number> {
+    const backingOff = await this.failures.backingOff('roll-period', now);
+    const due: Array<{ tenant: string; subscription_id: string }> = await this.outbox.inTransaction((m) =>
+      m.query(
+        `SELECT tenant, subscription_id FROM ${schemaOf(m.connection)}.subscriptions WHERE status IN ('active', 'paused') AND period_end <= $1 ORDER BY period_end`,
+        [now],
+      ),
+    );
     let rolled = 0;
-    for (;;) {
-      const done = await this.outbox.inTransaction(async (m, emit) => {
-        const s = schemaOf(m.connection);
-        const [due] = await m.query(
-          `SELECT subscription_id, tenant FROM ${s}.subscriptions WHERE status IN ('active', 'paused') AND period_end <= $1
-           ORDER BY period_end LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          [now],
-        );
-        if (!due) return true;
-        const row = (await this.row(m, due.tenant, due.subscription_id))!;
-        if (row.cancel_at_period_end) {
-          if (row.status === 'paused') await this.endPause(m, row.tenant, row.subscription_id, row.period_start, row.period_end);
-          await m.query(
-            `UPDATE ${s}.subscriptions SET status = 'canceled', ended_at = period_end, entitlements = '[]', updated_at = now() WHERE tenant = $1 AND subscription_id = $2`,
-            [row.tenant, row.subscription_id],
-          );
-        } else {
-          const next = nextPeriod(periodRuleOf(row), row.period_end);
-          if (row.status === 'paused') await this.endPause(m, row.tenant, row.subscription_id, row.period_start, row.period_end);
-          await m.query(
-            `UPDATE ${s}.subscriptions SET period_start = $3, period_end = $4, updated_at = now() WHERE tenant = $1 AND subscription_id = $2`,
-            [row.tenant, row.subscription_id, next.start, next.end],
-          );
-          await m.query(
-            `INSERT INTO ${s}.billing_periods (tenant, subscription_id, period_start, period_end, customer, plan_code, plan_version, active_from, paused_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $3, $8) ON CONFLICT DO NOTHING`,
-            [row.tenant, row.subscription_id, next.start, next.end, row.customer, row.plan, row.plan_version, row.status === 'paused' ? next.start : null],
-          );
-        }
-        this.publish((await this.row(m, row.tenant, row.subscription_id))!, emit, now);
-        return false;
-      });
-      if (done) return rolled;
-      rolled++;
+    for (const d of due) {
+      if (backingOff.has(failureId(d.tenant, d.subscription_id))) continue;
+      const item = { tenant: d.tenant, key: d.subscription_id, item: { subscriptionId: d.subscription_id } };
+      // A subscription left behind (the job was down, a backdated start) rolls once per missed period.
+      for (let i = 0; i < MAX_ROLLS_PER_RUN; i++) {
+        const outcome = await this.failures.run('roll-period', item, now, (m, emit) => this.rollOne(m, emit, d.tenant, d.subscription_id, now));
+        if (!outcome.ok || !outcome.value) break;
+        rolled++;
+      }
     }
+    await this.failures.refreshGauge();
+    return rolled;
+  }
+
+  /** Rolls one due period of the subscription; false when none is due (or another instance holds it). */
+  private async rollOne(m: EntityManager, emit: Emit, tenant: string, id: string, now: Date): Promise<boolean> {
+    const s = schemaOf(m.connection);
+    const [due] = await m.query(
+      `SELECT subscription_id FROM ${s}.subscriptions WHERE tenant = $1 AND subscription_id = $2 AND status IN ('active', 'paused') AND period_end <= $3
+       FOR UPDATE SKIP LOCKED`,
+      [tenant, id, now],
+    );
+    if (!due) return false;
+    const row = await this.row(m, tenant, id);
+    if (!row) throw new Error(`subscription "${id}" has no customer or plan version to roll its period with`);
+    if (row.cancel_at_period_end) {
+      if (row.status === 'paused') await this.endPause(m, row.tenant, row.subscription_id, row.period_start, row.period_end);
+      await m.query(
+        `UPDATE ${s}.subscriptions SET status = 'canceled', ended_at = period_end, entitlements = '[]', updated_at = now() WHERE tenant = $1 AND subscription_id = $2`,
+        [row.tenant, row.subscription_id],
+      );
+    } else {
+      const next = nextPeriod(periodRuleOf(row), row.period_end);
+      // A period that does not move forward would roll forever.
+      if (next.end <= row.period_end) throw new Error(`the period after ${row.period_end.toISOString()} ends at ${next.end.toISOString()}, not after it`);
+      if (row.status === 'paused') await this.endPause(m, row.tenant, row.subscription_id, row.period_start, row.period_end);
+      await m.query(
+        `UPDATE ${s}.subscriptions SET period_start = $3, period_end = $4, updated_at = now() WHERE tenant = $1 AND subscription_id = $2`,
+        [row.tenant, row.subscription_id, next.start, next.end],
+      );
+      await m.query(
+        `INSERT INTO ${s}.billing_periods (tenant, subscription_id, period_start, period_end, customer, plan_code, plan_version, active_from, paused_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $3, $8) ON CONFLICT DO NOTHING`,
+        [row.tenant, row.subscription_id, next.start, next.end, row.customer, row.plan, row.plan_version, row.status === 'paused' ? next.start : null],
+      );
+    }
+    this.publish((await this.row(m, row.tenant, row.subscription_id))!, emit, now);
+    return true;
   }
 
   private async endPause(m: EntityManager, tenant: string, id: string, periodStart: Date, at: Date): Promise<void> {
