@@ -3,6 +3,7 @@ import { CoalescingSendQueue } from './coalescing-send-queue';
 import { compressionUnavailableReason, DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from './compression';
 import { importEsm } from './esm-import';
 import { platformaticSecurityOptions, type KafkaSecurity } from './kafka-security';
+import { isTransientStartupError, startupErrorSummary } from './startup-retry';
 import { PRODUCE_REQUEST_LIMITS, type EventProducer, type ProducedRecord } from './event-producer';
 
 type PlatformaticKafka = typeof import('@platformatic/kafka');
@@ -50,7 +51,8 @@ export class PlatformaticEventProducer implements EventProducer {
     const compression = this.options.compression ?? DEFAULT_KAFKA_COMPRESSION;
     const unavailable = compressionUnavailableReason(compression);
     if (unavailable) throw new Error(unavailable);
-    const { Producer, compatibilityPartitioner } = await loadPlatformaticKafka();
+    const { Producer, Admin, compatibilityPartitioner } = await loadPlatformaticKafka();
+    await failFastOnDeniedConnection(Admin, this.options);
     let roundRobin = 0;
     const producer: RecordProducer = new Producer<string, string | Buffer, string, string>({
       clientId: this.options.clientId,
@@ -109,5 +111,22 @@ export class PlatformaticEventProducer implements EventProducer {
       this.resetProducerId = true;
       throw e;
     }
+  }
+}
+
+/**
+ * The idempotent producer retries `initProducerId` through every error, wrong credentials and refused
+ * certificates included (about 35 s with our retry settings) and then reports only "failed 11 times". One
+ * metadata request without retries first turns such a misconfiguration into an immediate, named error;
+ * a broker that is merely not up yet is left to the producer's (and the start-up's) retries.
+ */
+async function failFastOnDeniedConnection(Admin: PlatformaticKafka['Admin'], options: PlatformaticEventProducerOptions): Promise<void> {
+  const probe = new Admin({ clientId: `${options.clientId}-probe`, bootstrapBrokers: options.brokers, ...platformaticSecurityOptions(options.security), retries: 0, timeout: options.timeoutMs ?? 30_000 });
+  try {
+    await probe.metadata({ topics: [] });
+  } catch (e) {
+    if (!isTransientStartupError(e)) throw Object.assign(new Error(`cannot use the Kafka brokers ${options.brokers.join(',')}: ${startupErrorSummary(e)}`), { cause: e });
+  } finally {
+    await probe.close().catch(() => undefined);
   }
 }

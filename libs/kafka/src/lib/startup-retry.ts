@@ -41,6 +41,12 @@ function describeChain(error: unknown, depth = 0): string[] {
   return [...own, ...nested.flatMap((n) => describeChain(n, depth + 1))];
 }
 
+/** The distinct messages of an error and of the errors it wraps, innermost reasons included, for one log line. */
+export function startupErrorSummary(error: unknown): string {
+  const messages = describeChain(error).filter((m, i, all) => m.includes(' ') && all.indexOf(m) === i);
+  return messages.join(' <- ') || String(error);
+}
+
 /** Whether an error met while starting is worth waiting out (see TRANSIENT and FATAL). Unknown errors are fatal. */
 export function isTransientStartupError(error: unknown): boolean {
   const text = describeChain(error).join('\n');

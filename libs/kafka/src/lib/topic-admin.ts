@@ -30,12 +30,20 @@ async function createMissingTopics(kafka: Kafka, settings: KafkaSettings, physic
     const existing = new Set(await admin.listTopics());
     const missing = [...new Set(physicalTopics)].filter((t) => !existing.has(t));
     if (missing.length === 0) return;
-    await admin.createTopics({
-      // kafkajs' own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers
-      // while new metadata propagates; waitForLeaders below retries through it.
-      waitForLeaders: false,
-      topics: missing.map((topic) => topicSpec(settings, topic)),
-    });
+    await admin
+      .createTopics({
+        // kafkajs' own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers
+        // while new metadata propagates; waitForLeaders below retries through it.
+        waitForLeaders: false,
+        topics: missing.map((topic) => topicSpec(settings, topic)),
+      })
+      .catch((e: Error & { errors?: Array<{ topic?: string; type?: string; message?: string }> }) => {
+        // kafkajs says only "Topic creation errors"; the reasons (e.g. a replication factor above the number of
+        // brokers) are in its `errors`. Kept as `cause`, so the start-up retry still sees each one's type.
+        if (!Array.isArray(e.errors) || e.errors.length === 0) throw e;
+        const reasons = e.errors.map((t) => `${t.topic ?? '?'}: ${t.type ?? ''} ${t.message ?? ''}`.trim());
+        throw Object.assign(new Error(`creating topics (replication factor ${settings.replicationFactor ?? 1}, min.insync.replicas ${settings.minInsyncReplicas ?? 1}) failed: ${reasons.join('; ')}`), { cause: e });
+      });
     await waitForLeaders(admin, missing);
   } finally {
     await admin.disconnect();
