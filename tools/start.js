@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 // `npm start`: the local broker (unless KAFKA_BROKERS is set) and all five services, each waited on until
-// ready. Ctrl-C stops the services, then the broker; nothing is left running.
+// ready. A service that stops is reported and restarted (with backoff) while the others keep running; one that
+// refuses its configuration (exit code 78) stops everything with its message. Ctrl-C stops the services, then
+// the broker; nothing is left running.
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
@@ -18,7 +20,10 @@ const SERVICES = [
   { name: 'health-scoring', port: 3005 },
 ];
 const logDir = path.join(p.stateDir, 'logs');
-const children = [];
+/** The current process of each service (a restarted service gets a new one). */
+const running = new Map();
+/** Exit code of a service whose configuration is invalid (EX_CONFIG, see runService). */
+const EX_CONFIG = 78;
 let broker;
 let stopping = false;
 
@@ -40,15 +45,33 @@ function ready(port) {
   });
 }
 
-async function waitReady(svc, child, timeoutMs) {
+/** Whether the service answered ready within `timeoutMs` (it may still become ready later). */
+async function waitReady(svc, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${svc.name} exited with code ${child.exitCode}; see ${logDir}/${svc.name}.log`);
-    if (await ready(portOf(svc))) return;
+  while (Date.now() < deadline && !stopping) {
+    if (await ready(portOf(svc))) return true;
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`${svc.name} was not ready within ${timeoutMs / 1000} s; see ${logDir}/${svc.name}.log`);
+  return false;
 }
+
+/** Reports each change of a service's readiness from now on (e.g. one that became ready late, or stopped being). */
+function watchReadiness(initial) {
+  const state = new Map(initial);
+  const timer = setInterval(async () => {
+    for (const svc of SERVICES) {
+      const now = await ready(portOf(svc));
+      if (stopping || now === state.get(svc.name)) continue;
+      state.set(svc.name, now);
+      say(now ? `${svc.name} is ready` : `${svc.name} is NOT ready (see ${logDir}/${svc.name}.log); the others keep running`);
+      if (now) restarts.set(svc.name, 0);
+    }
+  }, 5_000);
+  timer.unref();
+}
+
+/** Consecutive restarts of a service that has not become ready since (for the backoff). */
+const restarts = new Map();
 
 function startService(svc) {
   const log = fs.createWriteStream(path.join(logDir, `${svc.name}.log`), { flags: 'a' });
@@ -64,12 +87,21 @@ function startService(svc) {
     if (!stopping) process.stderr.write(chunk.toString().replace(/^(?=.)/gm, `[${svc.name}] `));
   });
   child.on('exit', (code, signal) => {
-    if (!stopping) {
-      say(`${svc.name} stopped unexpectedly (code ${code}, signal ${signal}); stopping everything`);
+    if (stopping) return;
+    if (code === EX_CONFIG) {
+      say(`${svc.name} refused its configuration (see above); stopping everything`);
       shutdown(1);
+      return;
     }
+    const attempt = restarts.get(svc.name) ?? 0;
+    restarts.set(svc.name, attempt + 1);
+    const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
+    say(`${svc.name} stopped unexpectedly (code ${code}, signal ${signal}); the others keep running; restarting it in ${delayMs / 1000} s (log: ${logDir}/${svc.name}.log)`);
+    setTimeout(() => {
+      if (!stopping) startService(svc);
+    }, delayMs);
   });
-  children.push(child);
+  running.set(svc.name, child);
   return child;
 }
 
@@ -91,6 +123,7 @@ async function shutdown(code) {
   if (stopping) return;
   stopping = true;
   say('stopping services...');
+  const children = [...running.values()];
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => waitExit(c, 15_000)));
   if (broker) {
@@ -143,10 +176,13 @@ async function main() {
     });
     await kafka.waitForPort(p.kafkaPort, 90_000, broker);
   }
-  const started = SERVICES.map((svc) => ({ svc, child: startService(svc) }));
-  await Promise.all(started.map(({ svc, child }) => waitReady(svc, child, 120_000)));
-  say('Tally is running:');
-  for (const svc of SERVICES) say(`  ${svc.name.padEnd(19)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)`);
+  for (const svc of SERVICES) startService(svc);
+  const readiness = await Promise.all(SERVICES.map(async (svc) => [svc.name, await waitReady(svc, 120_000)]));
+  if (stopping) return;
+  const notReady = readiness.filter(([, ok]) => !ok).map(([name]) => name);
+  say(notReady.length === 0 ? 'Tally is running:' : `Tally is running, but NOT ready yet: ${notReady.join(', ')} (see their logs; the others work, and a change is reported here)`);
+  for (const svc of SERVICES) say(`  ${svc.name.padEnd(19)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)${notReady.includes(svc.name) ? '  NOT READY' : ''}`);
+  watchReadiness(readiness);
   say(`admin API token: ${admin.where === 'ADMIN_TOKEN' ? 'from ADMIN_TOKEN' : `in ${admin.where}`}`);
   say(`logs in ${logDir}; Ctrl-C stops everything`);
 }

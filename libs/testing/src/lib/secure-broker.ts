@@ -63,6 +63,15 @@ const run = (cmd: string, args: string[]) => {
  */
 export async function createSecureBroker(): Promise<SecureBroker> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tally-secure-broker-'));
+  try {
+    return await prepareSecureBroker(dir);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function prepareSecureBroker(dir: string): Promise<SecureBroker> {
   const [plain, sasl, ssl, controller] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const storePass = randomBytes(12).toString('hex');
   const keystore = path.join(dir, 'broker.p12');
