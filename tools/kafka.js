@@ -108,7 +108,8 @@ function format() {
   const clusterId = crypto.randomBytes(16).toString('base64url');
   log(`formatting KRaft storage (cluster ${clusterId})...`);
   const r = spawnSync('java', javaArgs('kafka.tools.StorageTool',
-    ['format', '-t', clusterId, '-c', path.join(p.kafkaDir, 'server.properties')]), { stdio: 'inherit' });
+    // `--cluster-id=`: a base64url id may begin with '-', which the tool's parser would take for an option.
+    ['format', `--cluster-id=${clusterId}`, '-c', path.join(p.kafkaDir, 'server.properties')]), { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('formatting the Kafka storage failed');
   return true;
 }
