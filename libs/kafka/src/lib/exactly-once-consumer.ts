@@ -460,8 +460,11 @@ export class ExactlyOnceConsumer {
     await this.options.dataSource.transaction(async (manager) => {
       const stored = await this.lockOffsetRow(manager, physical, partition);
       if (BigInt(message.offset) < stored) return;
-      const info = { topic: sub.topic, partition, firstOffset: message.offset, lastOffset: message.offset, applied: 0 };
-      wroteOutbox = await this.finish(manager, sub, physical, partition, next, [this.deadLetterRecord(message, rejection.reason)], info);
+      // Through the outbox whatever the subscription's delivery: if the broker refuses even the bounded dead
+      // letter, the relay parks it, where a direct send would fail this message forever.
+      await writeOutboxAndOffset(manager, [this.deadLetterRecord(message, rejection.reason)], { groupId: this.options.groupId, topic: physical, partition, next });
+      await this.options.hooks?.beforeCommit?.({ topic: sub.topic, partition, firstOffset: message.offset, lastOffset: message.offset, applied: 0 });
+      wroteOutbox = true;
       deadLettered = true;
       consumedMessages.inc({ topic: sub.topic, outcome: 'dead_lettered' });
     });

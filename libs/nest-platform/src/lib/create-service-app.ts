@@ -5,7 +5,7 @@ import type { MigrationInterface } from 'typeorm';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { DataSource } from 'typeorm';
-import { KAFKA_PLUMBING_MIGRATIONS, createConsumerClientFactory, createEventProducer, createKafka, OutboxRelay, platformaticSecurityOptions, platformaticTopicIdReader, retryAtStartup, type ConsumerFaultHooks } from '@tally/kafka';
+import { KAFKA_PLUMBING_MIGRATIONS, createConsumerClientFactory, createEventProducer, DEFAULT_DEAD_LETTER_LIMITS, createKafka, OutboxRelay, platformaticSecurityOptions, platformaticTopicIdReader, retryAtStartup, type ConsumerFaultHooks } from '@tally/kafka';
 import { openReadDataSource, openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
@@ -84,6 +84,8 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     sessionTimeoutMs: config.consumerSessionTimeoutMs,
     fetchMinBytes: config.consumerFetchMinBytes,
     fetchMaxWaitMs: config.consumerFetchMaxWaitMs,
+    maxAttempts: config.consumerMaxAttempts,
+    deadLetterLimits: { ...DEFAULT_DEAD_LETTER_LIMITS, maxValueBytes: config.deadLetterMaxValueBytes },
   });
   const readiness: ReadinessCheck[] = [{ name: 'kafka', isReady: () => transport.isHealthy() }];
 

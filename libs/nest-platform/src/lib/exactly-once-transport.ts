@@ -16,6 +16,7 @@ import {
   type KafkaSettings,
   type OutboxRelay,
   type BatchConsumerClientFactory,
+  type DeadLetterLimits,
   type TopicIdReader,
   type TopicSubscription,
 } from '@tally/kafka';
@@ -44,6 +45,8 @@ export interface ExactlyOnceTransportOptions {
   topicIds?: TopicIdReader;
   /** The Kafka client library consuming (KAFKA_CONSUMER_CLIENT); kafkajs on `kafka` when not given. */
   client?: BatchConsumerClientFactory;
+  maxAttempts?: number;
+  deadLetterLimits?: DeadLetterLimits;
 }
 
 /**
@@ -89,6 +92,8 @@ export class ExactlyOnceKafkaTransport extends Server implements CustomTransport
         fetchMaxWaitMs: this.options.fetchMaxWaitMs,
         topicIds: this.options.topicIds,
         client: this.options.client,
+        maxAttempts: this.options.maxAttempts,
+        deadLetterLimits: this.options.deadLetterLimits,
         onOutboxWritten: () => this.options.relay.wake(),
         producer: this.options.producer,
       });

@@ -14,6 +14,10 @@ export interface ServiceConfig {
   /** A fetch waits for this many bytes, or for `consumerFetchMaxWaitMs`: fewer, larger batches. */
   consumerFetchMinBytes: number;
   consumerFetchMaxWaitMs: number;
+  /** Attempts of a failing batch (then of each message in it) before the message that keeps failing is dead-lettered. */
+  consumerMaxAttempts: number;
+  /** Original bytes a dead letter keeps (the rest is cut, with the full size and SHA-256 recorded). */
+  deadLetterMaxValueBytes: number;
   /** The HTTP API's own small read pool (see openReadDataSource) and its per-tenant read rate limit. */
   api: { poolSize: number; statementTimeoutMs: number; acquireTimeoutMs: number; readRatePerSecond: number; readBurst: number };
   kafka: KafkaSettings;
@@ -54,6 +58,9 @@ const baseSchema = z.object({
   CONSUMER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'must be at least 6000 (the broker minimum)').default(30_000),
   CONSUMER_FETCH_MIN_BYTES: z.coerce.number().int().min(1).max(64 * 1024 * 1024).default(16_384),
   CONSUMER_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(40),
+  CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  // Below the broker's default 1 MiB message.max.bytes with room for the base64 copy and the envelope.
+  DLQ_MAX_VALUE_BYTES: z.coerce.number().int().min(1024).max(700_000).default(256 * 1024),
   API_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   API_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
   API_DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(2_000),
@@ -92,6 +99,8 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     CONSUMER_SESSION_TIMEOUT_MS: env.CONSUMER_SESSION_TIMEOUT_MS,
     CONSUMER_FETCH_MIN_BYTES: env.CONSUMER_FETCH_MIN_BYTES,
     CONSUMER_FETCH_MAX_WAIT_MS: env.CONSUMER_FETCH_MAX_WAIT_MS,
+    CONSUMER_MAX_ATTEMPTS: env.CONSUMER_MAX_ATTEMPTS,
+    DLQ_MAX_VALUE_BYTES: env.DLQ_MAX_VALUE_BYTES,
     API_DB_POOL_SIZE: env.API_DB_POOL_SIZE,
     API_STATEMENT_TIMEOUT_MS: env.API_STATEMENT_TIMEOUT_MS,
     API_DB_ACQUIRE_TIMEOUT_MS: env.API_DB_ACQUIRE_TIMEOUT_MS,
@@ -128,6 +137,8 @@ export function loadServiceConfig<E extends z.ZodRawShape>(
     consumerSessionTimeoutMs: c.CONSUMER_SESSION_TIMEOUT_MS,
     consumerFetchMinBytes: c.CONSUMER_FETCH_MIN_BYTES,
     consumerFetchMaxWaitMs: c.CONSUMER_FETCH_MAX_WAIT_MS,
+    consumerMaxAttempts: c.CONSUMER_MAX_ATTEMPTS,
+    deadLetterMaxValueBytes: c.DLQ_MAX_VALUE_BYTES,
     api: {
       poolSize: c.API_DB_POOL_SIZE,
       statementTimeoutMs: c.API_STATEMENT_TIMEOUT_MS,
