@@ -154,6 +154,32 @@ describe('billing jobs isolate failures; money-moving requests apply once (real 
     expect(written.n).toBe(1);
   });
 
+  it('a subscription whose period cannot roll is recorded while the others roll; it rolls once fixed', async () => {
+    const start = '2027-06-01T00:00:00.000Z';
+    for (const c of ['j-roll-bad', 'j-roll-ok']) {
+      await http('POST', '/api/v1/customers', { id: c, name: c, currency: 'EUR' });
+      await subscriptions.create(TENANT, { id: `sub-${c}`, customer: c, plan: 'basic', startAt: start }, new Date(start));
+    }
+    // A time zone this runtime does not know (a row edited by hand, or a zone dropped by a newer ICU).
+    await suite.query(`UPDATE ${schema()}.customers SET timezone = 'Mars/Olympus_Mons' WHERE customer_id = 'j-roll-bad'`);
+    const periodOf = async (id: string) => (await json<{ periodStart: string }>(http('GET', `/api/v1/subscriptions/${id}`))).periodStart;
+
+    const t0 = new Date('2027-07-01T02:00:00.000Z');
+    await subscriptions.rollPeriods(t0);
+    expect(await periodOf('sub-j-roll-ok')).toBe('2027-07-01T00:00:00.000Z');
+    expect(await periodOf('sub-j-roll-bad')).toBe(start);
+    expect(await failures(KEY, '?job=roll-period')).toEqual([
+      expect.objectContaining({ job: 'roll-period', item: { subscriptionId: 'sub-j-roll-bad' }, error: expect.stringMatching(/^RangeError: .*Mars\/Olympus_Mons/), attempts: 1 }),
+    ]);
+    expect(await metric('tally_billing_job_items_failing', 'roll-period')).toBe(1);
+
+    await suite.query(`UPDATE ${schema()}.customers SET timezone = 'UTC' WHERE customer_id = 'j-roll-bad'`);
+    await subscriptions.rollPeriods(new Date(t0.getTime() + MINUTE));
+    expect(await periodOf('sub-j-roll-bad')).toBe('2027-07-01T00:00:00.000Z');
+    expect(await failures(KEY, '?job=roll-period')).toEqual([]);
+    expect(await metric('tally_billing_job_items_failing', 'roll-period')).toBe(0);
+  });
+
   it('a credit grant with an Idempotency-Key is applied once; the key reused for another request is refused', async () => {
     for (const c of ['j-credit', 'j-credit-2']) await http('POST', '/api/v1/customers', { id: c, name: c, currency: 'EUR' });
     const grant = (body: unknown, key?: string, customer = 'j-credit', apiKey = KEY) =>
