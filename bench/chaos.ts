@@ -3,11 +3,26 @@
 // through billing's API, each starting last month, so billing rolls and closes those periods (one invoice
 // each) while it is being killed. Then everything drains and the run checks that nothing was lost or
 // counted twice, that every threshold alert fired exactly once and that every period was invoiced once.
+// Poison messages (chaos-poison.ts) are produced among the good ones on the same keys, in every codec, to the
+// raw topic and straight to usage.events.v1: each must end in the DLQ with its reason while readiness stays
+// 200 and every good event is still counted exactly once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { HEADERS, TOPICS } from '@tally/contracts';
+import { KAFKA_COMPRESSIONS, KAFKAJS_COMPRESSION_TYPES, nodeCanCompress, registerKafkajsCodecs, type DeadLetterValue, type KafkaCompression } from '@tally/kafka';
+import {
+  checkDeadLetterMetrics,
+  checkDeadLetters,
+  parseDeadLetterMetrics,
+  POISON_KINDS,
+  POISON_TAG_HEADER,
+  sha256,
+  SOURCE_TOPIC_MAX_MESSAGE_BYTES,
+  type InjectedPoison,
+  type PoisonKind,
+} from './chaos-poison';
 import { freePort, isReady, postJson } from './local-http';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -30,6 +45,8 @@ export interface ChaosOptions {
   restartBroker: boolean;
   terminatePostgres: boolean;
   seed: number;
+  /** Rounds of every poison kind spread over the load (default 1); a last round always follows the faults. 0: no poison. */
+  poisonRounds?: number;
   log?: (msg: string) => void;
 }
 
@@ -56,6 +73,10 @@ async function retry<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
 
 class Stack {
   private readonly procs = new Map<Service, { child: ChildProcess; port: number }>();
+  /** When each service's current process was spawned: no earlier process can consume what is sent after it. */
+  readonly spawnedAt = new Map<Service, number>();
+  /** Services between "ready" after a start and the next kill: their readiness must answer 200. */
+  readonly up = new Set<Service>();
 
   constructor(
     private readonly runId: string,
@@ -93,8 +114,12 @@ class Stack {
         stdio: 'ignore',
       });
       this.procs.set(service, { child, port });
+      this.spawnedAt.set(service, Date.now());
       for (let i = 0; i < 240 && child.exitCode === null; i++) {
-        if (await isReady(port)) return;
+        if (await isReady(port)) {
+          this.up.add(service);
+          return;
+        }
         await new Promise((r) => setTimeout(r, 250));
       }
       child.kill('SIGKILL');
@@ -106,11 +131,13 @@ class Stack {
   async kill(service: Service): Promise<void> {
     const proc = this.procs.get(service);
     if (!proc) return;
+    this.up.delete(service);
     proc.child.kill('SIGKILL');
     await new Promise((r) => (proc.child.exitCode !== null || proc.child.signalCode ? r(null) : proc.child.once('exit', r)));
   }
 
   async stopAll(): Promise<void> {
+    this.up.clear();
     for (const { child } of this.procs.values()) child.kill('SIGTERM');
     await Promise.all([...this.procs.values()].map(({ child }) => new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))));
   }
@@ -128,7 +155,32 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const checks: ChaosReport['checks'] = [];
   let random = o.seed >>> 0;
   const rand = () => ((random = (Math.imul(random, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // kafkajs knows only gzip by itself; the others come from @tally/kafka (module-wide, for every client here).
+  registerKafkajsCodecs();
+  const codecs: KafkaCompression[] = KAFKA_COMPRESSIONS.filter((c) => nodeCanCompress(c));
+  if (!codecs.includes('zstd')) {
+    log(`zstd: not produced on Node ${process.version} (compressing needs Node >= 22.15); reading it is covered by the Java producer test in libs/kafka/src/lib/compression`);
+  }
+  let monitoring = false;
+  let monitor: Promise<void> | undefined;
   try {
+    // The two source topics take records up to 4 MiB (their DLQ keeps the broker's 1 MiB), so oversized poison
+    // gets in and its dead letter fits only as a cut copy. The services find them created.
+    const setupAdmin = kafka.admin();
+    await setupAdmin.connect();
+    await setupAdmin.createTopics({
+      waitForLeaders: true,
+      topics: [TOPICS.usageEventsRaw, TOPICS.usageEvents].map((t) => ({
+        topic: `${runId}.${t}`,
+        numPartitions: 3,
+        configEntries: [
+          { name: 'min.insync.replicas', value: '1' },
+          { name: 'max.message.bytes', value: String(SOURCE_TOPIC_MAX_MESSAGE_BYTES) },
+        ],
+      })),
+    });
+    await setupAdmin.disconnect();
     log(`starting the five services (${runId})`);
     for (const s of SERVICES) await stack.start(s);
     await postJson(stack.port('ingestion'), '/api/v1/admin/tenants', ADMIN, { id: 'chaos', name: 'Chaos' });
@@ -144,8 +196,104 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (let i = 0; i < o.customers; i++) await retry(() => billing('/api/v1/customers', { id: `c${i}`, name: `Customer ${i}`, currency: 'EUR' }), 60_000);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
+    const started = Date.now();
+    const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
+
+    // Readiness of every live service, twice a second for the whole run: a poison message must never turn it
+    // to 503. A killed service is down, not counted; nor is any service while the broker restarts (and 30 s after).
+    const readiness = { samples: new Map<Service, number>(), excluded: 0, violations: [] as string[] };
+    let brokerAway = false;
+    let brokerBackAt = 0;
+    monitoring = true;
+    monitor = (async () => {
+      while (monitoring) {
+        await Promise.all(
+          [...stack.up].map(async (service) => {
+            const spawned = stack.spawnedAt.get(service);
+            const status = await fetch(`http://127.0.0.1:${stack.port(service)}/health/ready`, { signal: AbortSignal.timeout(10_000) }).then(
+              (r) => r.status,
+              (e: Error) => `${e.name}`,
+            );
+            if (!stack.up.has(service) || stack.spawnedAt.get(service) !== spawned) return; // killed meanwhile
+            if (brokerAway || Date.now() < brokerBackAt + 30_000) {
+              readiness.excluded += 1;
+              return;
+            }
+            readiness.samples.set(service, (readiness.samples.get(service) ?? 0) + 1);
+            if (status !== 200) readiness.violations.push(`${service} ${status} at ${elapsed()} s`);
+          }),
+        );
+        await sleep(500);
+      }
+    })();
+
+    // Poison: each kind sent alone (its offset is known from the acknowledgement), on a customer's key, in
+    // the codecs in turn, between the good batches; the last round follows the faults (see below).
+    const injected: InjectedPoison[] = [];
+    let poisonSent = 0;
+    const sendPoison = async (kind: PoisonKind, round: string) => {
+      const n = poisonSent++;
+      const codec = codecs[n % codecs.length];
+      const tag = `${round}#${n}`;
+      const m = kind.build(`c${Math.floor(rand() * o.customers)}`, tag, 'chaos');
+      const topic = kind.source === 'raw' ? TOPICS.usageEventsRaw : TOPICS.usageEvents;
+      for (;;) {
+        const sendStartedAt = Date.now();
+        try {
+          const [ack] = await producer.send({
+            topic: `${runId}.${topic}`,
+            acks: -1,
+            compression: KAFKAJS_COMPRESSION_TYPES[codec],
+            messages: [{ key: m.key, value: m.value, headers: { ...m.headers, [POISON_TAG_HEADER]: tag } }],
+          });
+          injected.push({ tag, kind, topic, partition: ack.partition, offset: ack.baseOffset ?? '', codec, valueSize: m.value.length, valueSha256: sha256(m.value), sentAt: sendStartedAt });
+          return;
+        } catch {
+          await sleep(500); // the broker may be restarting; a send that got in all the same is a second poison message
+        }
+      }
+    };
+    const poisonRounds = o.poisonRounds ?? 1;
+    const batchSize = Math.max(1, Math.round(o.ratePerSecond / 20));
+    const batches = Math.ceil(o.events / batchSize);
+    const poisonPlan = Array.from({ length: poisonRounds }, (_, r) => POISON_KINDS.map((kind) => ({ kind, round: `r${r}`, order: rand() })))
+      .flat()
+      .sort((a, b) => a.order - b.order)
+      .map((p, i, all) => ({ ...p, afterBatch: Math.floor(((i + 1) * batches) / (all.length + 1)) }));
     const now = new Date();
     const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+
+    /** Where the poison went: the DLQ, each service's dead-letter counters, and no parked outbox row. */
+    const poisonChecks = async () => {
+      const deadLetters: DeadLetterValue[] = [];
+      const dlqConsumer = kafka.consumer({ groupId: `${runId}-verify-dlq`, maxBytesPerPartition: 8 * 1024 * 1024 });
+      await dlqConsumer.connect();
+      await dlqConsumer.subscribe({ topic: `${runId}.${TOPICS.usageEventsDlq}`, fromBeginning: true });
+      await dlqConsumer.run({ eachMessage: async ({ message }) => void deadLetters.push(JSON.parse(message.value!.toString()) as DeadLetterValue) });
+      const where = (topic: string, partition: number, offset: string) => `${topic}/${partition}/${offset}`;
+      const dlqDeadline = Date.now() + 90_000;
+      for (;;) {
+        const seen = new Set(deadLetters.map((d) => where(d.source.topic, d.source.partition, d.source.offset)));
+        if (injected.every((p) => seen.has(where(p.topic, p.partition, p.offset))) || Date.now() > dlqDeadline) break;
+        await sleep(300);
+      }
+      await sleep(1000); // a dead letter that should not be there (a good event) has the time to show up too
+      await dlqConsumer.disconnect();
+      const results = checkDeadLetters(injected, deadLetters);
+      for (const service of SERVICES) {
+        const page = await fetch(`http://127.0.0.1:${stack.port(service)}/metrics`).then((r) => r.text());
+        const consumes = service === 'ingestion' ? TOPICS.usageEventsRaw : service === 'aggregation' ? TOPICS.usageEvents : undefined;
+        results.push(checkDeadLetterMetrics(service, parseDeadLetterMetrics(page), injected.filter((p) => p.topic === consumes), stack.spawnedAt.get(service) ?? 0));
+      }
+      const parked: string[] = [];
+      for (const s of SERVICES) {
+        const schema = `"${runId}_${s.replace(/-/g, '_')}"`;
+        const rows: Array<{ topic: string; n: number }> = await db.query(`SELECT topic, count(*)::int AS n FROM ${schema}.outbox WHERE parked_at IS NOT NULL GROUP BY topic`).then((r) => r.rows);
+        for (const r of rows) parked.push(`${s}: ${r.n} on ${r.topic}`);
+      }
+      results.push({ check: 'outbox: no row parked (every dead letter fit the broker)', passed: parked.length === 0, detail: parked.length ? parked.join(', ') : `${SERVICES.length} services` });
+      return results;
+    };
 
     // Load at a fixed rate, with faults at random moments inside it.
     const expected = new Map<string, number>();
@@ -155,7 +303,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (o.terminatePostgres) schedule.push({ at: rand() * durationMs * 0.8, fault: 'terminate Postgres connections' });
     if (o.restartBroker) schedule.push({ at: durationMs * 0.5, fault: 'restart broker' });
     schedule.sort((a, b) => a.at - b.at);
-    const started = Date.now();
     const restarts: Array<Promise<void>> = [];
     // A kill aimed at a service that is still coming back waits for it, so every kill listed hits a live process.
     const comingBack = new Map<Service, Promise<void>>();
@@ -175,7 +322,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const service = f.fault.startsWith('SIGKILL') ? (f.fault.split(' ')[1] as Service) : undefined;
         if (service) await comingBack.get(service);
-        faults.push({ atSeconds: Math.round((Date.now() - started) / 100) / 10, fault: f.fault });
+        faults.push({ atSeconds: elapsed(), fault: f.fault });
         log(`fault: ${f.fault}`);
         if (service) {
           await stack.kill(service);
@@ -187,14 +334,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1`, [`%:${runId}\\_%`]);
         } else {
           // Not spawnSync: the load generator keeps producing (and retrying) while the broker is away.
+          brokerAway = true;
           await brokerScript('stop');
           await brokerScript('ensure');
+          brokerBackAt = Date.now();
+          brokerAway = false;
         }
       }
     })();
     let sent = 0;
-    const batchSize = Math.max(1, Math.round(o.ratePerSecond / 20));
-    for (let i = 0; i < o.events; i += batchSize) {
+    const codecCount = new Map<string, number>();
+    for (let i = 0, batch = 0; i < o.events; i += batchSize, batch++) {
       const due = started + (i / o.ratePerSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       const messages = [];
@@ -207,20 +357,46 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         // 2 % resent, as a producer retrying after a timeout would.
         if (rand() < 0.02) messages.push({ key: customer, value: JSON.stringify(event), headers: { [HEADERS.tenant]: 'chaos' } });
       }
+      // Good batches in every codec too, one after the other on each partition.
+      const codec = codecs[batch % codecs.length];
+      codecCount.set(codec, (codecCount.get(codec) ?? 0) + 1);
       for (;;) {
         try {
-          await producer.send({ topic: `${runId}.${TOPICS.usageEventsRaw}`, acks: -1, messages });
+          await producer.send({ topic: `${runId}.${TOPICS.usageEventsRaw}`, acks: -1, compression: KAFKAJS_COMPRESSION_TYPES[codec], messages });
           break;
         } catch {
           await new Promise((r) => setTimeout(r, 500)); // the broker may be restarting
         }
       }
       sent += messages.length;
+      while (poisonPlan.length > 0 && poisonPlan[0].afterBatch <= batch) {
+        const p = poisonPlan.shift()!;
+        await sendPoison(p.kind, p.round);
+      }
     }
+    for (const p of poisonPlan.splice(0)) await sendPoison(p.kind, p.round);
     await injector;
     await Promise.all(restarts);
     await subscribing;
-    log(`sent ${sent} messages (${o.events} unique events); draining`);
+    // The last round after every restart, so each service's last process meets every kind (its metrics are
+    // checked), followed by one good event per customer: events after poison on every key are counted too.
+    let uniqueEvents = o.events;
+    if (poisonRounds > 0) {
+      for (const kind of POISON_KINDS) await sendPoison(kind, 'last');
+      const tail = Array.from({ length: o.customers }, (_, c) => {
+        const customer = `c${c}`;
+        expected.set(customer, (expected.get(customer) ?? 0) + 1);
+        const event = { specversion: '1.0', id: `ev-tail-${c}`, source: 'chaos', type: 'api.call', subject: customer, time: new Date().toISOString(), data: { calls: 1 } };
+        return { key: customer, value: JSON.stringify(event), headers: { [HEADERS.tenant]: 'chaos' } };
+      });
+      await producer.send({ topic: `${runId}.${TOPICS.usageEventsRaw}`, acks: -1, messages: tail });
+      sent += tail.length;
+      uniqueEvents += tail.length;
+    }
+    log(
+      `sent ${sent} messages (${uniqueEvents} unique events; batches by codec: ${[...codecCount].map(([c, n]) => `${c} ${n}`).join(', ')}) ` +
+        `and ${injected.length} poison messages; draining`,
+    );
     const entitlementRows = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_threshold_alerting".entitlements`)).rows[0].n);
     const entitlementDeadline = Date.now() + 120_000;
     while ((await entitlementRows()) < o.customers && Date.now() < entitlementDeadline) await new Promise((r) => setTimeout(r, 200));
@@ -228,7 +404,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const agg = `"${runId}_aggregation"`;
     const drainDeadline = Date.now() + 180_000;
     const count = async (sql: string) => Number((await db.query(sql)).rows[0].n);
-    while ((await count(`SELECT count(*) AS n FROM ${agg}.event_ids`)) < o.events && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 500));
+    while ((await count(`SELECT count(*) AS n FROM ${agg}.event_ids`)) < uniqueEvents && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 500));
 
     const totals = new Map<string, number>(
       (await db.query(`SELECT customer, sum(sum_value)::text AS v FROM ${agg}.window_aggregates WHERE window_kind = 'PERIOD' GROUP BY customer`)).rows.map(
@@ -237,7 +413,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     );
     const diff = (got: Map<string, number>) => [...new Set([...expected.keys(), ...got.keys()])].filter((c) => expected.get(c) !== got.get(c));
     const aggDiff = diff(totals);
-    checks.push({ check: 'aggregation: every accepted event counted exactly once', passed: aggDiff.length === 0, detail: aggDiff.length ? `${aggDiff.length} customers differ, e.g. ${aggDiff.slice(0, 3).map((c) => `${c}: expected ${expected.get(c)}, got ${totals.get(c)}`).join('; ')}` : `${o.events} events, ${expected.size} customers` });
+    checks.push({ check: 'aggregation: every accepted event counted exactly once', passed: aggDiff.length === 0, detail: aggDiff.length ? `${aggDiff.length} customers differ, e.g. ${aggDiff.slice(0, 3).map((c) => `${c}: expected ${expected.get(c)}, got ${totals.get(c)}`).join('; ')}` : `${uniqueEvents} events, ${expected.size} customers` });
 
     // Downstream projections converge after the aggregates drain through the outbox.
     const expectedAlerts = new Set<string>();
@@ -315,6 +491,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       detail: `${finalizedEvents.size} finalized invoices published, ${numbered} distinct numbers`,
     });
 
+    if (poisonRounds > 0) checks.push(...(await poisonChecks()));
+    monitoring = false;
+    await monitor;
+    const sampled = [...readiness.samples].map(([s, n]) => `${s} ${n}`).join(', ');
+    checks.push({
+      check: 'readiness: 200 whenever a service was up (polled every 0.5 s, poison in the stream)',
+      passed: readiness.violations.length === 0 && readiness.samples.size === SERVICES.length,
+      detail: `${[...readiness.samples.values()].reduce((a, n) => a + n, 0)} samples (${sampled})${readiness.excluded ? `, ${readiness.excluded} left out around the broker restart` : ''}` +
+        (readiness.violations.length ? `; not ready: ${readiness.violations.slice(0, 5).join(', ')}${readiness.violations.length > 5 ? ` (+${readiness.violations.length - 5})` : ''}` : ''),
+    });
+
     // health-scoring reads the aggregates in its own consumer group: wait for it like for the others.
     const healthRowsNow = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_health_scoring".customer_health WHERE active`)).rows[0].n);
     const healthDeadline = Date.now() + 60_000;
@@ -324,6 +511,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await producer.disconnect();
     return { faults, checks, passed: checks.every((c) => c.passed) };
   } finally {
+    monitoring = false;
+    await monitor;
     await stack.stopAll();
     // CHAOS_KEEP_SCHEMAS=1 leaves the run's schemas for a post-mortem.
     if (!process.env.CHAOS_KEEP_SCHEMAS) for (const s of SERVICES) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s.replace(/-/g, '_')}" CASCADE`).catch(() => undefined);

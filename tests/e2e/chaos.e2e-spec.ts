@@ -2,8 +2,9 @@ import { formatReport, runChaos } from '../../bench/chaos';
 
 /**
  * The short chaos run inside `npm test`: SIGKILLs of aggregation, threshold-alerting, billing and ingestion
- * and one termination of their Postgres connections under load. (The broker restart is only in
- * `npm run chaos`: other suites share this broker.)
+ * and one termination of their Postgres connections under load, with poison messages of every kind
+ * (bench/chaos-poison.ts) among the good ones, in every codec this Node can produce. (The broker restart is
+ * only in `npm run chaos`: other suites share this broker.)
  */
 describe('chaos (short): faults under load lose nothing and double nothing', () => {
   it('passes every check', async () => {
@@ -20,6 +21,8 @@ describe('chaos (short): faults under load lose nothing and double nothing', () 
     });
     process.stdout.write(`${formatReport(report)}\n`);
     expect(report.faults.filter((f) => f.fault.startsWith('SIGKILL'))).toHaveLength(4);
+    // The poison checks ran (DLQ, oversized dead letters, metrics of all five services, parked rows, readiness).
+    expect(report.checks.filter((c) => /^(DLQ|outbox|readiness)|tally_dead_letters_total/.test(c.check))).toHaveLength(10);
     expect(report.checks.filter((c) => !c.passed)).toEqual([]);
   }, 600_000); // above the sum of the run's own drain deadlines, so a slow drain fails on its check, not here
 });
