@@ -17,7 +17,7 @@ describe('validateChargeProperties', () => {
     rejects(
       'tiered',
       {},
-      'unknown charge model "tiered" (expected one of: standard, graduated, volume, package, percentage, graduated_percentage)',
+      'unknown charge model "tiered" (expected one of: standard, graduated, volume, package, percentage, graduated_percentage, dynamic)',
     );
   });
 
@@ -82,15 +82,16 @@ describe('validateChargeProperties', () => {
       rejects(model, props(range(undefined, null)), `${key}[0].from_value is required`);
     });
 
-    it('refuses overlapping, gapped or Stripe-style adjacent ranges, naming the expected from_value', () => {
-      rejects(model, props(range(0, 100), range(50, null)), `${key}[1].from_value must equal the previous to_value + 1 (101), got 50`);
-      rejects(model, props(range(0, 100), range(150, null)), `${key}[1].from_value must equal the previous to_value + 1 (101), got 150`);
-      rejects(model, props(range(0, 100), range(100, null)), `${key}[1].from_value must equal the previous to_value + 1 (101), got 100`);
-      rejects(
-        model,
-        props(range(0, 100), range(101, 200), range(200, null)),
-        `${key}[2].from_value must equal the previous to_value + 1 (201), got 200`,
-      );
+    it('refuses overlapping or gapped ranges, naming the expected from_value', () => {
+      const expected = (got: number) =>
+        model === 'volume'
+          ? `${key}[1].from_value must equal the previous to_value + 1 (101), got ${got}`
+          : `${key}[1].from_value must equal the previous to_value (100, adjacent ranges) or the previous to_value + 1 (101, inclusive ranges), got ${got}`;
+      rejects(model, props(range(0, 100), range(50, null)), expected(50));
+      rejects(model, props(range(0, 100), range(150, null)), expected(150));
+      // Lago's validator also takes to_value + 2 for volume and a first range from 1 (RangeBoundsValidator
+      // accepts next_from or next_from + 1): a gap VolumeService cannot price, refused here.
+      rejects(model, props(range(0, 100), range(102, null)), expected(102));
     });
 
     it('needs a to_value above from_value on every range but the last, and none on the last', () => {
@@ -100,8 +101,7 @@ describe('validateChargeProperties', () => {
       rejects(model, props(range(0, 100), range(101, 500)), `${key}[1].to_value must be null on the last range (it is open-ended), got 500`);
     });
 
-    it('needs whole-unit bounds', () => {
-      rejects(model, props(range(0, 10.5), range(11.5, null)), `${key}[0].to_value must be a whole number, got 10.5`);
+    it('needs bounds of zero or more', () => {
       rejects(model, props(range(0, '-10'), range(-9, null)), `${key}[0].to_value must be zero or more, got "-10"`);
       rejects(model, props(range(0, 'ten'), range(11, null)), `${key}[0].to_value must be a decimal string or a number, got "ten"`);
     });
@@ -114,16 +114,52 @@ describe('validateChargeProperties', () => {
     });
   });
 
+  // Lago: Charges::Validators::VolumeService computes the next from_value as to_value + 1 (the
+  // adjacent convention of lago-api#5269 is for graduated ranges only) and its GraphQL range type is
+  // an integer.
+  describe('volume ranges only', () => {
+    const props = (...ranges: unknown[]) => ({ volume_ranges: ranges });
+    it('needs whole-unit, inclusive bounds', () => {
+      rejects('volume', props(range(0, 10.5), range(11.5, null)), 'volume_ranges[0].to_value must be a whole number, got 10.5');
+      rejects('volume', props(range(0, 100), range(100, null)), 'volume_ranges[1].from_value must equal the previous to_value + 1 (101), got 100');
+    });
+  });
+
+  // Lago: Charges::Validators::GraduatedService / GraduatedPercentageService with
+  // Validators::RangeBoundsValidator since lago-api#5269 ("Enable decimals in graduated pricing tier
+  // boundaries"): from_value == previous to_value (adjacent) or previous to_value + 1 (inclusive).
+  describe.each([
+    ['graduated', 'graduated_ranges', {}],
+    ['graduated_percentage', 'graduated_percentage_ranges', { rate: '1', flat_amount: '0' }],
+  ])('%s range conventions', (model, key, extra) => {
+    const r = (from: unknown, to: unknown) => range(from, to, Object.keys(extra).length ? extra : undefined);
+    const props = (...ranges: unknown[]) => ({ [key]: ranges });
+    const bounds = (parsed: ReturnType<typeof validateChargeProperties>) => (parsed.properties as { rangeBounds: string }).rangeBounds;
+
+    it('accepts adjacent ranges with decimal bounds (0–0.1, 0.1–1, 1–∞)', () => {
+      expect(bounds(validateChargeProperties(model, props(r(0, '0.1'), r('0.1', 1), r(1, null))))).toBe('adjacent');
+      expect(bounds(validateChargeProperties(model, props(r(0, 100), r(100, null))))).toBe('adjacent');
+    });
+
+    it('accepts inclusive ranges, decimal bounds included (Lago compares them as BigDecimal)', () => {
+      expect(bounds(validateChargeProperties(model, props(r(0, 100), r(101, null))))).toBe('inclusive');
+      expect(bounds(validateChargeProperties(model, props(r(0, '0.5'), r('1.5', null))))).toBe('inclusive');
+      expect(bounds(validateChargeProperties(model, props(r(0, null))))).toBe('inclusive');
+    });
+
+    it('refuses a mix of both conventions (Lago would price it inclusive and bill a unit twice)', () => {
+      rejects(model, props(r(0, 100), r(101, 200), r(200, null)), `${key}[2].from_value must equal the previous to_value + 1 (201) like the ranges before it (inclusive ranges; one convention for all), got 200`);
+      rejects(model, props(r(0, 100), r(100, 200), r(201, null)), `${key}[2].from_value must equal the previous to_value (200) like the ranges before it (adjacent ranges; one convention for all), got 201`);
+    });
+
+    it('still starts at 0 and refuses a to_value not above from_value', () => {
+      rejects(model, props(r('0.5', 1), r(1, null)), `${key}[0].from_value must be 0, got "0.5"`);
+      rejects(model, props(r(0, '0.1'), r('0.1', '0.1'), r('0.1', null)), `${key}[1].to_value must be greater than from_value (0.1), got "0.1"`);
+    });
+  });
+
   describe('graduated_percentage ranges', () => {
     const r = (from: unknown, to: unknown, extra: Record<string, unknown> = { rate: '1', flat_amount: '0' }) => range(from, to, extra);
-
-    it('uses the same bounds rules', () => {
-      rejects(
-        'graduated_percentage',
-        { graduated_percentage_ranges: [r(0, 1000), r(1000, null)] },
-        'graduated_percentage_ranges[1].from_value must equal the previous to_value + 1 (1001), got 1000',
-      );
-    });
 
     it('needs a rate and a flat_amount per range', () => {
       rejects('graduated_percentage', { graduated_percentage_ranges: [r(0, null, { flat_amount: '0' })] }, 'graduated_percentage_ranges[0].rate is required');

@@ -6,7 +6,7 @@ import { PricingDecimal, ZERO } from './pricing-decimal';
 // amounts as decimal strings), with numbers accepted too. Rules follow Lago's
 // Charges::Validators::*Service; the first problem found is thrown as a PricingError naming the field.
 
-/** A range of a tiered model. Bounds are whole units; `toValue` is null on the last, open-ended range. */
+/** A range of a tiered model; `toValue` is null on the last, open-ended range. */
 export interface PricingRange {
   fromValue: Decimal;
   toValue: Decimal | null;
@@ -26,8 +26,16 @@ export interface StandardProperties {
   amount: Decimal;
 }
 
+/**
+ * How consecutive ranges meet (Lago accepts both since lago-api#5269): 'inclusive' — each from_value
+ * is the previous to_value + 1 (0–100, 101–200: both bounds count, whole units); 'adjacent' — each
+ * from_value is the previous to_value (0–0.1, 0.1–1, 1–∞: a range holds to − from units).
+ */
+export type RangeBounds = 'inclusive' | 'adjacent';
+
 export interface GraduatedProperties {
   graduatedRanges: PriceRange[];
+  rangeBounds: RangeBounds;
 }
 
 export interface VolumeProperties {
@@ -55,7 +63,11 @@ export interface PercentageProperties {
 
 export interface GraduatedPercentageProperties {
   graduatedPercentageRanges: PercentageRange[];
+  rangeBounds: RangeBounds;
 }
+
+/** `dynamic` has no pricing properties: the price is carried by the events. */
+export type DynamicProperties = Record<string, never>;
 
 export type ChargeProperties =
   | { model: 'standard'; properties: StandardProperties }
@@ -63,7 +75,8 @@ export type ChargeProperties =
   | { model: 'volume'; properties: VolumeProperties }
   | { model: 'package'; properties: PackageProperties }
   | { model: 'percentage'; properties: PercentageProperties }
-  | { model: 'graduated_percentage'; properties: GraduatedPercentageProperties };
+  | { model: 'graduated_percentage'; properties: GraduatedPercentageProperties }
+  | { model: 'dynamic'; properties: DynamicProperties };
 
 type Fields = Record<string, unknown>;
 
@@ -160,33 +173,65 @@ function parsePercentage(p: Fields): PercentageProperties {
   };
 }
 
+function parseBound(value: unknown, path: string, wholeNumbers: boolean): Decimal {
+  if (wholeNumbers) return parseWholeNumber(value, path, 0);
+  const parsed = parseDecimal(value, path);
+  if (parsed.isNegative()) throw new PricingError(`${path} must be zero or more, got ${describeValue(value)}`);
+  return parsed;
+}
+
+interface RangeRules {
+  /** Bounds must be whole numbers (volume: Lago's volume ranges are integers, see the README). */
+  wholeNumbers: boolean;
+  /** Adjacent bounds (from_value = previous to_value) are accepted besides inclusive ones. */
+  adjacentAllowed: boolean;
+}
+
 /**
- * Lago's range rules (Validators::RangeBoundsValidator): the first range starts at 0; each next
- * from_value is the previous to_value + 1 (bounds are whole units, both inclusive: 0–100, 101–200);
- * every range but the last has a to_value greater than its from_value; the last has none.
+ * Lago's range rules (Charges::Validators::*Service with Validators::RangeBoundsValidator): the first
+ * range starts at 0; every range but the last has a to_value greater than its from_value, the last
+ * has none; each next from_value is the previous to_value + 1 ('inclusive': 0–100, 101–200) or, for
+ * graduated models, the previous to_value ('adjacent': 0–0.1, 0.1–1). All ranges follow one
+ * convention: Lago prices a mix as inclusive and so bills a unit twice at each adjacent bound.
  */
 function parseRanges<R extends PricingRange>(
   value: unknown,
   key: string,
+  rules: RangeRules,
   parseRest: (range: Fields, path: string) => Omit<R, 'fromValue' | 'toValue'>,
-): R[] {
+): { ranges: R[]; rangeBounds: RangeBounds } {
   if (isAbsent(value)) throw new PricingError(`${key} is required`);
   if (!Array.isArray(value) || value.length === 0) {
     throw new PricingError(`${key} must be a non-empty array of ranges, got ${describeValue(value)}`);
   }
   const ranges: R[] = [];
-  let expectedFrom: Decimal = ZERO;
+  let rangeBounds: RangeBounds | null = null;
+  let previousTo: Decimal | null = null;
   value.forEach((item: unknown, index) => {
     const path = `${key}[${index}]`;
     const range = asFields(item, path);
     const last = index === value.length - 1;
-    const fromValue = parseWholeNumber(range['from_value'], `${path}.from_value`, 0);
-    if (!fromValue.eq(expectedFrom)) {
-      throw new PricingError(
-        index === 0
-          ? `${path}.from_value must be 0, got ${describeValue(range['from_value'])}`
-          : `${path}.from_value must equal the previous to_value + 1 (${expectedFrom.toFixed()}), got ${describeValue(range['from_value'])}`,
-      );
+    const fromValue = parseBound(range['from_value'], `${path}.from_value`, rules.wholeNumbers);
+    const got = describeValue(range['from_value']);
+    if (previousTo === null) {
+      if (!fromValue.isZero()) throw new PricingError(`${path}.from_value must be 0, got ${got}`);
+    } else {
+      const inclusiveFrom = previousTo.plus(1);
+      const bounds: RangeBounds | null = fromValue.eq(inclusiveFrom) ? 'inclusive' : rules.adjacentAllowed && fromValue.eq(previousTo) ? 'adjacent' : null;
+      if (rangeBounds === null && bounds === null) {
+        throw new PricingError(
+          rules.adjacentAllowed
+            ? `${path}.from_value must equal the previous to_value (${previousTo.toFixed()}, adjacent ranges) or the previous to_value + 1 (${inclusiveFrom.toFixed()}, inclusive ranges), got ${got}`
+            : `${path}.from_value must equal the previous to_value + 1 (${inclusiveFrom.toFixed()}), got ${got}`,
+        );
+      }
+      if (rangeBounds !== null && bounds !== rangeBounds) {
+        const expected = rangeBounds === 'adjacent' ? previousTo : inclusiveFrom;
+        throw new PricingError(
+          `${path}.from_value must equal the previous to_value${rangeBounds === 'adjacent' ? '' : ' + 1'} (${expected.toFixed()}) like the ranges before it (${rangeBounds} ranges; one convention for all), got ${got}`,
+        );
+      }
+      rangeBounds = bounds;
     }
     let toValue: Decimal | null = null;
     if (last) {
@@ -195,16 +240,19 @@ function parseRanges<R extends PricingRange>(
       }
     } else {
       if (isAbsent(range['to_value'])) throw new PricingError(`${path}.to_value is required on every range but the last`);
-      toValue = parseWholeNumber(range['to_value'], `${path}.to_value`, 0);
+      toValue = parseBound(range['to_value'], `${path}.to_value`, rules.wholeNumbers);
       if (!toValue.gt(fromValue)) {
         throw new PricingError(`${path}.to_value must be greater than from_value (${fromValue.toFixed()}), got ${describeValue(range['to_value'])}`);
       }
-      expectedFrom = toValue.plus(1);
+      previousTo = toValue;
     }
     ranges.push({ fromValue, toValue, ...parseRest(range, path) } as R);
   });
-  return ranges;
+  return { ranges, rangeBounds: rangeBounds ?? 'inclusive' };
 }
+
+const GRADUATED_RULES: RangeRules = { wholeNumbers: false, adjacentAllowed: true };
+const VOLUME_RULES: RangeRules = { wholeNumbers: true, adjacentAllowed: false };
 
 function parsePriceRangeRest(range: Fields, path: string): Omit<PriceRange, 'fromValue' | 'toValue'> {
   return {
@@ -237,24 +285,27 @@ export function validateChargeProperties(model: string, properties: unknown): Ch
   switch (model) {
     case 'standard':
       return { model, properties: parseStandard(p) };
-    case 'graduated':
-      return { model, properties: { graduatedRanges: parseRanges<PriceRange>(p['graduated_ranges'], 'graduated_ranges', parsePriceRangeRest) } };
+    case 'graduated': {
+      const { ranges, rangeBounds } = parseRanges<PriceRange>(p['graduated_ranges'], 'graduated_ranges', GRADUATED_RULES, parsePriceRangeRest);
+      return { model, properties: { graduatedRanges: ranges, rangeBounds } };
+    }
     case 'volume':
-      return { model, properties: { volumeRanges: parseRanges<PriceRange>(p['volume_ranges'], 'volume_ranges', parsePriceRangeRest) } };
+      return { model, properties: { volumeRanges: parseRanges<PriceRange>(p['volume_ranges'], 'volume_ranges', VOLUME_RULES, parsePriceRangeRest).ranges } };
     case 'package':
       return { model, properties: parsePackage(p) };
     case 'percentage':
       return { model, properties: parsePercentage(p) };
-    case 'graduated_percentage':
-      return {
-        model,
-        properties: {
-          graduatedPercentageRanges: parseRanges<PercentageRange>(
-            p['graduated_percentage_ranges'],
-            'graduated_percentage_ranges',
-            parsePercentageRangeRest,
-          ),
-        },
-      };
+    case 'graduated_percentage': {
+      const { ranges, rangeBounds } = parseRanges<PercentageRange>(
+        p['graduated_percentage_ranges'],
+        'graduated_percentage_ranges',
+        GRADUATED_RULES,
+        parsePercentageRangeRest,
+      );
+      return { model, properties: { graduatedPercentageRanges: ranges, rangeBounds } };
+    }
+    case 'dynamic':
+      // Lago's dynamic charges carry no pricing properties (pricing_group_keys and the like are ignored here too).
+      return { model, properties: {} };
   }
 }

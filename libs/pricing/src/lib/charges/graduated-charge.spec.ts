@@ -13,12 +13,12 @@ const RANGES = {
 };
 
 describe('graduated charge', () => {
-  it('costs nothing for zero units: no flat amount, one empty first range', () => {
+  it('charges the first range flat amount at zero units (Lago: a first-tier platform fee)', () => {
     expect(price('graduated', RANGES, '0')).toEqual({
-      amount: '0',
+      amount: '10',
       units: '0',
       breakdown: [
-        { description: 'range 1 (0–100)', units: '0', amount: '0', fromValue: '0', toValue: '100', perUnitAmount: '1', flatAmount: '0' },
+        { description: 'range 1 (0–100)', units: '0', amount: '10', fromValue: '0', toValue: '100', perUnitAmount: '1', flatAmount: '10' },
       ],
     });
   });
@@ -106,7 +106,7 @@ describe('unitsInRange (Lago formula)', () => {
   });
   const units = (from: number, to: number | null, total: string) => unitsInRange(range(from, to), new Decimal(total)).toFixed();
 
-  it('bills a passed range in full: to_value − max(from_value, 1) + 1', () => {
+  it('bills a passed range in full: to_value − from_value + 1, or to_value from 0', () => {
     expect(units(0, 100, '250')).toBe('100');
     expect(units(101, 200, '250')).toBe('100');
     expect(units(101, 200, '200')).toBe('100');

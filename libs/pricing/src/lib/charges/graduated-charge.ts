@@ -1,21 +1,23 @@
 import type Decimal from 'decimal.js';
 import type { ChargeBreakdownLine, ChargeInput, ChargeResult } from '../charge-model';
-import type { GraduatedProperties, PricingRange } from './charge-properties';
-import { sum, ZERO } from './pricing-decimal';
+import type { GraduatedProperties, PricingRange, RangeBounds } from './charge-properties';
+import { sum } from './pricing-decimal';
 
 /**
- * Units billed in one range, Lago's formula (Charges::AmountDetails::RangeGraduatedService#units):
- *   total ≥ to_value      → to_value − max(from_value, 1) + 1
- *   from_value = 0        → total
- *   otherwise             → total − from_value + 1
- * As ranges are contiguous (from_value = previous to_value + 1) this is min(total, to_value) −
- * previous to_value: 0–100 then 101–200 bill 100 then 100 units, and 100.5 units bill 100 then 0.5.
+ * Units billed in one range, Lago's formula (ChargeModels::AmountDetails::RangeGraduatedService#units):
+ *   capped = min(total, to_value)
+ *   from_value = 0     → capped
+ *   adjacent ranges    → capped − from_value          (0–0.1, 0.1–1: a range holds to − from)
+ *   inclusive ranges   → capped − from_value + 1      (0–100, 101–200: both bounds count)
+ * Either way that is min(total, to_value) − previous to_value: 0–100 then 101–200 bill 100 then 100
+ * units, 100.5 units bill 100 then 0.5; 0–0.1 then 0.1–1 bill 0.1 then 0.9.
  */
-export function unitsInRange(range: PricingRange, total: Decimal): Decimal {
+export function unitsInRange(range: PricingRange, total: Decimal, rangeBounds: RangeBounds = 'inclusive'): Decimal {
   const { fromValue, toValue } = range;
-  if (toValue !== null && total.gte(toValue)) return toValue.minus(fromValue.isZero() ? 1 : fromValue).plus(1);
-  if (fromValue.isZero()) return total;
-  return total.minus(fromValue).plus(1);
+  const capped = toValue !== null && total.gte(toValue) ? toValue : total;
+  if (fromValue.isZero()) return capped;
+  const difference = capped.minus(fromValue);
+  return rangeBounds === 'adjacent' ? difference : difference.plus(1);
 }
 
 /**
@@ -23,10 +25,10 @@ export function unitsInRange(range: PricingRange, total: Decimal): Decimal {
  * first range whose to_value is at least the total (so exactly 100 units never enter 101–200), and
  * always includes the first range (with 0 units when the total is 0).
  */
-export function reachedRanges<R extends PricingRange>(ranges: readonly R[], total: Decimal): { range: R; units: Decimal }[] {
+export function reachedRanges<R extends PricingRange>(ranges: readonly R[], total: Decimal, rangeBounds: RangeBounds): { range: R; units: Decimal }[] {
   const reached: { range: R; units: Decimal }[] = [];
   for (const range of ranges) {
-    reached.push({ range, units: unitsInRange(range, total) });
+    reached.push({ range, units: unitsInRange(range, total, rangeBounds) });
     if (range.toValue === null || range.toValue.gte(total)) break;
   }
   return reached;
@@ -37,21 +39,19 @@ export function describeRange(index: number, range: PricingRange): string {
 }
 
 /**
- * `graduated`: each range's units at its per_unit_amount, plus the range's flat_amount once the
- * range holds any units (so no flat amount at all for 0 units).
+ * `graduated`: each reached range's units at its per_unit_amount, plus its flat_amount. The first
+ * range is always reached, so 0 units cost the first range's flat amount (Lago since lago-api#5760:
+ * a first-tier flat amount is a platform fee, charged whatever the usage).
  */
-export function priceGraduated({ graduatedRanges }: GraduatedProperties, { units }: ChargeInput): ChargeResult {
-  const breakdown: ChargeBreakdownLine[] = reachedRanges(graduatedRanges, units).map(({ range, units: rangeUnits }, index) => {
-    const flatAmount = rangeUnits.isZero() ? ZERO : range.flatAmount;
-    return {
-      description: describeRange(index, range),
-      units: rangeUnits,
-      amount: rangeUnits.times(range.perUnitAmount).plus(flatAmount),
-      fromValue: range.fromValue,
-      toValue: range.toValue,
-      perUnitAmount: range.perUnitAmount,
-      flatAmount,
-    };
-  });
+export function priceGraduated({ graduatedRanges, rangeBounds }: GraduatedProperties, { units }: ChargeInput): ChargeResult {
+  const breakdown: ChargeBreakdownLine[] = reachedRanges(graduatedRanges, units, rangeBounds).map(({ range, units: rangeUnits }, index) => ({
+    description: describeRange(index, range),
+    units: rangeUnits,
+    amount: rangeUnits.times(range.perUnitAmount).plus(range.flatAmount),
+    fromValue: range.fromValue,
+    toValue: range.toValue,
+    perUnitAmount: range.perUnitAmount,
+    flatAmount: range.flatAmount,
+  }));
   return { amount: sum(breakdown.map((line) => line.amount)), units, breakdown };
 }

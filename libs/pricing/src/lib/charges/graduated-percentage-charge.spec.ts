@@ -10,11 +10,11 @@ const RANGES = {
 };
 
 describe('graduated_percentage charge', () => {
-  it('costs nothing for zero units (no flat amount)', () => {
+  it('charges the first range flat amount at zero units', () => {
     expect(price('graduated_percentage', RANGES, '0')).toEqual({
-      amount: '0',
+      amount: '200',
       units: '0',
-      breakdown: [{ description: 'range 1 (0–1000)', units: '0', amount: '0', fromValue: '0', toValue: '1000', rate: '1', flatAmount: '0' }],
+      breakdown: [{ description: 'range 1 (0–1000)', units: '0', amount: '200', fromValue: '0', toValue: '1000', rate: '1', flatAmount: '200' }],
     });
   });
 

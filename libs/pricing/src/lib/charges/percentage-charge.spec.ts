@@ -148,9 +148,21 @@ describe('percentage charge', () => {
   });
 
   describe('input', () => {
-    it('needs the events', () => {
-      expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(10) })).toThrow(
-        new PricingError('events are required by the percentage charge model (one amount per event; units is their sum)'),
+    it('needs the events only for properties that work event by event, and an event count for a fixed amount', () => {
+      expect(() => priceCharge('percentage', { rate: '1', free_units_per_events: 2 }, { units: new Decimal(10) })).toThrow(
+        new PricingError('events are required by the percentage charge model with free_units_per_events (one amount per event; units is their sum)'),
+      );
+      expect(() => priceCharge('percentage', { rate: '1', free_units_per_total_aggregation: '5', per_transaction_max_amount: '3' }, { units: new Decimal(10) })).toThrow(
+        new PricingError('events are required by the percentage charge model with free_units_per_total_aggregation, per_transaction_max_amount (one amount per event; units is their sum)'),
+      );
+      expect(() => priceCharge('percentage', { rate: '1', fixed_amount: '0.3' }, { units: new Decimal(10) })).toThrow(
+        new PricingError('eventCount (or events) is required by the percentage charge model with a fixed_amount, which is charged per event'),
+      );
+      expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(10), eventCount: 2.5 })).toThrow(
+        new PricingError('eventCount must be a whole number of events, zero or more, got 2.5'),
+      );
+      expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(3), events: [new Decimal(3)], eventCount: 2 })).toThrow(
+        new PricingError('eventCount (2) must equal the number of events (1)'),
       );
     });
 

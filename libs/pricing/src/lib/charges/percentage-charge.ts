@@ -82,13 +82,40 @@ function perTransactionTotal(p: PercentageProperties, events: readonly Decimal[]
 }
 
 /**
- * `percentage`: a rate on the summed event amounts plus a fixed amount per event, after free
- * events / free amount, optionally clamped per transaction. Needs the events: units must be their sum.
+ * `percentage` from units alone, when no property works event by event (Lago's PercentageService
+ * never reads the events then: no running total, no free units, no min/max):
+ * units × rate / 100 + eventCount × fixed_amount (no fixed amount when the units are 0).
  */
-export function pricePercentage(p: PercentageProperties, { units, events }: ChargeInput): ChargeResult {
-  if (events === undefined) {
-    throw new PricingError('events are required by the percentage charge model (one amount per event; units is their sum)');
+function priceFromUnits(p: PercentageProperties, units: Decimal, eventCount: number | undefined): ChargeResult {
+  const perEvent = [
+    p.freeUnitsPerEvents > 0 && 'free_units_per_events',
+    !p.freeUnitsPerTotalAggregation.isZero() && 'free_units_per_total_aggregation',
+    p.perTransactionMinAmount && 'per_transaction_min_amount',
+    p.perTransactionMaxAmount && 'per_transaction_max_amount',
+  ].filter((name): name is string => typeof name === 'string');
+  if (perEvent.length > 0) {
+    throw new PricingError(`events are required by the percentage charge model with ${perEvent.join(', ')} (one amount per event; units is their sum)`);
   }
+  if (eventCount === undefined && !p.fixedAmount.isZero()) {
+    throw new PricingError('eventCount (or events) is required by the percentage charge model with a fixed_amount, which is charged per event');
+  }
+  const percentageAmount = units.times(p.rate).dividedBy(HUNDRED);
+  const paidEvents = units.isZero() || eventCount === undefined ? 0 : eventCount;
+  const fixedAmount = p.fixedAmount.times(paidEvents);
+  const breakdown: ChargeBreakdownLine[] = [{ description: `${p.rate.toFixed()} % of units`, units, amount: percentageAmount, rate: p.rate }];
+  if (!p.fixedAmount.isZero()) {
+    breakdown.push({ description: `fixed amount per event (${paidEvents})`, units: new PricingDecimal(paidEvents), amount: fixedAmount, perUnitAmount: p.fixedAmount });
+  }
+  return { amount: percentageAmount.plus(fixedAmount), units, breakdown };
+}
+
+/**
+ * `percentage`: a rate on the summed event amounts plus a fixed amount per event, after free
+ * events / free amount, optionally clamped per transaction. With events, units must be their sum;
+ * without, only a rate (and a fixed amount with an eventCount) can be priced.
+ */
+export function pricePercentage(p: PercentageProperties, { units, events, eventCount }: ChargeInput): ChargeResult {
+  if (events === undefined) return priceFromUnits(p, units, eventCount);
   const eventsTotal = sum(events);
   if (!eventsTotal.eq(units)) {
     throw new PricingError(`units (${units.toFixed()}) must equal the sum of events (${eventsTotal.toFixed()}) for the percentage charge model`);

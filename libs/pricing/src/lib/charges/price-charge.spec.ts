@@ -4,8 +4,8 @@ import { priceCharge } from './price-charge';
 
 describe('priceCharge', () => {
   it('refuses an unknown model', () => {
-    expect(() => priceCharge('dynamic', {}, { units: new Decimal(1) })).toThrow(
-      new PricingError('unknown charge model "dynamic" (expected one of: standard, graduated, volume, package, percentage, graduated_percentage)'),
+    expect(() => priceCharge('tiered', {}, { units: new Decimal(1) })).toThrow(
+      new PricingError('unknown charge model "tiered" (expected one of: standard, graduated, volume, package, percentage, graduated_percentage, dynamic)'),
     );
   });
 
@@ -38,7 +38,8 @@ describe('priceCharge', () => {
     expect([result.units.toFixed(), result.amount.toFixed()]).toEqual(['7.25', '15.5']); // 7.25 × 2 + 1
   });
 
-  describe('a negative quantity (a meter summing negative values) is priced as zero units, keeping the real quantity', () => {
+  // Lago: Fees::ChargeService "Prevent trying to create a fee with negative units or amount" (lago-api#2966).
+  describe('a negative quantity (a meter summing negative values) is charged 0, keeping the real quantity', () => {
     const ranges = (key: string, extra: Record<string, string>) => ({
       [key]: [
         { from_value: 0, to_value: 100, flat_amount: '10', ...extra },
@@ -51,22 +52,21 @@ describe('priceCharge', () => {
       ['volume', ranges('volume_ranges', { per_unit_amount: '1' })],
       ['package', { amount: '5', package_size: 10, free_units: 0 }],
       ['graduated_percentage', ranges('graduated_percentage_ranges', { rate: '1' })],
+      ['percentage', { rate: '1', fixed_amount: '2' }],
+      ['dynamic', {}],
     ];
-    it.each(models)('%s: amount 0, no flat amount or package, units and a first breakdown row show the quantity', (model, properties) => {
+    it.each(models)('%s: amount 0, not even a first range flat amount, units and the breakdown show the quantity', (model, properties) => {
       for (const units of ['-3', '-0.000001', '-100.5', '-1e40']) {
-        const result = priceCharge(model, properties, { units: new Decimal(units) });
+        const result = priceCharge(model, properties, { units: new Decimal(units), eventCount: 4, eventAmountTotal: new Decimal(12) });
         expect(result.amount.isZero()).toBe(true);
         expect(result.units.eq(units)).toBe(true);
-        expect(result.breakdown[0]).toMatchObject({ description: `negative quantity ${new Decimal(units).toFixed()} priced as 0 units` });
-        // The rest of the breakdown is what zero units cost: nothing.
-        expect(result.breakdown.every((line) => line.amount.isZero())).toBe(true);
-        expect(result.breakdown.slice(1)).toEqual(priceCharge(model, properties, { units: new Decimal(0) }).breakdown);
+        expect(result.breakdown).toEqual([{ description: `negative quantity ${new Decimal(units).toFixed()} charged as 0`, units: result.units, amount: result.amount }]);
       }
     });
 
-    it('percentage prices per event: negative event amounts are still refused', () => {
+    it('percentage with events: negative event amounts are still refused', () => {
       expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(-5), events: [new Decimal(-5)] })).toThrow(new PricingError('events[0] must not be negative, got "-5"'));
-      expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(-5) })).toThrow(/events are required/);
+      expect(() => priceCharge('percentage', { rate: '1' }, { units: new Decimal(-5), events: [new Decimal(5)] })).toThrow(/must equal the sum of events/);
     });
   });
 });

@@ -48,10 +48,10 @@ describe('simulateLine', () => {
       error: 'units must be a decimal string or a number, got "lots"',
     });
     expect(simulateLine({ model: 'standard', properties: { amount: '1' }, unit: '1' })).toEqual({
-      error: 'unknown field "unit" (expected model, properties, units, events)',
+      error: 'unknown field "unit" (expected model, properties, units, events, eventCount, amounts)',
     });
-    expect(simulateLine({ model: 'percentage', properties: { rate: '1' }, units: '5' })).toEqual({
-      error: 'events are required by the percentage charge model (one amount per event; units is their sum)',
+    expect(simulateLine({ model: 'percentage', properties: { rate: '1', free_units_per_events: 1 }, units: '5' })).toEqual({
+      error: 'events are required by the percentage charge model with free_units_per_events (one amount per event; units is their sum)',
     });
     expect(simulateLine({ model: 'percentage', properties: { rate: '1' }, units: '5', events: ['1', '2'] })).toEqual({
       error: 'units (5) must equal the sum of events (3) for the percentage charge model',
@@ -65,11 +65,11 @@ describe('simulateLine', () => {
     const adjacent = {
       graduated_ranges: [
         { from_value: 0, to_value: 100, per_unit_amount: '1', flat_amount: '0' },
-        { from_value: 100, to_value: null, per_unit_amount: '1', flat_amount: '0' },
+        { from_value: 99, to_value: null, per_unit_amount: '1', flat_amount: '0' },
       ],
     };
     expect(simulateLine({ model: 'graduated', properties: adjacent, units: '1' })).toEqual({
-      error: 'graduated_ranges[1].from_value must equal the previous to_value + 1 (101), got 100',
+      error: 'graduated_ranges[1].from_value must equal the previous to_value (100, adjacent ranges) or the previous to_value + 1 (101, inclusive ranges), got 99',
     });
     expect(simulateLine([1, 2])).toEqual({
       error: 'expected a JSON object like {"model": "standard", "properties": {"amount": "0.5"}, "units": "10"}, got [1,2]',

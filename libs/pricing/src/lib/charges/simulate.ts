@@ -7,13 +7,15 @@ import { sum } from './pricing-decimal';
 /** One simulated charge: decimal strings in plain notation, unrounded; or what is wrong with the input. */
 export type SimulationResult = { amount: string; units: string } | { error: string };
 
-const FIELDS = ['model', 'properties', 'units', 'events'];
+const FIELDS = ['model', 'properties', 'units', 'events', 'eventCount', 'amounts'];
 const EXAMPLE = '{"model": "standard", "properties": {"amount": "0.5"}, "units": "10"}';
 
 /**
- * Prices one simulator request `{"model", "properties", "units"?, "events"?}`, as parsed JSON.
- * units and events are decimal strings or numbers. Without units, the units are the sum of the
- * events (Lago's units for a sum-aggregated metric, and what `percentage` requires anyway).
+ * Prices one simulator request `{"model", "properties", "units"?, "events"?, "eventCount"?, "amounts"?}`,
+ * as parsed JSON. units, events and amounts are decimal strings or numbers. Without units, the units
+ * are the sum of the events (Lago's units for a sum-aggregated metric, and what `percentage` requires
+ * anyway). `eventCount` is the number of events (percentage's fixed_amount); `amounts` are the
+ * amounts the events carry, summed for `dynamic`.
  * Only invalid input becomes `{error}`; anything else thrown is a bug and is rethrown.
  */
 export function simulateLine(json: unknown): SimulationResult {
@@ -39,7 +41,18 @@ export function simulateLine(json: unknown): SimulationResult {
     else if (events !== undefined) units = sum(events);
     else throw new PricingError('units is required (or events, whose sum is then the units)');
 
-    const result = priceCharge(request['model'], request['properties'], events === undefined ? { units } : { units, events });
+    const amounts = request['amounts'];
+    if (amounts !== undefined && !Array.isArray(amounts)) {
+      throw new PricingError(`amounts must be an array of decimal strings or numbers, got ${describeValue(amounts)}`);
+    }
+    const eventAmountTotal = amounts === undefined ? undefined : sum(amounts.map((amount: unknown, index) => parseDecimal(amount, `amounts[${index}]`)));
+    const eventCount = request['eventCount'] as number | undefined;
+    const result = priceCharge(request['model'], request['properties'], {
+      units,
+      ...(events === undefined ? {} : { events }),
+      ...(eventCount === undefined ? {} : { eventCount }),
+      ...(eventAmountTotal === undefined ? {} : { eventAmountTotal }),
+    });
     return { amount: result.amount.toFixed(), units: result.units.toFixed() };
   } catch (error) {
     if (error instanceof PricingError) return { error: error.message };

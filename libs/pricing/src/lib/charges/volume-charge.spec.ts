@@ -10,12 +10,12 @@ const RANGES = {
 };
 
 describe('volume charge', () => {
-  it('costs nothing for zero units, without the first range flat amount', () => {
+  it('charges the first range flat amount at zero units', () => {
     expect(price('volume', RANGES, '0')).toEqual({
-      amount: '0',
+      amount: '10',
       units: '0',
       breakdown: [
-        { description: 'range 1 (0–100)', units: '0', amount: '0', fromValue: '0', toValue: '100', perUnitAmount: '1', flatAmount: '0' },
+        { description: 'range 1 (0–100)', units: '0', amount: '10', fromValue: '0', toValue: '100', perUnitAmount: '1', flatAmount: '10' },
       ],
     });
   });

@@ -126,11 +126,11 @@ describe('composeInvoice', () => {
   });
 
   describe('any quantity a meter can produce (ingestion accepts negative values from meters that allow them)', () => {
-    it('prices a negative period quantity as zero units and shows it on the line (Lago lago-api#2966)', () => {
+    it('charges a negative period quantity 0 and shows it on the line (Lago lago-api#2966)', () => {
       const inv = invoice({ baseFee: { amount: '10' }, charges: [standard('refunds', '2', '-7.5', { includedUnits: '5' })], taxRatePercent: '19' });
       const line = inv.lines[1];
       expect(line).toMatchObject({ kind: 'usage', units: '-7.5', amountUnrounded: '0', amount: '0.00' });
-      expect(line.breakdown[0]).toEqual({ description: 'Negative quantity -7.5 priced as 0 units', units: '-7.5', amount: '0' });
+      expect(line.breakdown).toEqual([{ description: 'Negative quantity -7.5 charged as 0', units: '-7.5', amount: '0' }]);
       expect(inv).toMatchObject({ subtotal: '10.00', tax: '1.90', total: '11.90', amountDue: '11.90' });
     });
 

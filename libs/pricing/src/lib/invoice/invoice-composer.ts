@@ -62,23 +62,32 @@ function breakdownRow(row: ChargeBreakdownLine): InvoiceLineBreakdown {
 function usageLine(charge: InvoiceChargeInput, index: number, currency: string, priceCharge: ChargePricer): Line {
   const path = `charges[${index}]`;
   if (typeof charge.code !== 'string' || charge.code === '') throw new PricingError(`${path}.code is required`);
-  // Any finite quantity a meter can produce is priced; a negative one as zero units (see priceCharge), shown as it is.
+  // Any finite quantity a meter can produce is priced; a negative one is charged 0 (see priceCharge), shown as it is.
   const units = toDec(charge.usage?.units, `${path}.usage.units`);
   const included = charge.includedUnits === undefined ? ZERO : toNonNegativeDec(charge.includedUnits, `${path}.includedUnits`);
   const events = charge.usage.events?.map((e, i) => toDec(e, `${path}.usage.events[${i}]`));
   if (events && included.gt(0)) {
     throw new PricingError(`${path}.includedUnits cannot be combined with usage.events: use the model's free units (free_units_per_events, free_units_per_total_aggregation)`);
   }
-  const billable = maxDecimal(units.minus(included), ZERO);
-  const result = priceCharge(charge.model, charge.properties, events ? { units: billable, events } : { units: billable });
+  // A negative quantity goes to the model as it is, which charges it as 0 (Lago's rule); zero billable
+  // units (all included) are priced by the model, which may charge a first range's flat amount.
+  const billable = units.isNegative() ? units : maxDecimal(units.minus(included), ZERO);
+  const { eventCount } = charge.usage;
+  const eventAmountTotal = charge.usage.eventAmountTotal === undefined ? undefined : toDec(charge.usage.eventAmountTotal, `${path}.usage.eventAmountTotal`);
+  const result = priceCharge(charge.model, charge.properties, {
+    units: billable,
+    ...(events ? { events } : {}),
+    ...(eventCount === undefined ? {} : { eventCount }),
+    ...(eventAmountTotal === undefined ? {} : { eventAmountTotal }),
+  });
   const unrounded = new Dec(result.amount);
   const breakdown: InvoiceLineBreakdown[] = [];
   if (units.isNegative()) {
-    breakdown.push({ description: `Negative quantity ${plain(units)} priced as 0 units`, units: plain(units), amount: '0' });
-  } else if (included.gt(0)) {
-    breakdown.push({ description: 'Included units', units: plain(minDecimal(units, included)), amount: '0' });
+    breakdown.push({ description: `Negative quantity ${plain(units)} charged as 0`, units: plain(units), amount: '0' });
+  } else {
+    if (included.gt(0)) breakdown.push({ description: 'Included units', units: plain(minDecimal(units, included)), amount: '0' });
+    breakdown.push(...result.breakdown.map(breakdownRow));
   }
-  breakdown.push(...result.breakdown.map(breakdownRow));
   // A unit price only where there is one per unit: the 'standard' model.
   const single = charge.model === 'standard' && result.breakdown.length === 1 ? result.breakdown[0].perUnitAmount : undefined;
   const name = charge.description ?? `${charge.code} (${charge.meter})`;

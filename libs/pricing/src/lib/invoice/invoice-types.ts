@@ -5,7 +5,7 @@ export interface InvoiceChargeInput {
   /** The charge's code, shown on its line (Lago's charge code / billable metric code). */
   code: string;
   meter: string;
-  /** A Lago charge model: 'standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage'. */
+  /** A Lago charge model: 'standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic'. */
   model: string;
   /** Lago-style properties of that model, e.g. { amount: '0.01' } for 'standard'. */
   properties: unknown;
@@ -18,8 +18,12 @@ export interface InvoiceChargeInput {
   includedUnits?: DecimalInput;
   usage: {
     units: DecimalInput;
-    /** Per-event values, for the percentage models. */
+    /** Per-event values, for `percentage` with per-event properties (see `chargeInputNeeds`). */
     events?: DecimalInput[];
+    /** Number of events the units come from: `percentage`'s fixed_amount is charged per event. */
+    eventCount?: number;
+    /** `dynamic`: the sum of the amounts the period's events carry, in the currency's units. */
+    eventAmountTotal?: DecimalInput;
   };
 }
 

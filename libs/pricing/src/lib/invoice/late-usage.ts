@@ -20,10 +20,11 @@ export interface LateUsageInput {
  */
 export function priceLateUsage(input: LateUsageInput, priceCharge: ChargePricer): Decimal {
   const included = input.includedUnits === undefined ? new Dec(0) : toNonNegativeDec(input.includedUnits, 'includedUnits');
-  // A period invoiced with a negative quantity (priced as zero units) may grow later: only what goes above zero costs.
+  // A period invoiced with a negative quantity (charged 0) may grow later: the model prices what it
+  // holds then, a first range's flat amount included, as the period's invoice did not charge it.
   const invoiced = toDec(input.invoicedUnits, 'invoicedUnits');
   const late = toNonNegativeDec(input.lateUnits, 'lateUnits');
-  const billable = (units: Decimal) => Dec.max(units.minus(included), 0);
+  const billable = (units: Decimal) => (units.isNegative() ? units : Dec.max(units.minus(included), 0));
   const before = priceCharge(input.model, input.properties, { units: billable(invoiced) }).amount;
   const after = priceCharge(input.model, input.properties, { units: billable(invoiced.plus(late)) }).amount;
   return new Dec(after).minus(before);

@@ -10,7 +10,7 @@ import { Dec, type DecimalInput, type Instant, plain, sum, toDec, toInstant } fr
  * elapsedFraction must be in (0, 1]: with nothing elapsed there is no rate to project.
  */
 export function projectPeriodEnd(usageSoFar: DecimalInput, elapsedFraction: DecimalInput): Decimal {
-  // A negative run-rate projects to a negative quantity, which the composer prices as zero units.
+  // A negative run-rate projects to a negative quantity, which the composer charges as 0.
   const usage = toDec(usageSoFar, 'usageSoFar');
   const fraction = toDec(elapsedFraction, 'elapsedFraction');
   if (fraction.lte(0) || fraction.gt(1)) {
@@ -42,13 +42,21 @@ function projectEvents(events: DecimalInput[], fraction: Decimal): DecimalInput[
   return Array.from({ length: count }, (_, i) => events[i % events.length]);
 }
 
-/** Units by linear run-rate; a charge priced per event gets projected events, and their sum as units. */
+/**
+ * Units by linear run-rate; a charge priced per event gets projected events, and their sum as units;
+ * an event count is projected like the events (rounded half up), the events' amount total linearly.
+ */
 function projectCharge(charge: InvoiceChargeInput, fraction: Decimal): InvoiceChargeInput {
+  const { eventCount, eventAmountTotal } = charge.usage;
+  const extra = {
+    ...(eventCount === undefined ? {} : { eventCount: new Dec(eventCount).div(fraction).toDecimalPlaces(0, Dec.ROUND_HALF_UP).toNumber() }),
+    ...(eventAmountTotal === undefined ? {} : { eventAmountTotal: projectPeriodEnd(eventAmountTotal, fraction) }),
+  };
   if (charge.usage.events) {
     const events = projectEvents(charge.usage.events, fraction);
-    return { ...charge, usage: { units: sum(events.map((e, i) => toDec(e, `events[${i}]`))), events } };
+    return { ...charge, usage: { units: sum(events.map((e, i) => toDec(e, `events[${i}]`))), events, ...(eventCount === undefined ? {} : { eventCount: events.length }) } };
   }
-  return { ...charge, usage: { units: projectPeriodEnd(charge.usage.units, fraction) } };
+  return { ...charge, usage: { units: projectPeriodEnd(charge.usage.units, fraction), ...extra } };
 }
 
 /**
