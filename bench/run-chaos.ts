@@ -1,5 +1,6 @@
 // `npm run chaos [-- --short]`: faults under load, then checks that nothing was lost or doubled.
-// Env: CHAOS_EVENTS, CHAOS_CUSTOMERS, CHAOS_RATE, CHAOS_KILLS, CHAOS_SEED; KAFKA_BROKERS / DATABASE_URL.
+// Env: CHAOS_EVENTS, CHAOS_CUSTOMERS, CHAOS_RATE, CHAOS_KILLS, CHAOS_SEED, CHAOS_POISON_ROUNDS (0: no poison);
+// KAFKA_BROKERS / DATABASE_URL.
 // Writes the report to bench/results/chaos-<date>.md (the short run only prints it).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
       customers: num('CHAOS_CUSTOMERS', short ? 50 : 200),
       ratePerSecond: num('CHAOS_RATE', short ? 500 : 1000),
       serviceKills: num('CHAOS_KILLS', short ? 4 : 8),
+      // Rounds of every poison kind during the load; one more follows the faults.
+      poisonRounds: num('CHAOS_POISON_ROUNDS', short ? 1 : 2),
       // Restarting a broker others use is not ours to do: only the local one started for Tally.
       restartBroker: localBroker && !short,
       terminatePostgres: true,
@@ -47,7 +50,8 @@ async function main(): Promise<void> {
         '',
         `\`npm run chaos\` on ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}: ${options.events} unique events (+2 % resent) ` +
           `for ${options.customers} customers at ${options.ratePerSecond} events/s through all five services, ${options.serviceKills} kills, ` +
-          `${options.restartBroker ? 'a broker restart, ' : ''}seed ${options.seed} (\`CHAOS_SEED=${options.seed}\` replays the schedule). ` +
+          `${options.restartBroker ? 'a broker restart, ' : ''}${options.poisonRounds ? `${options.poisonRounds + 1} rounds of poison messages, ` : ''}` +
+          `seed ${options.seed} (\`CHAOS_SEED=${options.seed}\` replays the schedule). ` +
           `Result: ${report.passed ? 'all checks passed' : 'FAILED'}.`,
         '',
       ];
