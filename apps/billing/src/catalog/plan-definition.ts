@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decimalString } from '@tally/contracts';
-import { PricingError, validateChargeProperties } from '@tally/pricing';
+import { chargeInputNeeds, PricingError, validateChargeProperties } from '@tally/pricing';
 import { chargeValueIssues, decimalValueIssue, PLAN_LIMITS } from './plan-limits';
 
 const boundedDecimal = (bound: 'amount' | 'quantity') =>
@@ -56,14 +56,12 @@ export const planDefinitionSchema = z
     plan.charges.forEach((charge, i) => {
       if (meters.has(charge.meter)) ctx.addIssue({ code: 'custom', path: ['charges', i, 'meter'], message: `meter "${charge.meter}" is charged twice` });
       meters.add(charge.meter);
-      if (charge.model === 'percentage') {
-        // It prices each transaction, and usage.aggregates.v1 carries period totals only.
-        ctx.addIssue({ code: 'custom', path: ['charges', i, 'model'], message: 'percentage charges need per-transaction amounts, which period usage does not carry; price them with the simulator, or use graduated_percentage on the total' });
-        return;
-      }
       try {
         const parsed = validateChargeProperties(charge.model, charge.properties);
         for (const issue of chargeValueIssues(parsed)) ctx.addIssue({ code: 'custom', path: ['charges', i, ...issue.path], message: issue.message });
+        // usage.aggregates.v1 carries period totals only: refuse a charge that needs per-event facts (percentage with
+        // per-event properties or a fixed amount, dynamic) instead of failing when its invoice is composed.
+        for (const need of chargeInputNeeds(parsed)) ctx.addIssue({ code: 'custom', path: ['charges', i, need.input === 'eventAmountTotal' ? 'model' : 'properties'], message: `${need.reason}, which period usage does not carry` });
       } catch (e) {
         if (!(e instanceof PricingError)) throw e;
         ctx.addIssue({ code: 'custom', path: ['charges', i, e.message.startsWith('unknown charge model') ? 'model' : 'properties'], message: e.message });
