@@ -497,3 +497,42 @@ describe('composeInvoice', () => {
     });
   });
 });
+
+describe('composeInvoice with the Lago parity rules', () => {
+  const platformFee = {
+    graduated_ranges: [
+      { from_value: 0, to_value: 100, per_unit_amount: '1', flat_amount: '20' },
+      { from_value: 101, to_value: null, per_unit_amount: '0.5', flat_amount: '0' },
+    ],
+  };
+  const graduated = (units: string, extra: Partial<InvoiceChargeInput> = {}): InvoiceChargeInput => ({ code: 'g', meter: 'g', model: 'graduated', properties: platformFee, usage: { units }, ...extra });
+
+  it('charges a first-range flat amount at 0 units, also when every unit is included, and not for a negative quantity', () => {
+    expect(invoice({ charges: [graduated('0')] }).total).toBe('20.00');
+    expect(invoice({ charges: [graduated('40', { includedUnits: '50' })] }).total).toBe('20.00');
+    expect(invoice({ charges: [graduated('-40', { includedUnits: '50' })] }).total).toBe('0.00');
+  });
+
+  it('prices late units of a period invoiced negative from what the period then holds, flat amount included', () => {
+    // -30 invoiced (charged 0), 35 late: 5 units, 20 + 5 × 1.
+    expect(priceLateUsage({ model: 'graduated', properties: platformFee, invoicedUnits: '-30', lateUnits: '35' }, priceCharge).toFixed()).toBe('25');
+    // 0 invoiced (the flat amount was charged), 5 late: only the 5 units.
+    expect(priceLateUsage({ model: 'graduated', properties: platformFee, invoicedUnits: '0', lateUnits: '5' }, priceCharge).toFixed()).toBe('5');
+  });
+
+  it('feeds an event count to percentage and the events\' amounts to dynamic', () => {
+    const inv = invoice({
+      charges: [
+        { code: 'p', meter: 'p', model: 'percentage', properties: { rate: '1.3', fixed_amount: '2' }, usage: { units: '800', eventCount: 4 } },
+        { code: 'd', meter: 'd', model: 'dynamic', properties: {}, usage: { units: '3', eventAmountTotal: '12.345' } },
+      ],
+    });
+    expect(inv.lines.map((l) => [l.code, l.amount])).toEqual([
+      ['p', '18.40'],
+      ['d', '12.35'],
+    ]);
+    expect(() => invoice({ charges: [{ code: 'd', meter: 'd', model: 'dynamic', properties: {}, usage: { units: '3', eventAmountTotal: 'x' } }] })).toThrow(
+      /charges\[0\].usage.eventAmountTotal must be a decimal/,
+    );
+  });
+});

@@ -112,3 +112,22 @@ describe('upcomingInvoice', () => {
     expect(up.projectedInvoice).toEqual(up.invoiceSoFar);
   });
 });
+
+describe('upcomingInvoice with an event count or the events\' amounts', () => {
+  it('projects them linearly with the units', () => {
+    const input: InvoiceInput = {
+      currency: 'EUR',
+      period: APRIL,
+      charges: [
+        { code: 'p', meter: 'p', model: 'percentage', properties: { rate: '1', fixed_amount: '1' }, usage: { units: '100', eventCount: 5 } },
+        { code: 'd', meter: 'd', model: 'dynamic', properties: {}, usage: { units: '2', eventAmountTotal: '10' } },
+      ],
+    };
+    const up = upcomingInvoice(input, DAY_10, priceCharge); // a third of April elapsed
+    // percentage: 300 × 1 % + 15 events × 1 = 18; dynamic: 30.
+    expect(up.projectedInvoice.lines.map((l) => [l.code, l.amount])).toEqual([
+      ['p', '18.00'],
+      ['d', '30.00'],
+    ]);
+  });
+});
