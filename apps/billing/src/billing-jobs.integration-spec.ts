@@ -180,6 +180,18 @@ describe('billing jobs isolate failures; money-moving requests apply once (real 
     expect(await metric('tally_billing_job_items_failing', 'roll-period')).toBe(0);
   });
 
+  it('refuses plan values that would overflow downstream with a 400 naming each field', async () => {
+    const res = await http('POST', '/api/v1/plans', {
+      ...plan,
+      code: 'huge',
+      baseFee: '10000000000000',
+      charges: [{ meter: 'api-calls', model: 'standard', properties: { amount: '0.01' }, includedUnits: '5', thresholds: [50, 2_147_483_648] }],
+    });
+    expect([res.status, res.headers.get('content-type')]).toEqual([400, expect.stringContaining('application/problem+json')]);
+    expect((await res.json()).errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/baseFee', '/charges/0/thresholds/1']);
+    expect((await http('GET', '/api/v1/plans/huge')).status).toBe(404);
+  });
+
   it('a credit grant with an Idempotency-Key is applied once; the key reused for another request is refused', async () => {
     for (const c of ['j-credit', 'j-credit-2']) await http('POST', '/api/v1/customers', { id: c, name: c, currency: 'EUR' });
     const grant = (body: unknown, key?: string, customer = 'j-credit', apiKey = KEY) =>
