@@ -299,6 +299,66 @@ describe('aggregation service (real Kafka + Postgres)', () => {
       expect(rows.map((r) => [r.window_start.toISOString(), r.window_end.toISOString(), r.sum_value])).toEqual([[periodStart.toISOString(), periodEnd.toISOString(), '7']]);
     });
   });
+  it('re-buckets usage counted before its period was known: a backdated subscription and a period published after events past its boundary', async () => {
+    const H = 3_600_000;
+    // Asia/Shanghai local midnight is 16:00 UTC: an anniversary period from 16:00 UTC five days ago.
+    const periodStart = new Date(Math.floor(Date.now() / DAY) * DAY - 5 * DAY - 8 * H);
+    const periodEnd = new Date(periodStart.getTime() + 3 * DAY);
+    const nextEnd = new Date(periodEnd.getTime() + 30 * DAY);
+    const sub = (start: Date, end: Date): { key: string; value: SubscriptionChanged } => ({
+      key: subscriptionKey('acme', 'c-late', 's-1'),
+      value: {
+        eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: 'acme', customer: 'c-late', subscriptionId: 's-1', plan: 'p',
+        status: 'active', periodStart: start.toISOString(), periodEnd: end.toISOString(), entitlements: [],
+      },
+    });
+    const periodRows = async () =>
+      (
+        await suite.query<{ start: Date; end: Date; v: string; n: string; version: string }>(
+          `SELECT window_start AS start, window_end AS "end", trim_scale(sum_value)::text AS v, event_count::text AS n, version::text
+           FROM "${suite.schema('aggregation')}".window_aggregates WHERE customer = 'c-late' AND meter = 'api-calls' AND window_kind = 'PERIOD'
+           ORDER BY window_start`,
+        )
+      ).map((r) => [r.start.toISOString(), r.end.toISOString(), r.v, r.n]);
+    // 1. Usage before any subscription is known: counted in UTC calendar-month windows.
+    const inFirst = [1, 30, 60].map((h, i) => usageEvent('acme', 'c-late', `late-a${i}`, new Date(periodStart.getTime() + h * H), 5));
+    // Past the first period's end, before the next period is published.
+    const inNext = [1, 2].map((h, i) => usageEvent('acme', 'c-late', `late-b${i}`, new Date(periodEnd.getTime() + h * H), 7));
+    // Just before the backdated start: stays in its calendar month.
+    const before = usageEvent('acme', 'c-late', 'late-c0', new Date(periodStart.getTime() - H), 100);
+    await produceUsage([...inFirst, ...inNext, before]);
+    await expectEventually(async () => expect((await periodRows()).reduce((a, r) => a + Number(r[2]), 0)).toBe(129));
+    // 2. The subscription arrives, backdated to periodStart: its usage moves into the period.
+    await suite.produce(TOPICS.billingSubscriptions, [sub(periodStart, periodEnd)]);
+    await expectEventually(async () => {
+      const rows = await periodRows();
+      expect(rows.find((r) => r[0] === periodStart.toISOString())).toEqual([periodStart.toISOString(), periodEnd.toISOString(), '15', '3']);
+      // Everything else is in calendar-month windows: the event before the start and the two after the end.
+      expect(rows.filter((r) => r[0] !== periodStart.toISOString()).reduce((a, r) => a + Number(r[2]), 0)).toBe(114);
+    });
+    // 3. The next period is published late: the two events past the boundary move into it.
+    await suite.produce(TOPICS.billingSubscriptions, [sub(periodEnd, nextEnd)]);
+    await expectEventually(async () => {
+      const rows = await periodRows();
+      expect(rows.find((r) => r[0] === periodEnd.toISOString())).toEqual([periodEnd.toISOString(), nextEnd.toISOString(), '14', '2']);
+      expect(rows.find((r) => r[0] === periodStart.toISOString())?.[2]).toBe('15');
+      // Nothing counted twice, nothing lost: the total over every window is still what was sent.
+      expect(rows.reduce((a, r) => a + Number(r[2]), 0)).toBe(129);
+      expect(rows.filter((r) => r[2] !== '0').map((r) => r[2]).sort()).toEqual(['100', '14', '15']);
+    });
+    // Consumers that keep the highest version per window (as billing does) end with the rebuilt windows and
+    // the emptied fallback windows at 0: the totals they hold add up to what was sent, once.
+    type Published = { windowKind: string; windowStart: string; value: string; version: number; customer: string; meter: string };
+    await expectEventually(() => {
+      const newest = new Map<string, { value: string; version: number }>();
+      for (const a of collector.on<Published>(TOPICS.usageAggregates).map((m) => m.value).filter((a) => a.customer === 'c-late' && a.meter === 'api-calls' && a.windowKind === 'PERIOD')) {
+        if ((newest.get(a.windowStart)?.version ?? -1) < a.version) newest.set(a.windowStart, a);
+      }
+      expect(newest.get(periodStart.toISOString())?.value).toBe('15');
+      expect(newest.get(periodEnd.toISOString())?.value).toBe('14');
+      expect([...newest.values()].reduce((a, v) => a + Number(v.value), 0)).toBe(129);
+    }, 30_000);
+  });
 });
 
 describe('aggregation killed with SIGKILL mid-load', () => {

@@ -6,11 +6,12 @@ import { UsageQueryController } from './query/usage-query.controller';
 import { UsageQueryRepository } from './query/usage-query.repository';
 import { LedgerRetentionService } from './usage/ledger-retention.service';
 import { UsageEventsController } from './usage/usage-events.controller';
+import { PeriodRebucketingRepository } from './usage/period-rebucketing.repository';
 import { UsageLedgerRepository } from './usage/usage-ledger.repository';
 
 @Module({
   imports: [TenantAuthModule],
   controllers: [UsageEventsController, UsageQueryController],
-  providers: [UsageLedgerRepository, LedgerRetentionService, UsageQueryRepository, EventsExportRepository, EventConflictsRepository],
+  providers: [UsageLedgerRepository, PeriodRebucketingRepository, LedgerRetentionService, UsageQueryRepository, EventsExportRepository, EventConflictsRepository],
 })
 export class AggregationModule {}

@@ -3,7 +3,8 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { customerMeterKey, TOPICS, type SubscriptionChanged, type UsageAggregate, type UsageEvent } from '@tally/contracts';
 import type { ConsumedBatch, ConsumedMessage } from '@tally/nest-platform';
 import { computeWindowDeltas, windowDeltaKey, windowValue } from '../domain/window-deltas';
-import { storedWindowKey, UsageLedgerRepository } from './usage-ledger.repository';
+import { PeriodRebucketingRepository } from './period-rebucketing.repository';
+import { storedWindowKey, UsageLedgerRepository, type StoredWindow } from './usage-ledger.repository';
 
 /**
  * Counts each accepted usage event exactly once: ledger dedupe, in-memory pre-aggregation, one upsert,
@@ -11,15 +12,28 @@ import { storedWindowKey, UsageLedgerRepository } from './usage-ledger.repositor
  */
 @Controller()
 export class UsageEventsController {
-  constructor(private readonly ledger: UsageLedgerRepository) {}
+  constructor(
+    private readonly ledger: UsageLedgerRepository,
+    private readonly periods: PeriodRebucketingRepository,
+  ) {}
 
-  /** Billing periods decide the PERIOD window of later events (a calendar month until one is known). */
+  /**
+   * Billing periods decide the PERIOD window of events (a calendar month until one is known). A new or
+   * moved period re-buckets the usage already counted in its span, so every unit lands in the period of its
+   * event time whatever arrived first.
+   */
   @EventPattern(TOPICS.billingSubscriptions)
   async onSubscriptions(@Payload() batch: ConsumedBatch<SubscriptionChanged>): Promise<void> {
-    await this.ledger.recordPeriods(
+    await this.ledger.lockCustomers(batch.manager, batch.messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer })));
+    const changed = await this.ledger.recordPeriods(
       batch.manager,
       batch.messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer, subscriptionId: m.value.subscriptionId, start: m.value.periodStart, end: m.value.periodEnd })),
     );
+    const rebuilt = await this.periods.rebucket(batch.manager, changed);
+    const causeOf = new Map(batch.messages.map((m) => [`${m.value.tenant}\u0000${m.value.customer}`, m]));
+    for (const w of rebuilt) {
+      batch.emit({ topic: TOPICS.usageAggregates, key: customerMeterKey(w.tenant, w.customer, w.meter), value: toAggregate(w), causedBy: causeOf.get(`${w.tenant}\u0000${w.customer}`) });
+    }
   }
 
   @EventPattern(TOPICS.usageEvents)
@@ -28,6 +42,7 @@ export class UsageEventsController {
     for (const m of batch.messages) if (!messageByEventId.has(m.value.eventId)) messageByEventId.set(m.value.eventId, m);
     // Every copy goes in, repeats too: the first of an id is counted, the others are compared with it.
     const fresh = await this.ledger.recordNew(batch.manager, batch.messages.map((m) => m.value));
+    await this.ledger.lockCustomers(batch.manager, fresh.map((e) => ({ tenant: e.tenant, customer: e.subject })));
     const periods = await this.ledger.periodsOf(batch.manager, fresh.map((e) => ({ tenant: e.tenant, customer: e.subject })));
     const deltas = [...computeWindowDeltas(fresh, (tenant, customer) => periods.get(`${tenant}\u0000${customer}`) ?? []).values()];
     const distinctAdded = await this.ledger.addDistinctValues(batch.manager, deltas);
@@ -35,30 +50,9 @@ export class UsageEventsController {
     const recomputed = await this.ledger.recomputeTimeWeighted(batch.manager, applied);
     const stored = [...new Map([...applied, ...recomputed].map((w) => [storedWindowKey(w), w])).values()];
     const lastEventOf = new Map(deltas.map((d) => [windowDeltaKey(d), d.lastEventId]));
-    const now = new Date().toISOString();
     for (const w of stored) {
       const key = storedWindowKey(w);
-      const aggregate: UsageAggregate = {
-        eventId: `${w.tenant}:${w.customer}:${w.meter}:${w.window_kind}:${w.window_start.toISOString()}:v${w.version}`,
-        occurredAt: now,
-        tenant: w.tenant,
-        customer: w.customer,
-        meter: w.meter,
-        windowKind: w.window_kind,
-        windowStart: w.window_start.toISOString(),
-        windowEnd: w.window_end.toISOString(),
-        value: windowValue(w.aggregation, {
-          sum: w.sum_value,
-          count: Number(w.event_count),
-          min: w.min_value,
-          max: w.max_value,
-          latest: w.latest_value,
-          distinct: Number(w.distinct_count),
-        }),
-        eventCount: Number(w.event_count),
-        lastEventTime: w.last_event_time.toISOString(),
-        version: Number(w.version),
-      };
+      const aggregate = toAggregate(w);
       batch.emit({
         topic: TOPICS.usageAggregates,
         key: customerMeterKey(w.tenant, w.customer, w.meter),
@@ -67,4 +61,29 @@ export class UsageEventsController {
       });
     }
   }
+}
+
+/** A stored window as published on `usage.aggregates.v1`; its version makes the newest state win downstream. */
+function toAggregate(w: StoredWindow): UsageAggregate {
+  return {
+    eventId: `${w.tenant}:${w.customer}:${w.meter}:${w.window_kind}:${w.window_start.toISOString()}:v${w.version}`,
+    occurredAt: new Date().toISOString(),
+    tenant: w.tenant,
+    customer: w.customer,
+    meter: w.meter,
+    windowKind: w.window_kind,
+    windowStart: w.window_start.toISOString(),
+    windowEnd: w.window_end.toISOString(),
+    value: windowValue(w.aggregation, {
+      sum: w.sum_value,
+      count: Number(w.event_count),
+      min: w.min_value,
+      max: w.max_value,
+      latest: w.latest_value,
+      distinct: Number(w.distinct_count),
+    }),
+    eventCount: Number(w.event_count),
+    lastEventTime: w.last_event_time.toISOString(),
+    version: Number(w.version),
+  };
 }

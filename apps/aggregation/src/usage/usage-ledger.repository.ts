@@ -200,19 +200,53 @@ export class UsageLedgerRepository {
     return expired;
   }
 
-  /** Records each subscription's billing periods (periods only ever get added or moved). */
+  /**
+   * Records each subscription's billing periods (periods only ever get added or moved); returns the periods
+   * that are new or whose end moved, with their old end, so their usage can be re-bucketed.
+   */
   async recordPeriods(
     manager: EntityManager,
     periods: Array<{ tenant: string; customer: string; subscriptionId: string; start: string; end: string }>,
-  ): Promise<void> {
-    if (periods.length === 0) return;
+  ): Promise<Array<{ tenant: string; customer: string; start: Date; end: Date }>> {
+    if (periods.length === 0) return [];
     // One statement must not touch a row twice: the last message per subscription and period wins.
     const latest = [...new Map(periods.map((p) => [`${p.tenant}\u0000${p.customer}\u0000${p.subscriptionId}\u0000${p.start}`, p])).values()];
-    await manager.query(
-      `INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, subscription_id, period_start, period_end)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-       ON CONFLICT (tenant, customer, period_start, subscription_id) DO UPDATE SET period_end = excluded.period_end`,
+    const changed: Array<{ tenant: string; customer: string; period_start: Date; period_end: Date; old_end: Date | null }> = await manager.query(
+      `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+                        AS i(tenant, customer, subscription_id, period_start, period_end)),
+       old AS (SELECT p.tenant, p.customer, p.subscription_id, p.period_start, p.period_end FROM ${schemaOf(manager.connection)}.customer_periods p
+               JOIN input i USING (tenant, customer, subscription_id, period_start)),
+       written AS (
+         INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, subscription_id, period_start, period_end)
+         SELECT * FROM input
+         ON CONFLICT (tenant, customer, period_start, subscription_id) DO UPDATE SET period_end = excluded.period_end
+         WHERE p.period_end IS DISTINCT FROM excluded.period_end
+         RETURNING p.tenant, p.customer, p.subscription_id, p.period_start, p.period_end)
+       SELECT w.tenant, w.customer, w.period_start, w.period_end, old.period_end AS old_end
+       FROM written w LEFT JOIN old USING (tenant, customer, subscription_id, period_start)`,
       [latest.map((p) => p.tenant), latest.map((p) => p.customer), latest.map((p) => p.subscriptionId), latest.map((p) => p.start), latest.map((p) => p.end)],
+    );
+    // A period that got shorter must rebuild the span it used to cover too.
+    return changed.map((c) => ({
+      tenant: c.tenant,
+      customer: c.customer,
+      start: c.period_start,
+      end: c.old_end && c.old_end > c.period_end ? c.old_end : c.period_end,
+    }));
+  }
+
+  /**
+   * Serializes a customer's usage batches with the re-bucketing of its periods (sorted, so never a deadlock):
+   * a batch must assign its events with the periods as committed, or they could land in a window that a
+   * concurrent re-bucketing has just emptied.
+   */
+  async lockCustomers(manager: EntityManager, customers: Array<{ tenant: string; customer: string }>): Promise<void> {
+    if (customers.length === 0) return;
+    await manager.query(
+      `SELECT pg_advisory_xact_lock(h) FROM (
+         SELECT DISTINCT hashtextextended($1 || ':' || t || ':' || c, 0) AS h FROM unnest($2::text[], $3::text[]) AS x(t, c) ORDER BY 1
+       ) locks`,
+      [`${schemaOf(manager.connection)}.periods`, customers.map((c) => c.tenant), customers.map((c) => c.customer)],
     );
   }
 
