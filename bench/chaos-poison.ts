@@ -178,8 +178,8 @@ export const POISON_KINDS: PoisonKind[] = [
   {
     name: 'usage: a reading that is not a number',
     source: 'usage',
-    label: 'poison',
-    reason: /^handler failed \d+ time\(s\): .*DecimalError\] Invalid argument: twelve/,
+    label: 'schema',
+    reason: /^schema validation failed: readings\.0\.value: a numeric aggregation needs a finite decimal string value/,
     build: (customer, tag, tenant) => ({ key: `${tenant}:${customer}`, value: json(usageEvent(customer, tag, tenant, {}, { value: 'twelve' })), headers: { 'tally-tenant': tenant } }),
   },
   {
