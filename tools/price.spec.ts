@@ -29,7 +29,7 @@ describe('npm run price', () => {
       { amount: '115.25', units: '100.5' },
       { error: expect.stringMatching(/^invalid JSON: /) },
       { amount: '11.15', units: '800' },
-      { error: 'unknown charge model "tiered" (expected one of: standard, graduated, volume, package, percentage, graduated_percentage)' },
+      { error: 'unknown charge model "tiered" (expected one of: standard, graduated, volume, package, percentage, graduated_percentage, dynamic)' },
       { amount: '0.00000000000001', units: '0.0000001' },
     ]);
   });

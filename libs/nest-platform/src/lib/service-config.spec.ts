@@ -27,6 +27,8 @@ describe('loadServiceConfig', () => {
       consumerSessionTimeoutMs: 30000,
       consumerFetchMinBytes: 16384,
       consumerFetchMaxWaitMs: 40,
+      consumerMaxAttempts: 3,
+      deadLetterMaxValueBytes: 262144,
       api: { poolSize: 4, statementTimeoutMs: 5000, acquireTimeoutMs: 2000, readRatePerSecond: 20, readBurst: 40 },
       kafka: { brokers: ['127.0.0.1:9092'], clientId: 'tally-threshold-alerting', topicPrefix: '', defaultPartitions: 3, compression: 'lz4', replicationFactor: 1, minInsyncReplicas: 1, security: {} },
       extra: {},
