@@ -1,5 +1,6 @@
 # One image for all five services; SERVICE picks which one runs.
-FROM node:20-bookworm-slim
+# The current Node LTS; Tally also runs on Node 22 and (past end of life) 20.19+.
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json .npmrc ./
