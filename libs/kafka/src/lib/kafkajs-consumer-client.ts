@@ -91,7 +91,9 @@ export function toFetchedRecord(m: KafkaMessage): FetchedRecord {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(m.headers ?? {})) {
     if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.map(String).join(',') : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+    // A header without a value arrives as null: an empty string, as the other client gives it (not "null").
+    const text = (v: unknown) => (v === null ? '' : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+    headers[name] = Array.isArray(value) ? value.map(text).join(',') : text(value);
   }
   return { offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers, timestamp: m.timestamp };
 }
