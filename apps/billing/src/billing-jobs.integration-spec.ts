@@ -188,7 +188,7 @@ describe('billing jobs isolate failures; money-moving requests apply once (real 
       charges: [{ meter: 'api-calls', model: 'standard', properties: { amount: '0.01' }, includedUnits: '5', thresholds: [50, 2_147_483_648] }],
     });
     expect([res.status, res.headers.get('content-type')]).toEqual([400, expect.stringContaining('application/problem+json')]);
-    expect((await res.json()).errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/baseFee', '/charges/0/thresholds/1']);
+    expect((await json<{ errors: Array<{ pointer: string }> }>(res)).errors.map((e) => e.pointer)).toEqual(['/baseFee', '/charges/0/thresholds/1']);
     expect((await http('GET', '/api/v1/plans/huge')).status).toBe(404);
   });
 
