@@ -22,6 +22,8 @@ export const billingConfigSchema = z.object({
   DUNNING_RETRY_DAYS: dayList.default('1,3,7'),
   DUNNING_PAST_DUE_AFTER_DAYS: z.coerce.number().min(0).default(0),
   DUNNING_DELINQUENT_AFTER_DAYS: z.coerce.number().min(0).default(30),
+  /** How long an Idempotency-Key of a POST is remembered (its answer replayed, another request with it refused). */
+  BILLING_IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(8760).default(24),
 }).merge(catalogSigningConfigSchema);
 
 export type BillingSettings = z.infer<typeof billingConfigSchema>;

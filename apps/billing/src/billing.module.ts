@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TenantAuthModule } from '@tally/nest-platform';
 import { CatalogController } from './catalog/catalog.controller';
 import { CatalogRepository } from './catalog/catalog.repository';
@@ -7,6 +8,8 @@ import { InvoiceService } from './invoices/invoice.service';
 import { BillingJobsService } from './jobs/billing-jobs.service';
 import { JobFailuresController } from './jobs/job-failures.controller';
 import { JobFailuresService } from './jobs/job-failures.service';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { PaymentRetryService } from './payments/payment-retry.service';
 import { PaymentsController } from './payments/payments.controller';
 import { PricingController } from './pricing/pricing.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
@@ -16,7 +19,8 @@ import { UsageAggregatesController } from './usage/usage-aggregates.controller';
 @Module({
   imports: [TenantAuthModule],
   controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController],
-  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService],
+  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService,
+    { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
   exports: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService],
 })
 export class BillingModule {}

@@ -11,6 +11,8 @@ export * from './events/usage-threshold-alert';
 export * from './events/invoice';
 export * from './events/account-status';
 export * from './events/payment';
+export * from './events/payment-retry';
+export * from './events/dunning-notice';
 export * from './events/customer-health';
 export * from './events/churn-risk';
 export * from './events/nps-feedback';

@@ -10,6 +10,8 @@ import { usageThresholdAlertSchema } from './events/usage-threshold-alert';
 import { invoiceChangedSchema } from './events/invoice';
 import { accountStatusChangedSchema } from './events/account-status';
 import { paymentReportedSchema } from './events/payment';
+import { paymentRetryRequestedSchema } from './events/payment-retry';
+import { dunningNoticeSchema } from './events/dunning-notice';
 import { customerHealthSchema } from './events/customer-health';
 import { churnRiskChangedSchema } from './events/churn-risk';
 import { npsFeedbackSchema } from './events/nps-feedback';
@@ -27,6 +29,8 @@ export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
   [TOPICS.billingInvoices]: invoiceChangedSchema,
   [TOPICS.billingAccountStatus]: accountStatusChangedSchema,
   [TOPICS.billingPayments]: paymentReportedSchema,
+  [TOPICS.billingPaymentRetries]: paymentRetryRequestedSchema,
+  [TOPICS.billingDunningNotices]: dunningNoticeSchema,
   [TOPICS.customersHealth]: customerHealthSchema,
   [TOPICS.customersChurnRisk]: churnRiskChangedSchema,
   [TOPICS.feedbackNps]: npsFeedbackSchema,

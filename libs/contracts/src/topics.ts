@@ -11,6 +11,8 @@ export const TOPICS = {
   billingInvoices: 'billing.invoices.v1',
   billingAccountStatus: 'billing.account-status.v1',
   billingPayments: 'billing.payments.v1',
+  billingPaymentRetries: 'billing.payment-retries.v1',
+  billingDunningNotices: 'billing.dunning-notices.v1',
   customersHealth: 'customers.health.v1',
   customersChurnRisk: 'customers.churn-risk.v1',
   feedbackNps: 'feedback.nps.v1',

@@ -1,4 +1,4 @@
-import { accountStanding, nextPaymentAttempt, type DunningPolicy, type UnpaidInvoice } from './dunning';
+import { accountStanding, nextPaymentAttempt, paymentAttemptDue, paymentFailureNotice, standingNotice, type DunningPolicy, type RetryCandidate, type UnpaidInvoice } from './dunning';
 
 const policy: DunningPolicy = { retryDays: [1, 3, 7], pastDueAfterDays: 0, delinquentAfterDays: 30 };
 const day = (n: number) => new Date(Date.UTC(2026, 10, 1) + n * 86_400_000);
@@ -41,5 +41,64 @@ describe('nextPaymentAttempt', () => {
     expect(nextPaymentAttempt(2, day(1), policy)).toEqual(day(4));
     expect(nextPaymentAttempt(3, day(4), policy)).toEqual(day(11));
     expect(nextPaymentAttempt(4, day(11), policy)).toBeNull();
+  });
+});
+
+describe('dunning notices', () => {
+  it('tells a failed payment with a retry left from the last one', () => {
+    expect(paymentFailureNotice(day(1))).toBe('payment_failed');
+    expect(paymentFailureNotice(null)).toBe('final_notice');
+  });
+
+  it.each([
+    ['good_standing', 'past_due', 'account_past_due'],
+    ['good_standing', 'delinquent', 'account_delinquent'],
+    ['past_due', 'delinquent', 'account_delinquent'],
+    ['past_due', 'past_due', null],
+    ['delinquent', 'past_due', null],
+    ['delinquent', 'good_standing', null],
+    ['past_due', 'good_standing', null],
+  ] as const)('from %s to %s sends %s', (from, to, notice) => {
+    expect(standingNotice(from, to)).toBe(notice);
+  });
+});
+
+describe('paymentAttemptDue', () => {
+  const failed = (over: Partial<RetryCandidate>): RetryCandidate => ({ status: 'payment_failed', paymentAttempts: 1, nextPaymentAttemptAt: day(1), retryRequestedAttempt: 0, ...over });
+
+  it('requests attempt n+1 once its time has come, at the instant included', () => {
+    expect(paymentAttemptDue(failed({}), new Date(day(1).getTime() - 1))).toBeNull();
+    expect(paymentAttemptDue(failed({}), day(1))).toBe(2);
+    expect(paymentAttemptDue(failed({ paymentAttempts: 3, nextPaymentAttemptAt: day(7), retryRequestedAttempt: 3 }), day(8))).toBe(4);
+  });
+
+  it('requests each attempt once', () => {
+    expect(paymentAttemptDue(failed({ retryRequestedAttempt: 2 }), day(2))).toBeNull();
+    expect(paymentAttemptDue(failed({ retryRequestedAttempt: 5 }), day(2))).toBeNull();
+  });
+
+  it('never retries an invoice without a next attempt, or not failed', () => {
+    expect(paymentAttemptDue(failed({ nextPaymentAttemptAt: null }), day(30))).toBeNull();
+    for (const status of ['draft', 'finalized', 'paid', 'void']) expect(paymentAttemptDue(failed({ status }), day(30))).toBeNull();
+  });
+
+  it('follows the schedule end to end: attempts 2, 3, 4 at 1, 3 and 7 days after each failure, then none', () => {
+    let invoice = failed({ paymentAttempts: 0, nextPaymentAttemptAt: null, status: 'finalized' });
+    const requested: number[] = [];
+    let t = day(0);
+    for (let i = 0; i < 5; i++) {
+      // The provider reports a failure at t; the schedule sets the next attempt.
+      const attempts = invoice.paymentAttempts + 1;
+      invoice = { ...invoice, status: 'payment_failed', paymentAttempts: attempts, nextPaymentAttemptAt: nextPaymentAttempt(attempts, t, policy) };
+      if (!invoice.nextPaymentAttemptAt) break;
+      t = invoice.nextPaymentAttemptAt;
+      const due = paymentAttemptDue(invoice, t);
+      expect(due).not.toBeNull();
+      requested.push(due!);
+      invoice = { ...invoice, retryRequestedAttempt: due! };
+      expect(paymentAttemptDue(invoice, t)).toBeNull();
+    }
+    expect(requested).toEqual([2, 3, 4]);
+    expect(invoice.nextPaymentAttemptAt).toBeNull();
   });
 });

@@ -43,3 +43,37 @@ export function nextPaymentAttempt(attempts: number, failedAt: Date, policy: Dun
   const wait = policy.retryDays[attempts - 1];
   return wait === undefined ? null : new Date(failedAt.getTime() + wait * DAY_MS);
 }
+
+export type DunningNoticeKind = 'payment_failed' | 'final_notice' | 'account_past_due' | 'account_delinquent';
+type Standing = AccountStatusChanged['status'];
+const SEVERITY: Readonly<Record<Standing, number>> = { good_standing: 0, past_due: 1, delinquent: 2 };
+
+/** The notice a failed payment sends: another attempt is scheduled, or none is left. */
+export function paymentFailureNotice(nextAttemptAt: Date | null): DunningNoticeKind {
+  return nextAttemptAt === null ? 'final_notice' : 'payment_failed';
+}
+
+/** A notice only when the standing gets worse (a recovery is told by billing.account-status.v1, not dunned). */
+export function standingNotice(previous: Standing, next: Standing): DunningNoticeKind | null {
+  if (SEVERITY[next] <= SEVERITY[previous]) return null;
+  return next === 'delinquent' ? 'account_delinquent' : 'account_past_due';
+}
+
+export interface RetryCandidate {
+  status: string;
+  paymentAttempts: number;
+  nextPaymentAttemptAt: Date | null;
+  /** The attempt a retry request was last published for (0: none). */
+  retryRequestedAttempt: number;
+}
+
+/**
+ * The payment attempt to request now, or null: a failed invoice whose next attempt time has come and
+ * whose attempt (failed attempts + 1) was not requested yet. Paid or voided invoices are never retried.
+ */
+export function paymentAttemptDue(invoice: RetryCandidate, now: Date): number | null {
+  if (invoice.status !== 'payment_failed' || invoice.nextPaymentAttemptAt === null) return null;
+  if (invoice.nextPaymentAttemptAt.getTime() > now.getTime()) return null;
+  const attempt = invoice.paymentAttempts + 1;
+  return attempt > invoice.retryRequestedAttempt ? attempt : null;
+}

@@ -1,4 +1,4 @@
-import { canonicalJson, parseIdempotencyKey, requestFingerprint } from './idempotency';
+import { canonicalJson, idempotencyDecision, isRememberedStatus, parseIdempotencyKey, requestFingerprint } from './idempotency';
 
 describe('parseIdempotencyKey', () => {
   it('takes a UUID or any visible ASCII token up to 255 characters', () => {
@@ -30,5 +30,35 @@ describe('requestFingerprint', () => {
 
   it('canonicalizes nested arrays and objects, dropping undefined members like JSON does', () => {
     expect(canonicalJson({ b: [{ y: 1, x: null }], a: undefined, c: 'é' })).toBe('{"b":[{"x":null,"y":1}],"c":"é"}');
+  });
+});
+
+describe('idempotencyDecision', () => {
+  const now = new Date('2026-03-01T12:00:00Z');
+  const later = new Date(now.getTime() + 1);
+  it('executes a new key, or one whose record expired (at the instant included)', () => {
+    expect(idempotencyDecision(null, 'f', now)).toBe('execute');
+    expect(idempotencyDecision({ fingerprint: 'f', status: 201, expiresAt: now }, 'f', now)).toBe('execute');
+    expect(idempotencyDecision({ fingerprint: 'other', status: null, expiresAt: now }, 'f', now)).toBe('execute');
+  });
+
+  it('replays the answer of the same request, and says when it is still running', () => {
+    expect(idempotencyDecision({ fingerprint: 'f', status: 201, expiresAt: later }, 'f', now)).toBe('replay');
+    expect(idempotencyDecision({ fingerprint: 'f', status: 200, expiresAt: later }, 'f', now)).toBe('replay');
+    expect(idempotencyDecision({ fingerprint: 'f', status: null, expiresAt: later }, 'f', now)).toBe('in-progress');
+  });
+
+  it('refuses the key for another request, finished or not', () => {
+    expect(idempotencyDecision({ fingerprint: 'g', status: 201, expiresAt: later }, 'f', now)).toBe('mismatch');
+    expect(idempotencyDecision({ fingerprint: 'g', status: null, expiresAt: later }, 'f', now)).toBe('mismatch');
+  });
+
+  it('remembers only successful answers', () => {
+    expect([199, 200, 201, 204, 299, 300, 400, 404, 409, 422, 500].filter(isRememberedStatus)).toEqual([200, 201, 204, 299]);
+  });
+
+  it('fingerprints method and path with the body: the same body on another route is another request', () => {
+    const body = { atPeriodEnd: true };
+    expect(requestFingerprint({ method: 'POST', url: '/api/v1/subscriptions/a/cancel', body })).not.toBe(requestFingerprint({ method: 'POST', url: '/api/v1/subscriptions/b/cancel', body }));
   });
 });

@@ -26,3 +26,29 @@ export function canonicalJson(value: unknown): string {
 export function requestFingerprint(request: unknown): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
+
+/** A stored request of an Idempotency-Key, as the decision needs it. */
+export interface StoredIdempotentRequest {
+  fingerprint: string;
+  /** null while the first request is still running. */
+  status: number | null;
+  expiresAt: Date;
+}
+
+/**
+ * What to do with a request carrying an Idempotency-Key, given what the key already holds:
+ * - `execute`: the key is new (or its record expired): run the request and remember its answer;
+ * - `replay`: the same request (same fingerprint) was answered: send that answer again;
+ * - `mismatch`: the key was used for another request (422: a key names one request);
+ * - `in-progress`: the first request with this key has not answered yet (409, retry later).
+ */
+export type IdempotencyDecision = 'execute' | 'replay' | 'mismatch' | 'in-progress';
+
+export function idempotencyDecision(stored: StoredIdempotentRequest | null, fingerprint: string, now: Date): IdempotencyDecision {
+  if (!stored || stored.expiresAt.getTime() <= now.getTime()) return 'execute';
+  if (stored.fingerprint !== fingerprint) return 'mismatch';
+  return stored.status === null ? 'in-progress' : 'replay';
+}
+
+/** Only successful answers are remembered: a refused or failed request changed nothing and may be retried with its key. */
+export const isRememberedStatus = (status: number): boolean => status >= 200 && status < 300;

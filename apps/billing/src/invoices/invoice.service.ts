@@ -7,8 +7,9 @@ import { schemaOf } from '@tally/postgres';
 import { composeInvoice, Dec, priceCharge, upcomingInvoice, type Invoice, type UpcomingInvoice } from '@tally/pricing';
 import { billingSettings, dunningPolicy, type BillingSettings } from '../billing-config';
 import { CatalogRepository } from '../catalog/catalog.repository';
-import { accountStanding, nextPaymentAttempt } from '../domain/dunning';
+import { accountStanding, nextPaymentAttempt, paymentFailureNotice, standingNotice } from '../domain/dunning';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
+import { dunningNoticeEvent } from '../payments/dunning-notices';
 import { SubscriptionService } from '../subscriptions/subscription.service';
 import { invoiceInputFor, loadInvoiceSources, type BillingPeriodRow, type InvoiceSources } from './invoice-input';
 
@@ -241,11 +242,15 @@ export class InvoiceService {
         await m.query(`UPDATE ${s}.invoices SET status = 'paid', paid_at = $3, next_payment_attempt_at = NULL WHERE tenant = $1 AND invoice_id = $2`, [row.tenant, row.invoice_id, at]);
       } else {
         const attempts = row.payment_attempts + 1;
+        const next = nextPaymentAttempt(attempts, at, dunningPolicy(this.settings));
         await m.query(
           `UPDATE ${s}.invoices SET status = 'payment_failed', payment_attempts = $3, last_payment_failed_at = $4, next_payment_attempt_at = $5
            WHERE tenant = $1 AND invoice_id = $2`,
-          [row.tenant, row.invoice_id, attempts, at, nextPaymentAttempt(attempts, at, dunningPolicy(this.settings))],
+          [row.tenant, row.invoice_id, attempts, at, next],
         );
+        emit(await dunningNoticeEvent(m, row.tenant, row.customer, paymentFailureNotice(next), {
+          invoiceId: row.invoice_id, invoiceNumber: row.number, amountDue: row.amount_due, currency: row.currency, paymentAttempts: attempts, nextPaymentAttemptAt: next?.toISOString() ?? null,
+        }, now));
       }
       emit(this.event((await this.row(m, row.tenant, row.invoice_id))!, now));
       customers.set(customerKey(p.tenant, p.customer), { tenant: p.tenant, customer: p.customer });
@@ -289,6 +294,8 @@ export class InvoiceService {
     await m.query(`UPDATE ${s}.customers SET account_status = $3 WHERE tenant = $1 AND customer_id = $2`, [tenant, customer, standing.status]);
     const event: AccountStatusChanged = { eventId: randomUUID(), occurredAt: now.toISOString(), tenant, customer, ...standing };
     emit({ topic: TOPICS.billingAccountStatus, key: customerKey(tenant, customer), value: event });
+    const notice = standingNotice(current.account_status, standing.status);
+    if (notice) emit(await dunningNoticeEvent(m, tenant, customer, notice, { overdueInvoices: standing.overdueInvoices }, now));
     return true;
   }
 

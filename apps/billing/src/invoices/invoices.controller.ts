@@ -5,6 +5,7 @@ import { decimalString } from '@tally/contracts';
 import { parseOrProblem, problem, ProjectedApiKeyGuard, Tenant } from '@tally/nest-platform';
 import { CatalogRepository } from '../catalog/catalog.repository';
 import { parseIdempotencyKey, requestFingerprint } from '../domain/idempotency';
+import { HandlesOwnIdempotency } from '../idempotency/idempotency.interceptor';
 import { renderInvoiceHtml } from './invoice-html';
 import { InvoiceService, type InvoiceView } from './invoice.service';
 
@@ -56,6 +57,7 @@ export class InvoicesController {
    */
   @Post('customers/:id/credits')
   @HttpCode(201)
+  @HandlesOwnIdempotency()
   async grant(
     @Tenant() tenant: string,
     @Param('id') customer: string,

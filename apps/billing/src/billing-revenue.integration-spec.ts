@@ -1,0 +1,185 @@
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { customerKey, TOPICS, type ApiKeyChanged, type DunningNotice, type PaymentReported, type PaymentRetryRequested } from '@tally/contracts';
+import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
+import { billingService } from './billing.service';
+import type { PlanDefinition } from './catalog/plan-definition';
+import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
+import { PaymentRetryService } from './payments/payment-retry.service';
+import { SubscriptionService } from './subscriptions/subscription.service';
+
+const TENANT = 'acme';
+const KEY = 'key-revenue';
+const OTHER_TENANT = 'globex';
+const OTHER_KEY = 'key-revenue-globex';
+const HOUR = 3_600_000;
+
+const plan: PlanDefinition = {
+  code: 'basic', name: 'Basic', interval: 'monthly', currency: 'EUR', baseFee: '20',
+  charges: [{ meter: 'api-calls', model: 'standard', properties: { amount: '0.01' } }],
+};
+
+describe('billing revenue features (real Kafka + Postgres)', () => {
+  const suite = new TestSuite();
+  let service: ServiceApp;
+  let base: string;
+  let collector: TopicCollector;
+  let invoices: InvoiceService;
+  let subscriptions: SubscriptionService;
+  let retries: PaymentRetryService;
+
+  const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, apiKey = KEY) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+
+  beforeAll(async () => {
+    await suite.createTopics();
+    for (const [tenant, key] of [[TENANT, KEY], [OTHER_TENANT, OTHER_KEY]]) {
+      const value: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, keyId: randomUUID(), keyHash: hashApiKey(key), revoked: false };
+      await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage(tenant, value)]);
+    }
+    service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000', DUNNING_RETRY_DAYS: '1,3' }));
+    await service.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
+    collector = await suite.collect([TOPICS.billingPaymentRetries, TOPICS.billingDunningNotices]);
+    invoices = service.app.get(InvoiceService);
+    subscriptions = service.app.get(SubscriptionService);
+    retries = service.app.get(PaymentRetryService);
+    await expectEventually(async () => {
+      expect((await http('GET', '/api/v1/plans')).status).toBe(200);
+      expect((await http('GET', '/api/v1/plans', undefined, {}, OTHER_KEY)).status).toBe(200);
+    });
+    expect((await http('POST', '/api/v1/plans', plan)).status).toBe(201);
+  });
+
+  afterAll(async () => {
+    await service?.app.close();
+    await suite.cleanup();
+  });
+
+  describe('Idempotency-Key on every POST', () => {
+    it('replays the first answer (status, body) for the same request and creates nothing more', async () => {
+      const key = { 'idempotency-key': randomUUID() };
+      const customer = { id: 'i-1', name: 'Idem', currency: 'EUR' };
+      expect((await http('POST', '/api/v1/customers', customer, key)).status).toBe(201);
+      const sub = { customer: 'i-1', plan: 'basic' };
+      const subKey = { 'idempotency-key': randomUUID() };
+      const first = await http('POST', '/api/v1/subscriptions', sub, subKey);
+      expect(first.status).toBe(201);
+      expect(first.headers.get('idempotent-replayed')).toBeNull();
+      const firstBody = await first.text();
+      const again = await http('POST', '/api/v1/subscriptions', { plan: 'basic', customer: 'i-1' }, subKey); // same body, other key order
+      expect(again.status).toBe(201);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(await again.text()).toBe(firstBody);
+      expect((await json<{ data: unknown[] }>(http('GET', '/api/v1/customers/i-1/subscriptions'))).data).toHaveLength(1);
+
+      // An update answered 200 replays as 200, not as the route's default 201.
+      const updateKey = { 'idempotency-key': randomUUID() };
+      expect((await http('POST', '/api/v1/customers', { ...customer, name: 'Idem 2' }, updateKey)).status).toBe(200);
+      const replayed = await http('POST', '/api/v1/customers', { ...customer, name: 'Idem 2' }, updateKey);
+      expect([replayed.status, replayed.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
+    });
+
+    it('refuses the key with another body or another route (422 problem+json) and a malformed key (400)', async () => {
+      const key = { 'idempotency-key': `k-${randomUUID()}` };
+      expect((await http('POST', '/api/v1/customers', { id: 'i-2', name: 'Two', currency: 'EUR' }, key)).status).toBe(201);
+      for (const [path, body] of [['/api/v1/customers', { id: 'i-2', name: 'Two', currency: 'USD' }], ['/api/v1/plans', { ...plan, code: 'other' }]] as const) {
+        const res = await http('POST', path, body, key);
+        expect(res.status).toBe(422);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
+        expect((await json<{ detail: string }>(res)).detail).toMatch(/already used for a different request/);
+      }
+      expect((await http('GET', '/api/v1/plans/other')).status).toBe(404);
+      const bad = await http('POST', '/api/v1/customers', { id: 'i-3', name: 'Three', currency: 'EUR' }, { 'idempotency-key': 'has space' });
+      expect(bad.status).toBe(400);
+      expect((await http('GET', '/api/v1/customers/i-3')).status).toBe(404);
+    });
+
+    it('does not remember an error: the retry with the same key runs once the cause is fixed', async () => {
+      const key = { 'idempotency-key': randomUUID() };
+      const body = { customer: 'i-4', plan: 'basic' };
+      expect((await http('POST', '/api/v1/subscriptions', body, key)).status).toBe(404); // no customer yet
+      await http('POST', '/api/v1/customers', { id: 'i-4', name: 'Four', currency: 'EUR' });
+      expect((await http('POST', '/api/v1/subscriptions', body, key)).status).toBe(201);
+      expect((await http('POST', '/api/v1/subscriptions', body, key)).headers.get('idempotent-replayed')).toBe('true');
+      expect((await json<{ data: unknown[] }>(http('GET', '/api/v1/customers/i-4/subscriptions'))).data).toHaveLength(1);
+    });
+
+    it('runs concurrent requests with one key once', async () => {
+      await http('POST', '/api/v1/customers', { id: 'i-5', name: 'Five', currency: 'EUR' });
+      const key = { 'idempotency-key': randomUUID() };
+      const answers = await Promise.all(Array.from({ length: 6 }, () => http('POST', '/api/v1/subscriptions', { customer: 'i-5', plan: 'basic' }, key)));
+      const statuses = answers.map((a) => a.status);
+      // The first runs; the others see it running (409) or replay its answer (201).
+      expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+      expect(answers.filter((a) => a.status === 201 && a.headers.get('idempotent-replayed') === null)).toHaveLength(1);
+      expect((await json<{ data: unknown[] }>(http('GET', '/api/v1/customers/i-5/subscriptions'))).data).toHaveLength(1);
+    });
+
+    it('scopes keys per tenant and forgets them when they expire', async () => {
+      const key = { 'idempotency-key': randomUUID() };
+      const body = { id: 'i-6', name: 'Six', currency: 'EUR' };
+      expect((await http('POST', '/api/v1/customers', body, key)).status).toBe(201);
+      // The same key in another tenant is another request.
+      const other = await http('POST', '/api/v1/customers', body, key, OTHER_KEY);
+      expect([other.status, other.headers.get('idempotent-replayed')]).toEqual([201, null]);
+      // Expired: the key is free again (its new request runs, here an update of the customer).
+      await suite.query(`UPDATE "${suite.schema('billing')}".idempotent_requests SET expires_at = now() - interval '1 second' WHERE tenant = $1 AND key = $2`, [TENANT, key['idempotency-key']]);
+      const afterExpiry = await http('POST', '/api/v1/customers', { ...body, name: 'Six again' }, key);
+      expect([afterExpiry.status, afterExpiry.headers.get('idempotent-replayed')]).toEqual([200, null]);
+      expect((await json<{ name: string }>(http('GET', '/api/v1/customers/i-6'))).name).toBe('Six again');
+    });
+  });
+
+  it('requests each scheduled payment retry once at nextPaymentAttemptAt and sends dunning notices', async () => {
+    const now = new Date();
+    await http('POST', '/api/v1/customers', { id: 'd-1', name: 'Dunned', currency: 'EUR', billingEmail: 'ap@dunned.example' });
+    const sub = await subscriptions.create(TENANT, { customer: 'd-1', plan: 'basic', startAt: new Date(now.getTime() - 3 * HOUR).toISOString() }, new Date(now.getTime() - 3 * HOUR));
+    await subscriptions.cancel(TENANT, sub.subscriptionId, { atPeriodEnd: false }, new Date(now.getTime() - 2 * HOUR));
+    await invoices.closePeriods(now);
+    const [invoice] = (await json<{ data: InvoiceView[] }>(http('GET', '/api/v1/customers/d-1/invoices'))).data;
+    expect(invoice.status).toBe('finalized');
+    const fail = async (at: Date) => {
+      const value: PaymentReported = { eventId: randomUUID(), occurredAt: at.toISOString(), tenant: TENANT, customer: 'd-1', invoiceId: invoice.id, outcome: 'failed', amount: invoice.document.amountDue };
+      await suite.produce(TOPICS.billingPayments, [{ key: customerKey(TENANT, 'd-1'), value }]);
+    };
+    const retryRequests = () => collector.on<PaymentRetryRequested>(TOPICS.billingPaymentRetries).filter((m) => m.value.invoiceId === invoice.id).map((m) => m.value);
+    const notices = () => collector.on<DunningNotice>(TOPICS.billingDunningNotices).filter((m) => m.value.customer === 'd-1').map((m) => m.value);
+
+    const firstFailure = new Date();
+    await fail(firstFailure);
+    const retryAt = new Date(firstFailure.getTime() + 24 * HOUR);
+    await expectEventually(async () => expect((await json<InvoiceView>(http('GET', `/api/v1/invoices/${invoice.id}`))).nextPaymentAttemptAt).toBe(retryAt.toISOString()));
+    await expectEventually(() => expect(notices().map((n) => n.notice)).toEqual(['payment_failed', 'account_past_due']));
+    expect(notices()[0]).toMatchObject({ billingEmail: 'ap@dunned.example', invoiceNumber: invoice.number, amountDue: invoice.document.amountDue, paymentAttempts: 1, nextPaymentAttemptAt: retryAt.toISOString() });
+
+    // Not before the time; at it, once (a second run or a concurrent one requests nothing more).
+    expect(await retries.requestDueRetries(new Date(retryAt.getTime() - 1))).toBe(0);
+    const runs = await Promise.all([retries.requestDueRetries(retryAt), retries.requestDueRetries(retryAt)]);
+    expect(runs[0] + runs[1]).toBe(1);
+    expect(await retries.requestDueRetries(new Date(retryAt.getTime() + HOUR))).toBe(0);
+    await expectEventually(() => expect(retryRequests()).toHaveLength(1));
+    expect(retryRequests()[0]).toMatchObject({ attempt: 2, invoiceNumber: invoice.number, amountDue: invoice.document.amountDue, currency: 'EUR', scheduledAt: retryAt.toISOString() });
+
+    // The retry fails too: attempt 3 three days later; that one fails and the schedule ("1,3") is used up.
+    await fail(retryAt);
+    const thirdAt = new Date(retryAt.getTime() + 72 * HOUR);
+    await expectEventually(async () => expect((await json<InvoiceView>(http('GET', `/api/v1/invoices/${invoice.id}`))).paymentAttempts).toBe(2));
+    expect(await retries.requestDueRetries(thirdAt)).toBe(1);
+    await fail(thirdAt);
+    await expectEventually(async () => expect((await json<InvoiceView>(http('GET', `/api/v1/invoices/${invoice.id}`))).nextPaymentAttemptAt).toBeNull());
+    expect(await retries.requestDueRetries(new Date(thirdAt.getTime() + 30 * 24 * HOUR))).toBe(0);
+    await expectEventually(() => expect(notices().map((n) => n.notice)).toEqual(['payment_failed', 'account_past_due', 'payment_failed', 'final_notice']));
+    await expectEventually(() => expect(retryRequests().map((r) => r.attempt)).toEqual([2, 3]));
+
+    // Time makes the account delinquent: one more notice.
+    await invoices.runDunning(new Date(firstFailure.getTime() + 31 * 24 * HOUR));
+    await expectEventually(() => expect(notices().map((n) => n.notice).slice(-1)).toEqual(['account_delinquent']));
+  });
+});
