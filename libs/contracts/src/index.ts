@@ -15,5 +15,6 @@ export * from './events/payment-retry';
 export * from './events/dunning-notice';
 export * from './events/customer-health';
 export * from './events/churn-risk';
+export * from './events/expansion-signal';
 export * from './events/nps-feedback';
 export * from './events/support-ticket';

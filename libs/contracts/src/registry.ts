@@ -14,6 +14,7 @@ import { paymentRetryRequestedSchema } from './events/payment-retry';
 import { dunningNoticeSchema } from './events/dunning-notice';
 import { customerHealthSchema } from './events/customer-health';
 import { churnRiskChangedSchema } from './events/churn-risk';
+import { expansionSignalSchema } from './events/expansion-signal';
 import { npsFeedbackSchema } from './events/nps-feedback';
 import { supportTicketSchema } from './events/support-ticket';
 
@@ -33,6 +34,7 @@ export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
   [TOPICS.billingDunningNotices]: dunningNoticeSchema,
   [TOPICS.customersHealth]: customerHealthSchema,
   [TOPICS.customersChurnRisk]: churnRiskChangedSchema,
+  [TOPICS.customersExpansion]: expansionSignalSchema,
   [TOPICS.feedbackNps]: npsFeedbackSchema,
   [TOPICS.supportTickets]: supportTicketSchema,
 };

@@ -15,6 +15,7 @@ export const TOPICS = {
   billingDunningNotices: 'billing.dunning-notices.v1',
   customersHealth: 'customers.health.v1',
   customersChurnRisk: 'customers.churn-risk.v1',
+  customersExpansion: 'customers.expansion.v1',
   feedbackNps: 'feedback.nps.v1',
   supportTickets: 'support.tickets.v1',
 } as const;
