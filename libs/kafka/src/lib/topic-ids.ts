@@ -20,6 +20,7 @@ export interface TopicIdReaderOptions {
  */
 export function platformaticTopicIdReader(options: TopicIdReaderOptions): TopicIdReader & { close(): Promise<void> } {
   let admin: Promise<Admin> | undefined;
+  let closed = false;
   const connect = () =>
     (admin ??= importEsm<PlatformaticKafka>('@platformatic/kafka').then(
       ({ Admin }) => new Admin({ clientId: `${options.clientId}-topic-ids`, bootstrapBrokers: options.brokers, retries: 3, ...(options.connection ?? {}) }),
@@ -27,6 +28,8 @@ export function platformaticTopicIdReader(options: TopicIdReaderOptions): TopicI
   const read = async (physicalTopics: string[]): Promise<Map<string, string>> => {
     const ids = new Map<string, string>();
     if (physicalTopics.length === 0) return ids;
+    // A rebalance callback may still ask after close(): a new admin client then would never be closed.
+    if (closed) throw new Error('topic id reader is closed');
     const client = await connect();
     const metadata = await client.metadata({ topics: physicalTopics, forceUpdate: true });
     for (const [name, topic] of metadata.topics) {
@@ -37,6 +40,7 @@ export function platformaticTopicIdReader(options: TopicIdReaderOptions): TopicI
   };
   return Object.assign(read, {
     close: async () => {
+      closed = true;
       const client = await admin?.catch(() => undefined);
       admin = undefined;
       await client?.close().catch(() => undefined);
