@@ -1,10 +1,15 @@
-import type { ServiceDefinition } from '@tally/nest-platform';
+import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@tally/nest-platform';
+import { FEEDBACK_PATHS } from './api/feedback-ingestion.controller';
 import { CreateHealthInputs1732400000500 } from './db/1732400000500-create-health-inputs';
+import { CreateHealthSignals1732400000510 } from './db/1732400000510-create-health-signals';
+import { healthConfigSchema } from './health-config';
 import { HealthScoringModule } from './health-scoring.module';
 
 export const healthScoringService: ServiceDefinition = {
   name: 'health-scoring',
   defaultPort: 3005,
   rootModule: HealthScoringModule,
-  migrations: [CreateHealthInputs1732400000500],
+  migrations: [CreateApiKeyProjection1732400000060, CreateHealthInputs1732400000500, CreateHealthSignals1732400000510],
+  configSchema: healthConfigSchema,
+  rawBodyPaths: FEEDBACK_PATHS,
 };

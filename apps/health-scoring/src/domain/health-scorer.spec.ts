@@ -1,182 +1,66 @@
-import { bandChangeReasons, bandFor, DEFAULT_WEIGHTS, scoreHealth, type HealthInputs } from './health-scorer';
+import { bandFor, scoreHealth, type HealthInputValues } from './health-scorer';
+import { DEFAULT_WEIGHTS } from './health-weights';
 
-const inputs = (over: Partial<HealthInputs> = {}): HealthInputs => ({
-  usagePercent: 80,
-  active: true,
-  accountStatus: 'good_standing',
-  openTickets: 0,
-  nps: 10,
-  ...over,
-});
+const values = (over: Partial<HealthInputValues> = {}): HealthInputValues => ({ usage: 100, billing: 100, support: 100, nps: 100, activation: 0, thresholds: 0, ...over });
 
 describe('scoreHealth', () => {
-  it('weights usage 40 %, billing 30 %, support 20 % and NPS 10 % by default', () => {
-    expect(DEFAULT_WEIGHTS).toEqual({ usage: 0.4, billing: 0.3, support: 0.2, nps: 0.1 });
+  it('weights usage 40, billing 30, support 20, NPS 10 by default and reports each contribution', () => {
     // 80*0.4 + 100*0.3 + 80*0.2 + 90*0.1 = 32 + 30 + 16 + 9 = 87
-    expect(scoreHealth(inputs({ usagePercent: 80, openTickets: 1, nps: 9 }))).toEqual({
+    expect(scoreHealth(values({ usage: 80, support: 80, nps: 90 }), DEFAULT_WEIGHTS)).toEqual({
       score: 87,
       band: 'green',
-      components: { usage: 80, billing: 100, support: 80, nps: 90 },
+      inputs: { usage: 80, billing: 100, support: 80, nps: 90 },
+      contributions: { usage: 32, billing: 30, support: 16, nps: 9 },
     });
   });
 
-  it('scores a past-due account with heavy use', () => {
-    // 120*0.4 + 40*0.3 + 60*0.2 + 60*0.1 = 48 + 12 + 12 + 6 = 78
-    expect(scoreHealth(inputs({ usagePercent: 120, accountStatus: 'past_due', openTickets: 2, nps: 6 }))).toEqual({
-      score: 78,
+  it('lets the usage bonus lift a power user above 100', () => {
+    // 130*0.4 + 30 + 20 + 10 = 112
+    expect(scoreHealth(values({ usage: 130 }), DEFAULT_WEIGHTS)).toMatchObject({ score: 112, band: 'excellent' });
+  });
+
+  it('weighs only the inputs a tenant chose', () => {
+    const weights = { usage: 30, billing: 30, support: 20, nps: 10, activation: 10 };
+    // 50*0.3 + 100*0.3 + 100*0.2 + 100*0.1 + 20*0.1 = 15 + 30 + 20 + 10 + 2 = 77; thresholds ignored
+    expect(scoreHealth(values({ usage: 50, activation: 20, thresholds: 99 }), weights)).toEqual({
+      score: 77,
       band: 'green',
-      components: { usage: 120, billing: 40, support: 60, nps: 60 },
+      inputs: { usage: 50, billing: 100, support: 100, nps: 100, activation: 20 },
+      contributions: { usage: 15, billing: 30, support: 20, nps: 10, activation: 2 },
     });
   });
 
-  it('scores a delinquent, unhappy customer red', () => {
-    // 10*0.4 + 0 + 0 (6 tickets floor at 0) + 0 = 4
-    expect(scoreHealth(inputs({ usagePercent: 10, accountStatus: 'delinquent', openTickets: 6, nps: 0 }))).toEqual({
-      score: 4,
-      band: 'red',
-      components: { usage: 10, billing: 0, support: 0, nps: 0 },
-    });
-  });
-
-  it('caps usage at 150 % and floors it at 0', () => {
-    // 150*0.4 + 30 + 20 + 10 = 120
-    expect(scoreHealth(inputs({ usagePercent: 400 }))).toMatchObject({ score: 120, band: 'excellent', components: { usage: 150 } });
-    // 0 + 30 + 20 + 10 = 60
-    expect(scoreHealth(inputs({ usagePercent: -20 }))).toMatchObject({ score: 60, band: 'yellow', components: { usage: 0 } });
-  });
-
-  it('takes 20 points off support per open ticket, never below 0', () => {
-    const support = (openTickets: number) => scoreHealth(inputs({ openTickets })).components.support;
-    expect([0, 1, 2, 3, 4, 5, 6, 50].map(support)).toEqual([100, 80, 60, 40, 20, 0, 0, 0]);
-  });
-
-  it('scales NPS 0-10 to 0-100', () => {
-    const nps = (n: number) => scoreHealth(inputs({ nps: n })).components.nps;
-    expect([0, 5, 7.5, 10].map(nps)).toEqual([0, 50, 75, 100]);
-  });
-
-  describe('missing inputs count as neutral', () => {
-    it('scores a new, active customer with no data at all green', () => {
-      // usage 50 (active, unknown share), billing 100, support 100, NPS 50:
-      // 20 + 30 + 20 + 5 = 75
-      expect(scoreHealth(inputs({ usagePercent: null, accountStatus: null, openTickets: 0, nps: null }))).toEqual({
-        score: 75,
-        band: 'green',
-        components: { usage: 50, billing: 100, support: 100, nps: 50 },
-      });
-    });
-
-    it('scores unknown usage of an inactive customer 0', () => {
-      // 0 + 30 + 20 + 5 = 55
-      expect(scoreHealth(inputs({ usagePercent: null, active: false, accountStatus: null, nps: null }))).toMatchObject({
-        score: 55,
-        band: 'yellow',
-        components: { usage: 0 },
-      });
-    });
-
-    it('uses a known usage share even when the customer is flagged inactive', () => {
-      expect(scoreHealth(inputs({ usagePercent: 30, active: false })).components.usage).toBe(30);
-    });
-
-    it('treats an unknown billing status like good standing', () => {
-      expect(scoreHealth(inputs({ accountStatus: null }))).toEqual(scoreHealth(inputs({ accountStatus: 'good_standing' })));
-    });
-  });
-
-  it('rounds the score to one decimal', () => {
-    // 33.33*0.4 + 30 + 20 + 10 = 13.332 + 60 = 73.332
-    expect(scoreHealth(inputs({ usagePercent: 33.33 })).score).toBe(73.3);
-    // 33.37*0.4 + 60 = 73.348
-    expect(scoreHealth(inputs({ usagePercent: 33.37 })).score).toBe(73.3);
-    // 33.38*0.4 + 60 = 73.352
-    expect(scoreHealth(inputs({ usagePercent: 33.38 })).score).toBe(73.4);
-  });
-
-  describe('band boundaries (through the score)', () => {
-    // Billing 100 and no tickets give 30 + 20; the rest comes from usage*0.4 and NPS*10*0.1.
+  describe('rounds half up to a whole score, then bands it', () => {
+    // billing 100, support 100, NPS 100 give 60; usage*0.4 the rest.
     it.each([
-      // usage, tickets, nps, score, band
-      [25, 5, 0, 40, 'red'], // 10 + 30 + 0 + 0
-      [25.25, 5, 0, 40.1, 'yellow'], // 10.1 + 30
-      [27.5, 5, 0, 41, 'yellow'], // 11 + 30
-      [50, 1, 4, 70, 'yellow'], // 20 + 30 + 16 + 4
-      [50.25, 1, 4, 70.1, 'green'], // 20.1 + 30 + 16 + 4
-      [50, 1, 5, 71, 'green'], // 20 + 30 + 16 + 5
-      [100, 0, 10, 100, 'green'], // 40 + 30 + 20 + 10
-      [100.25, 0, 10, 100.1, 'excellent'], // 40.1 + 30 + 20 + 10
-    ])('usage %p, %p tickets, NPS %p scores %p: %s', (usagePercent, openTickets, nps, score, band) => {
-      expect(scoreHealth(inputs({ usagePercent, openTickets, nps }))).toMatchObject({ score, band });
+      [-50, 40, 'red'], // 40 exactly (usage -50 is never produced; it puts the sum where the test needs it)
+      [-48.76, 40, 'red'], // 40.496
+      [-48.75, 41, 'yellow'], // 40.5
+      [-47.5, 41, 'yellow'], // 41
+      [25, 70, 'yellow'], // 70
+      [26.24, 70, 'yellow'], // 70.496
+      [26.25, 71, 'green'], // 70.5
+      [100, 100, 'green'], // 100
+      [101.24, 100, 'green'], // 100.496
+      [101.25, 101, 'excellent'], // 100.5
+    ])('usage %p scores %p: %s', (usage, score, band) => {
+      expect(scoreHealth(values({ usage }), DEFAULT_WEIGHTS)).toMatchObject({ score, band });
     });
   });
 
-  describe('custom weights', () => {
-    it('normalises by the sum of the weights', () => {
-      const i = inputs({ usagePercent: 80, openTickets: 1, nps: 9 });
-      // Same proportions as the default, ten times larger: same 87.
-      expect(scoreHealth(i, { usage: 4, billing: 3, support: 2, nps: 1 }).score).toBe(87);
-      // (80*2 + 100*2 + 80*1 + 90*0) / 5 = 440 / 5 = 88
-      expect(scoreHealth(i, { usage: 2, billing: 2, support: 1, nps: 0 }).score).toBe(88);
-    });
-
-    it('can score on one signal alone', () => {
-      expect(scoreHealth(inputs({ usagePercent: 130, accountStatus: 'delinquent', openTickets: 9, nps: 0 }), { usage: 1, billing: 0, support: 0, nps: 0 })).toMatchObject({
-        score: 130,
-        band: 'excellent',
-      });
-      expect(scoreHealth(inputs({ accountStatus: 'past_due' }), { usage: 0, billing: 1, support: 0, nps: 0 })).toMatchObject({
-        score: 40,
-        band: 'red',
-      });
-    });
-
-    it('reports the unweighted components whatever the weights', () => {
-      const i = inputs({ usagePercent: 80, openTickets: 1, nps: 9 });
-      expect(scoreHealth(i, { usage: 0, billing: 0, support: 0, nps: 1 }).components).toEqual({ usage: 80, billing: 100, support: 80, nps: 90 });
-    });
+  it('is not moved across a band by binary noise (0.1 + 0.2 style sums)', () => {
+    // 40.5 reached through fractions that are inexact in binary: 0.3*35 + 0.2*... summing to 40.5.
+    const weights = { usage: 10, billing: 20, support: 30, nps: 40 };
+    // 1*0.1 + 1.5*0.2 + 0.7*0.3 + 99.725*0.4 = 0.1 + 0.3 + 0.21 + 39.89 = 40.5
+    expect(scoreHealth(values({ usage: 1, billing: 1.5, support: 0.7, nps: 99.725 }), weights)).toMatchObject({ score: 41, band: 'yellow' });
   });
 });
 
 describe('bandFor', () => {
   it.each([
-    [0, 'red'],
-    [40, 'red'],
-    [40.1, 'yellow'],
-    [41, 'yellow'],
-    [70, 'yellow'],
-    [70.1, 'green'],
-    [71, 'green'],
-    [100, 'green'],
-    [100.1, 'excellent'],
-    [150, 'excellent'],
+    [0, 'red'], [40, 'red'], [40.4, 'red'], [40.5, 'yellow'], [41, 'yellow'], [70, 'yellow'], [70.5, 'green'], [71, 'green'],
+    [100, 'green'], [100.49, 'green'], [100.5, 'excellent'], [101, 'excellent'], [150, 'excellent'],
   ])('puts %p in %s', (score, band) => {
-    expect(bandFor(score)).toBe(band);
-  });
-});
-
-describe('bandChangeReasons', () => {
-  const before = scoreHealth(inputs({ usagePercent: 80, openTickets: 1, nps: 9 }));
-
-  it('lists every component when there is no previous score', () => {
-    expect(bandChangeReasons(null, before)).toEqual([
-      'product usage score 80',
-      'billing status score 100',
-      'support tickets score 80',
-      'NPS score 90',
-    ]);
-  });
-
-  it('lists only the components that changed, as before -> after', () => {
-    const after = scoreHealth(inputs({ usagePercent: 20, accountStatus: 'past_due', openTickets: 1, nps: 9 }));
-    expect(bandChangeReasons(before, after)).toEqual(['product usage score 80 -> 20', 'billing status score 100 -> 40']);
-  });
-
-  it('lists support and NPS changes too, in the fixed order usage, billing, support, NPS', () => {
-    const after = scoreHealth(inputs({ usagePercent: 80, openTickets: 4, nps: 2 }));
-    expect(bandChangeReasons(before, after)).toEqual(['support tickets score 80 -> 20', 'NPS score 90 -> 20']);
-  });
-
-  it('lists nothing when no component changed', () => {
-    expect(bandChangeReasons(before, scoreHealth(inputs({ usagePercent: 80, openTickets: 1, nps: 9 })))).toEqual([]);
+    expect(bandFor(score as number)).toBe(band);
   });
 });

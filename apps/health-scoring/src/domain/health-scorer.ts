@@ -1,66 +1,50 @@
 import type { HealthBand } from '@tally/contracts';
+import { HEALTH_INPUTS, type HealthInputName, type HealthWeights } from './health-weights';
+import { round2 } from './usage-input';
 
-export interface HealthWeights {
-  usage: number;
-  billing: number;
-  support: number;
-  nps: number;
-}
-
-/** The product brief's default weighting: usage 40 %, billing status 30 %, support 20 %, NPS 10 %. */
-export const DEFAULT_WEIGHTS: HealthWeights = { usage: 0.4, billing: 0.3, support: 0.2, nps: 0.1 };
-
-export interface HealthInputs {
-  /** Highest share of included usage reached this period, in percent (may exceed 100); null if unknown. */
-  usagePercent: number | null;
-  /** Whether the customer used the product at all this period. */
-  active: boolean;
-  accountStatus: 'good_standing' | 'past_due' | 'delinquent' | null;
-  openTickets: number;
-  /** Latest NPS answer, 0-10; null if never asked. */
-  nps: number | null;
-}
+/** Each input already normalized to 0-100 (usage up to 150 with the power-user bonus). */
+export type HealthInputValues = Record<HealthInputName, number>;
 
 export interface HealthScore {
+  /** Whole points: the weighted sum rounded half up (40.5 -> 41, 40.49 -> 40). */
   score: number;
   band: HealthBand;
-  components: Record<keyof HealthWeights, number>;
+  /** The weighted inputs' values (0-100, usage up to 150). */
+  inputs: Partial<Record<HealthInputName, number>>;
+  /** Points each weighted input adds to the score: value × weight / 100, before rounding. */
+  contributions: Partial<Record<HealthInputName, number>>;
 }
 
 /**
- * Each input becomes a 0-100 component (usage may go to 150: heavy use is an expansion signal), the
- * weighted sum is the score. Missing signals count as neutral, not as bad, so a new customer is not
- * flagged as churning for lack of data.
+ * Score = Σ value × weight / 100 over the weighted inputs, then rounded half up to a whole number. The
+ * band is read from that whole number, so "red 0-40, yellow 41-70, green 71-100, excellent above 100"
+ * holds exactly as written: 40.5 is 41 (yellow), 70.49 is 70 (yellow), 100.5 is 101 (excellent). A
+ * score can exceed 100 only through the usage bonus (see usage-input).
  */
-export function scoreHealth(inputs: HealthInputs, weights: HealthWeights = DEFAULT_WEIGHTS): HealthScore {
-  const usage = inputs.usagePercent !== null ? Math.min(150, Math.max(0, inputs.usagePercent)) : inputs.active ? 50 : 0;
-  const billing = inputs.accountStatus === 'past_due' ? 40 : inputs.accountStatus === 'delinquent' ? 0 : 100;
-  const support = Math.max(0, 100 - 20 * inputs.openTickets);
-  const nps = inputs.nps === null ? 50 : inputs.nps * 10;
-  const total = weights.usage + weights.billing + weights.support + weights.nps;
-  const score = round1((usage * weights.usage + billing * weights.billing + support * weights.support + nps * weights.nps) / total);
-  return { score, band: bandFor(score), components: { usage, billing, support, nps } };
+export function scoreHealth(values: HealthInputValues, weights: HealthWeights): HealthScore {
+  const inputs: HealthScore['inputs'] = {};
+  const contributions: HealthScore['contributions'] = {};
+  let raw = 0;
+  for (const name of HEALTH_INPUTS) {
+    const weight = weights[name];
+    if (!weight) continue;
+    inputs[name] = round2(values[name]);
+    const points = (values[name] * weight) / 100;
+    contributions[name] = round2(points);
+    raw += points;
+  }
+  // Rounded to 6 places first so that binary noise (40.4999999 for 40.5) cannot move a band.
+  const score = Math.round(Math.round(raw * 1e6) / 1e6);
+  return { score, band: bandFor(score), inputs, contributions };
 }
 
-/** Bands: red 0-40 (alert the CSM), yellow 41-70, green 71-100, excellent above 100. */
+/** Bands on the whole-number score: red 0-40 (alert the CSM), yellow 41-70, green 71-100, excellent above 100. */
 export function bandFor(score: number): HealthBand {
-  if (score <= 40) return 'red';
-  if (score <= 70) return 'yellow';
-  if (score <= 100) return 'green';
+  const whole = Math.round(score);
+  if (whole <= 40) return 'red';
+  if (whole <= 70) return 'yellow';
+  if (whole <= 100) return 'green';
   return 'excellent';
 }
 
-/** Why the band moved, in words a customer-success manager can act on. */
-export function bandChangeReasons(before: HealthScore | null, after: HealthScore): string[] {
-  const reasons: string[] = [];
-  const names: Record<keyof HealthWeights, string> = { usage: 'product usage', billing: 'billing status', support: 'support tickets', nps: 'NPS' };
-  for (const key of Object.keys(names) as Array<keyof HealthWeights>) {
-    const was = before?.components[key];
-    const now = after.components[key];
-    if (was === undefined) reasons.push(`${names[key]} score ${now}`);
-    else if (now !== was) reasons.push(`${names[key]} score ${was} -> ${now}`);
-  }
-  return reasons;
-}
-
-const round1 = (n: number) => Math.round(n * 10) / 10;
+export const BAND_RANK: Record<HealthBand, number> = { red: 0, yellow: 1, green: 2, excellent: 3 };

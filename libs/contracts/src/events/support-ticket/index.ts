@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelopeSchema } from '../../envelope';
+import { envelopeSchema, isoDateTime } from '../../envelope';
 
 /** `support.tickets.v1`, keyed `<tenant>:<customer>`: a support ticket opened or changed. */
 export const supportTicketSchema = envelopeSchema.extend({
@@ -7,6 +7,8 @@ export const supportTicketSchema = envelopeSchema.extend({
   ticketId: z.string().min(1),
   status: z.enum(['open', 'pending', 'solved', 'closed']),
   priority: z.enum(['low', 'normal', 'high', 'urgent']),
+  /** When the ticket was opened (its age weighs on health); absent: the first message's `occurredAt`. */
+  openedAt: isoDateTime.optional(),
 });
 
 export type SupportTicket = z.infer<typeof supportTicketSchema>;
