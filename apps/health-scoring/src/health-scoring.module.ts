@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TenantAuthModule } from '@tally/nest-platform';
+import { AnalyticsController } from './analytics/analytics.controller';
+import { AnalyticsService } from './analytics/analytics.service';
 import { FeedbackIngestionController } from './api/feedback-ingestion.controller';
 import { HealthApiController } from './api/health-api.controller';
 import { HealthFactsRepository } from './inputs/health-facts.repository';
@@ -9,8 +11,8 @@ import { RescoringService } from './scoring/rescoring.service';
 
 @Module({
   imports: [TenantAuthModule],
-  controllers: [HealthInputsController, HealthApiController, FeedbackIngestionController],
-  providers: [HealthFactsRepository, RescoringService, RescoringJob],
+  controllers: [HealthInputsController, HealthApiController, FeedbackIngestionController, AnalyticsController],
+  providers: [HealthFactsRepository, RescoringService, RescoringJob, AnalyticsService],
   exports: [RescoringService, RescoringJob],
 })
 export class HealthScoringModule {}

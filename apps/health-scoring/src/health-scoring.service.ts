@@ -2,6 +2,7 @@ import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@ta
 import { FEEDBACK_PATHS } from './api/feedback-ingestion.controller';
 import { CreateHealthInputs1732400000500 } from './db/1732400000500-create-health-inputs';
 import { CreateHealthSignals1732400000510 } from './db/1732400000510-create-health-signals';
+import { CreateSubscriptionChanges1732400000520 } from './db/1732400000520-create-subscription-changes';
 import { healthConfigSchema } from './health-config';
 import { HealthScoringModule } from './health-scoring.module';
 
@@ -9,7 +10,7 @@ export const healthScoringService: ServiceDefinition = {
   name: 'health-scoring',
   defaultPort: 3005,
   rootModule: HealthScoringModule,
-  migrations: [CreateApiKeyProjection1732400000060, CreateHealthInputs1732400000500, CreateHealthSignals1732400000510],
+  migrations: [CreateApiKeyProjection1732400000060, CreateHealthInputs1732400000500, CreateHealthSignals1732400000510, CreateSubscriptionChanges1732400000520],
   configSchema: healthConfigSchema,
   rawBodyPaths: FEEDBACK_PATHS,
 };

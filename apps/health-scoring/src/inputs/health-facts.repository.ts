@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import Decimal from 'decimal.js';
 import type { EntityManager } from 'typeorm';
 import type { AccountStatusChanged, InvoiceChanged, MeterDefinition, NpsFeedback, SubscriptionChanged, SupportTicket, UsageAggregate, UsageThresholdAlert } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
@@ -65,6 +66,12 @@ export class HealthFactsRepository {
            first_seen_at = LEAST(x.first_seen_at, excluded.first_seen_at)
          WHERE x.changed_at <= excluded.changed_at`,
         [sub.tenant, sub.customer, sub.subscriptionId, sub.plan, sub.status, sub.periodStart, sub.periodEnd, JSON.stringify(sub.entitlements.map((e) => ({ meter: e.meter, included: e.included }))), sub.occurredAt],
+      );
+      // The history, once per message (analytics: plans per month, upgrades = a raised included quantity).
+      await m.query(
+        `INSERT INTO ${s}.subscription_changes (tenant, event_id, customer, subscription_id, plan, status, included_total, changed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant, event_id) DO NOTHING`,
+        [sub.tenant, sub.eventId, sub.customer, sub.subscriptionId, sub.plan, sub.status, sub.entitlements.reduce((t, e) => t.plus(e.included), new Decimal(0)).toString(), sub.occurredAt],
       );
     }
   }
