@@ -19,6 +19,8 @@ const SERVICES = [
   { name: 'billing', port: 3004 },
   { name: 'health-scoring', port: 3005 },
 ];
+/** The front door (apps/gateway): every tenant API on one port, started once the services are. */
+const GATEWAY = { name: 'gateway', port: 3000 };
 const logDir = path.join(p.stateDir, 'logs');
 /** The current process of each service (a restarted service gets a new one). */
 const running = new Map();
@@ -75,9 +77,10 @@ const restarts = new Map();
 
 function startService(svc) {
   const log = fs.createWriteStream(path.join(logDir, `${svc.name}.log`), { flags: 'a' });
+  const upstreams = svc === GATEWAY ? Object.fromEntries(SERVICES.map((s) => [`${portEnv(s.name).replace(/_PORT$/, '')}_URL`, `http://127.0.0.1:${portOf(s)}`])) : {};
   const child = spawn(process.execPath, ['-r', path.join(__dirname, 'register.js'), path.join(p.root, 'apps', svc.name, 'src', 'main.ts')], {
     cwd: p.root,
-    env: { ...process.env, [portEnv(svc.name)]: String(portOf(svc)) },
+    env: { ...process.env, ...upstreams, [portEnv(svc.name)]: String(portOf(svc)) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Everything goes to the service's log file; warnings and errors are echoed here too.
@@ -179,8 +182,13 @@ async function main() {
   for (const svc of SERVICES) startService(svc);
   const readiness = await Promise.all(SERVICES.map(async (svc) => [svc.name, await waitReady(svc, 120_000)]));
   if (stopping) return;
+  startService(GATEWAY);
+  const gatewayReady = await waitReady(GATEWAY, 30_000);
+  if (stopping) return;
   const notReady = readiness.filter(([, ok]) => !ok).map(([name]) => name);
   say(notReady.length === 0 ? 'Tally is running:' : `Tally is running, but NOT ready yet: ${notReady.join(', ')} (see their logs; the others work, and a change is reported here)`);
+  say(`  API (front door)    http://127.0.0.1:${portOf(GATEWAY)}  (every tenant API; reference: /api/v1/docs)${gatewayReady ? '' : '  NOT READY'}`);
+  say('  per service, for operations:');
   for (const svc of SERVICES) say(`  ${svc.name.padEnd(19)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)${notReady.includes(svc.name) ? '  NOT READY' : ''}`);
   watchReadiness(readiness);
   say(`admin API token: ${admin.where === 'ADMIN_TOKEN' ? 'from ADMIN_TOKEN' : `in ${admin.where}`}`);
