@@ -100,7 +100,7 @@ describe('billing jobs isolate failures; money-moving requests apply once (real 
     const [negative] = await invoicesOf('j-negative');
     expect(negative).toMatchObject({ status: 'finalized', number: 'INV-000001' });
     expect(negative.document.lines.map((l) => [l.kind, l.units, l.amount])).toEqual([['base_fee', '1', '10.00'], ['usage', '-250.5', '0.00'], ['tax', null, '0.00']]);
-    expect(negative.document.lines[1].breakdown[0].description).toBe('Negative quantity -250.5 priced as 0 units');
+    expect(negative.document.lines[1].breakdown[0].description).toBe('Negative quantity -250.5 charged as 0');
     expect(negative.document.total).toBe('10.00');
     expect((await invoicesOf('j-ok'))[0]).toMatchObject({ status: 'finalized', number: 'INV-000002', document: { total: '20.00' } });
     expect(await invoicesOf('j-bad')).toEqual([]);

@@ -112,7 +112,7 @@ describe('billing service (real Kafka + Postgres)', () => {
     });
     expect(gapped.status).toBe(400);
     const problem = await json<{ errors: Array<{ pointer: string; detail: string }> }>(gapped);
-    expect(problem.errors).toEqual([{ pointer: '/charges/0/properties', detail: 'graduated_ranges[1].from_value must equal the previous to_value + 1 (11), got 20' }]);
+    expect(problem.errors).toEqual([{ pointer: '/charges/0/properties', detail: 'graduated_ranges[1].from_value must equal the previous to_value (10, adjacent ranges) or the previous to_value + 1 (11, inclusive ranges), got 20' }]);
 
     const simulated = await json(http('POST', '/api/v1/pricing/simulate', [
       { model: 'standard', properties: { amount: '0.00012' }, units: '1000001' },
