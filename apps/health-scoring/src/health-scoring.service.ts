@@ -3,6 +3,7 @@ import { FEEDBACK_PATHS } from './api/feedback-ingestion.controller';
 import { CreateHealthInputs1732400000500 } from './db/1732400000500-create-health-inputs';
 import { CreateHealthSignals1732400000510 } from './db/1732400000510-create-health-signals';
 import { CreateSubscriptionChanges1732400000520 } from './db/1732400000520-create-subscription-changes';
+import { AddRescoreTrace1732400000530 } from './db/1732400000530-add-rescore-trace';
 import { healthConfigSchema } from './health-config';
 import { HealthScoringModule } from './health-scoring.module';
 
@@ -10,7 +11,8 @@ export const healthScoringService: ServiceDefinition = {
   name: 'health-scoring',
   defaultPort: 3005,
   rootModule: HealthScoringModule,
-  migrations: [CreateApiKeyProjection1732400000060, CreateHealthInputs1732400000500, CreateHealthSignals1732400000510, CreateSubscriptionChanges1732400000520],
+  migrations: [CreateApiKeyProjection1732400000060, CreateHealthInputs1732400000500, CreateHealthSignals1732400000510, CreateSubscriptionChanges1732400000520,
+    AddRescoreTrace1732400000530],
   configSchema: healthConfigSchema,
   rawBodyPaths: FEEDBACK_PATHS,
 };

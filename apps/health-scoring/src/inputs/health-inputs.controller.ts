@@ -80,6 +80,11 @@ export class HealthInputsController {
   private async rescore(batch: ConsumedBatch<unknown>, messages: Array<ConsumedMessage<Customer>>): Promise<void> {
     // The trace of each derived event continues from the customer's last message in the batch.
     const causeOf = new Map(messages.map((m) => [customerKey(m.value.tenant, m.value.customer), m as ConsumedMessage]));
-    await this.rescoring.inputsChanged(batch.manager, uniqueCustomers(messages.map((m) => m.value)), (e) => batch.emit({ ...e, causedBy: causeOf.get(e.key) }));
+    await this.rescoring.inputsChanged(
+      batch.manager,
+      uniqueCustomers(messages.map((m) => m.value)),
+      (e) => batch.emit({ ...e, causedBy: causeOf.get(e.key) }),
+      (c) => causeOf.get(customerKey(c.tenant, c.customer))?.headers,
+    );
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { context } from '@opentelemetry/api';
 import { OutboxPublisher, SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
-import { JsonLogger } from '@tally/telemetry';
+import { contextFromHeaders, JsonLogger } from '@tally/telemetry';
 import { healthSettings, type HealthSettings } from '../health-config';
 import type { Customer } from '../inputs/health-facts.repository';
 import { RescoringService } from './rescoring.service';
@@ -61,10 +62,13 @@ export class RescoringJob implements OnApplicationBootstrap, OnApplicationShutdo
       for (const c of due) {
         tried.add(`${c.tenant}\u0000${c.customer}`);
         try {
-          await this.outbox.inTransaction(async (m, emit) => {
-            if (!(await this.rescoring.rescore(m, c, emit, now))) return;
-            await m.query(`DELETE FROM ${schemaOf(m.connection)}.rescore_failures WHERE tenant = $1 AND customer = $2`, [c.tenant, c.customer]);
-          });
+          // Events of a debounced rescoring continue the trace of the message that asked for it.
+          await context.with(contextFromHeaders(c.trace ?? undefined), () =>
+            this.outbox.inTransaction(async (m, emit) => {
+              if (!(await this.rescoring.rescore(m, c, emit, now))) return;
+              await m.query(`DELETE FROM ${schemaOf(m.connection)}.rescore_failures WHERE tenant = $1 AND customer = $2`, [c.tenant, c.customer]);
+            }),
+          );
           result.rescored++;
         } catch (e) {
           result.failed++;
@@ -78,11 +82,11 @@ export class RescoringJob implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Debounced or not scored since the start of `now`'s UTC day, and not backing off after a failure. */
-  private async due(now: Date): Promise<Customer[]> {
+  private async due(now: Date): Promise<Array<Customer & { trace: Record<string, string> | null }>> {
     const startOfDay = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     return this.outbox.inTransaction((m) =>
       m.query(
-        `SELECT h.tenant, h.customer FROM ${schemaOf(m.connection)}.customer_health h
+        `SELECT h.tenant, h.customer, h.rescore_trace AS trace FROM ${schemaOf(m.connection)}.customer_health h
          LEFT JOIN ${schemaOf(m.connection)}.rescore_failures f ON f.tenant = h.tenant AND f.customer = h.customer
          WHERE (h.rescore_due_at <= $1 OR h.scored_at IS NULL OR h.scored_at < $2) AND (f.next_attempt_at IS NULL OR f.next_attempt_at <= $1)
          ORDER BY h.rescore_due_at NULLS LAST, h.tenant, h.customer LIMIT $3`,

@@ -25,6 +25,11 @@ export interface Emitted {
 
 export type Emit = (event: Emitted) => void;
 
+/** W3C trace headers (`traceparent`, `tracestate`) of the message that changed a customer's inputs. */
+export type TraceOf = (customer: Customer) => Record<string, string> | undefined;
+
+const TRACE_HEADERS = ['traceparent', 'tracestate'];
+
 interface HealthRow {
   account_status: AccountStanding | null;
   score: string | null;
@@ -57,7 +62,7 @@ export class RescoringService {
    * the debounce time too: its first facts usually come as a burst (a backfill, a new subscription with its
    * usage), and a first score from half of them could raise a false churn alarm.
    */
-  async inputsChanged(m: EntityManager, customers: Customer[], emit: Emit, now = new Date()): Promise<void> {
+  async inputsChanged(m: EntityManager, customers: Customer[], emit: Emit, traceOf: TraceOf = () => undefined, now = new Date()): Promise<void> {
     if (customers.length === 0) return;
     const s = schemaOf(m.connection);
     await m.query(
@@ -71,8 +76,14 @@ export class RescoringService {
     );
     for (const row of rows) {
       const dueAt = new Date((row.scored_at ?? now).getTime() + this.debounceMs);
+      // The job's events then continue the trace of the latest message that changed the inputs.
+      const headers = traceOf(row) ?? {};
+      const trace = Object.fromEntries(TRACE_HEADERS.filter((h) => headers[h] !== undefined).map((h) => [h, headers[h]]));
       if (dueAt.getTime() > now.getTime()) {
-        await m.query(`UPDATE ${s}.customer_health SET rescore_due_at = LEAST(COALESCE(rescore_due_at, $3), $3) WHERE tenant = $1 AND customer = $2`, [row.tenant, row.customer, dueAt]);
+        await m.query(
+          `UPDATE ${s}.customer_health SET rescore_due_at = LEAST(COALESCE(rescore_due_at, $3), $3), rescore_trace = COALESCE($4::jsonb, rescore_trace) WHERE tenant = $1 AND customer = $2`,
+          [row.tenant, row.customer, dueAt, Object.keys(trace).length > 0 ? JSON.stringify(trace) : null],
+        );
         continue;
       }
       const queued: Emitted[] = [];
@@ -84,7 +95,9 @@ export class RescoringService {
       } catch {
         // The job retries it with failure isolation (rescore_failures); the facts of this batch are kept.
         await m.query('ROLLBACK TO SAVEPOINT rescore');
-        await m.query(`UPDATE ${s}.customer_health SET rescore_due_at = $3 WHERE tenant = $1 AND customer = $2`, [row.tenant, row.customer, now]);
+        await m.query(`UPDATE ${s}.customer_health SET rescore_due_at = $3, rescore_trace = COALESCE($4::jsonb, rescore_trace) WHERE tenant = $1 AND customer = $2`, [
+          row.tenant, row.customer, now, Object.keys(trace).length > 0 ? JSON.stringify(trace) : null,
+        ]);
       }
     }
   }
@@ -191,7 +204,7 @@ export class RescoringService {
       await this.expansion(m, c, emit, now, next, 'repeated_overage', overagePeriod.toISOString(), [`over the included usage in ${periods.length} billing periods: ${periods.join(', ')}`]);
     }
     await m.query(
-      `UPDATE ${s}.customer_health SET score = $3, band = $4, components = $5, contributions = $6, scored_at = $7, rescore_due_at = NULL, last_drop_signal_at = $8, updated_at = now()
+      `UPDATE ${s}.customer_health SET score = $3, band = $4, components = $5, contributions = $6, scored_at = $7, rescore_due_at = NULL, rescore_trace = NULL, last_drop_signal_at = $8, updated_at = now()
        WHERE tenant = $1 AND customer = $2`,
       [...args, next.score, next.band, JSON.stringify(next.inputs), JSON.stringify(next.contributions), now, lastDropSignalAt],
     );
