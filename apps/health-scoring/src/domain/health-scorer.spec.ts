@@ -31,20 +31,20 @@ describe('scoreHealth', () => {
   });
 
   describe('rounds half up to a whole score, then bands it', () => {
-    // billing 100, support 100, NPS 100 give 60; usage*0.4 the rest.
+    // Low bands: usage alone (billing, support, NPS 0) gives usage*0.4; high bands: 60 from the others plus usage*0.4.
     it.each([
-      [-50, 40, 'red'], // 40 exactly (usage -50 is never produced; it puts the sum where the test needs it)
-      [-48.76, 40, 'red'], // 40.496
-      [-48.75, 41, 'yellow'], // 40.5
-      [-47.5, 41, 'yellow'], // 41
-      [25, 70, 'yellow'], // 70
-      [26.24, 70, 'yellow'], // 70.496
-      [26.25, 71, 'green'], // 70.5
-      [100, 100, 'green'], // 100
-      [101.24, 100, 'green'], // 100.496
-      [101.25, 101, 'excellent'], // 100.5
-    ])('usage %p scores %p: %s', (usage, score, band) => {
-      expect(scoreHealth(values({ usage }), DEFAULT_WEIGHTS)).toMatchObject({ score, band });
+      [100, 0, 40, 'red'], // 40 exactly
+      [101.24, 0, 40, 'red'], // 40.496
+      [101.25, 0, 41, 'yellow'], // 40.5
+      [102.5, 0, 41, 'yellow'], // 41
+      [25, 100, 70, 'yellow'], // 10 + 60
+      [26.24, 100, 70, 'yellow'], // 70.496
+      [26.25, 100, 71, 'green'], // 70.5
+      [100, 100, 100, 'green'], // 100
+      [101.24, 100, 100, 'green'], // 100.496
+      [101.25, 100, 101, 'excellent'], // 100.5
+    ])('usage %p with the others at %p scores %p: %s', (usage, others, score, band) => {
+      expect(scoreHealth(values({ usage, billing: others, support: others, nps: others }), DEFAULT_WEIGHTS)).toMatchObject({ score, band });
     });
   });
 
@@ -62,5 +62,15 @@ describe('bandFor', () => {
     [100, 'green'], [100.49, 'green'], [100.5, 'excellent'], [101, 'excellent'], [150, 'excellent'],
   ])('puts %p in %s', (score, band) => {
     expect(bandFor(score as number)).toBe(band);
+  });
+});
+
+describe('scoreHealth with values out of range', () => {
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, -1])('refuses a weighted input of %p instead of scoring it', (usage) => {
+    expect(() => scoreHealth(values({ usage }), DEFAULT_WEIGHTS)).toThrow(`health input usage is ${usage}: not a finite value of at least 0`);
+  });
+
+  it('ignores an unweighted input whatever its value', () => {
+    expect(scoreHealth(values({ thresholds: Number.NaN }), DEFAULT_WEIGHTS).score).toBe(100);
   });
 });

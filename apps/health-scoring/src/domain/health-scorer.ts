@@ -19,7 +19,7 @@ export interface HealthScore {
  * Score = Σ value × weight / 100 over the weighted inputs, then rounded half up to a whole number. The
  * band is read from that whole number, so "red 0-40, yellow 41-70, green 71-100, excellent above 100"
  * holds exactly as written: 40.5 is 41 (yellow), 70.49 is 70 (yellow), 100.5 is 101 (excellent). A
- * score can exceed 100 only through the usage bonus (see usage-input).
+ * score can exceed 100 only through the usage bonus (see usage-input). A non-finite or negative input throws.
  */
 export function scoreHealth(values: HealthInputValues, weights: HealthWeights): HealthScore {
   const inputs: HealthScore['inputs'] = {};
@@ -28,6 +28,9 @@ export function scoreHealth(values: HealthInputValues, weights: HealthWeights): 
   for (const name of HEALTH_INPUTS) {
     const weight = weights[name];
     if (!weight) continue;
+    // A value out of range (a fact beyond double precision) must not become a stored NaN score: refusing it
+    // makes the rescoring job isolate and list the customer instead.
+    if (!Number.isFinite(values[name]) || values[name] < 0) throw new Error(`health input ${name} is ${values[name]}: not a finite value of at least 0`);
     inputs[name] = round2(values[name]);
     const points = (values[name] * weight) / 100;
     contributions[name] = round2(points);

@@ -87,3 +87,10 @@ describe('usageInput', () => {
     expect(usageInput(use, allow, additive, NOW)).toMatchObject({ utilizationPercent: 50, trend: 50, value: 65 });
   });
 });
+
+describe('usageInput with hostile facts', () => {
+  it('keeps negative windows (corrections) from making any part negative', () => {
+    const use = [...days('api', 5, -100), ...days('api', 20, 50, 30)];
+    expect(usageInput(use, [{ meter: 'api', included: 1000, periodDays: 30 }], additive, NOW)).toEqual({ value: 0, level: 0, trend: 0, activeDays: 0, utilizationPercent: -50, bonus: 0 });
+  });
+});

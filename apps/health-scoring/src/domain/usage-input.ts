@@ -75,7 +75,8 @@ export function usageInput(days: DailyUsage[], allowances: MeterAllowance[], kin
     const now30 = windowValue(meter, current.get(meter));
     const before = windowValue(meter, prior.get(meter));
     if (now30 <= 0 && before <= 0) continue;
-    ratios.push(before <= 0 ? 1 : Math.min(1, now30 / before));
+    // Negative windows (corrections, a gauge below zero) count as no use: a ratio stays within 0-1.
+    ratios.push(before <= 0 ? 1 : Math.max(0, Math.min(1, now30 / before)));
   }
   const trend = ratios.length === 0 ? 0 : (100 * ratios.reduce((a, b) => a + b, 0)) / ratios.length;
   const active = Math.min(100, (100 * activeDays.size) / FULL_ACTIVE_DAYS);
@@ -87,7 +88,7 @@ export function usageInput(days: DailyUsage[], allowances: MeterAllowance[], kin
       return (100 * windowValue(a.meter, current.get(a.meter))) / allowance;
     });
   const utilizationPercent = utilizations.length === 0 ? null : utilizations.reduce((a, b) => a + b, 0) / utilizations.length;
-  const level = utilizationPercent === null ? null : Math.min(100, utilizationPercent);
+  const level = utilizationPercent === null ? null : Math.max(0, Math.min(100, utilizationPercent));
   const base = level === null ? 0.5 * trend + 0.5 * active : 0.4 * level + 0.3 * trend + 0.3 * active;
   const bonus = utilizationPercent === null ? 0 : Math.min(MAX_USAGE_BONUS, Math.max(0, utilizationPercent - 100));
   return { value: round2(base + bonus), level: level === null ? null : round2(level), trend: round2(trend), activeDays: activeDays.size, utilizationPercent: utilizationPercent === null ? null : round2(utilizationPercent), bonus: round2(bonus) };
