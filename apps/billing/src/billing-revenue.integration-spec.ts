@@ -8,6 +8,7 @@ import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import { PaymentRetryService } from './payments/payment-retry.service';
 import { SubscriptionService } from './subscriptions/subscription.service';
+import { pdfText } from './invoices/pdf-text.testing';
 
 const TENANT = 'acme';
 const KEY = 'key-revenue';
@@ -181,5 +182,51 @@ describe('billing revenue features (real Kafka + Postgres)', () => {
     // Time makes the account delinquent: one more notice.
     await invoices.runDunning(new Date(firstFailure.getTime() + 31 * 24 * HOUR));
     await expectEventually(() => expect(notices().map((n) => n.notice).slice(-1)).toEqual(['account_delinquent']));
+  });
+
+  it('numbers invoices in the tenant format, gap-free, and serves each invoice as a PDF with the content of the HTML', async () => {
+    expect(await json(http('GET', '/api/v1/billing/invoice-numbering', undefined, {}, OTHER_KEY))).toEqual({ prefix: 'INV', includeYear: false, digits: 6 });
+    const bad = await http('POST', '/api/v1/billing/invoice-numbering', { prefix: 'AC-ME', digits: 0 }, {}, OTHER_KEY);
+    expect(bad.status).toBe(400);
+    expect((await json<{ errors: Array<{ pointer: string }> }>(bad)).errors.map((e) => e.pointer).sort()).toEqual(['/digits', '/prefix']);
+    expect(await json(http('POST', '/api/v1/billing/invoice-numbering', { prefix: 'GLOBEX', includeYear: true }, {}, OTHER_KEY))).toEqual({ prefix: 'GLOBEX', includeYear: true, digits: 6 });
+    expect((await http('POST', '/api/v1/plans', plan, {}, OTHER_KEY)).status).toBe(201);
+    // Three customers of the other tenant, one in Tokyo where the year turned before it did in UTC.
+    const closeAt = new Date('2027-01-01T02:00:00Z');
+    for (const [id, timezone] of [['n-1', 'UTC'], ['n-2', 'Asia/Tokyo'], ['n-3', 'UTC']]) {
+      expect((await http('POST', '/api/v1/customers', { id, name: `Numbered ${id} 上海`, currency: 'EUR', timezone, taxRate: '19' }, {}, OTHER_KEY)).status).toBe(201);
+      await subscriptions.create(OTHER_TENANT, { customer: id, plan: 'basic', startAt: '2026-12-01T00:00:00Z' }, new Date('2026-12-01T00:00:00Z'));
+    }
+    await subscriptions.rollPeriods(closeAt);
+    await invoices.closePeriods(closeAt);
+    const numbers: string[] = [];
+    for (const id of ['n-1', 'n-2', 'n-3']) numbers.push(...(await json<{ data: InvoiceView[] }>(http('GET', `/api/v1/customers/${id}/invoices`, undefined, {}, OTHER_KEY))).data.map((i) => i.number!));
+    // One sequence for the tenant, gap-free (1, 2, 3 in some order); the year in each customer's time zone.
+    expect(numbers.map((n) => n.slice(-6)).sort()).toEqual(['000001', '000002', '000003']);
+    expect(numbers.map((n) => n.slice(0, 12))).toEqual(['GLOBEX-2027-', 'GLOBEX-2027-', 'GLOBEX-2027-']);
+    // Not affected: the first tenant keeps its own sequence and format.
+    expect((await json<{ data: InvoiceView[] }>(http('GET', '/api/v1/customers/d-1/invoices'))).data[0].number).toBe('INV-000001');
+
+    const [invoice] = (await json<{ data: InvoiceView[] }>(http('GET', '/api/v1/customers/n-2/invoices', undefined, {}, OTHER_KEY))).data;
+    const byPath = await http('GET', `/api/v1/invoices/${invoice.id}.pdf`, undefined, {}, OTHER_KEY);
+    expect(byPath.status).toBe(200);
+    expect(byPath.headers.get('content-type')).toMatch(/^application\/pdf\b/);
+    expect(byPath.headers.get('content-disposition')).toBe(`inline; filename="invoice-${invoice.number}.pdf"`);
+    const pdf = Buffer.from(await byPath.arrayBuffer());
+    const byAccept = Buffer.from(await (await http('GET', `/api/v1/invoices/${invoice.id}`, undefined, { accept: 'application/pdf' }, OTHER_KEY)).arrayBuffer());
+    expect(byAccept.equals(pdf)).toBe(true);
+    const { text } = await pdfText(pdf);
+    expect(text).toContain(`Invoice ${invoice.number}`);
+    expect(text).toContain('Numbered n-2 ?? (n-2)');
+    expect(text).toContain(`Total\n${invoice.document.total} EUR`);
+    expect(text).toContain(`Amount due\n${invoice.document.amountDue} EUR`);
+    // The same facts as the HTML.
+    const html = await (await http('GET', `/api/v1/invoices/${invoice.id}`, undefined, { accept: 'text/html' }, OTHER_KEY)).text();
+    for (const line of invoice.document.lines) {
+      expect(html).toContain(`${line.amount} EUR`);
+      expect(text).toContain(`${line.amount} EUR`);
+    }
+    // Tenants stay apart: the first tenant cannot read it in any form.
+    expect((await http('GET', `/api/v1/invoices/${invoice.id}.pdf`)).status).toBe(404);
   });
 });

@@ -5,6 +5,8 @@ import { CatalogController } from './catalog/catalog.controller';
 import { CatalogRepository } from './catalog/catalog.repository';
 import { InvoicesController } from './invoices/invoices.controller';
 import { InvoiceService } from './invoices/invoice.service';
+import { InvoiceNumberingController } from './invoices/invoice-numbering.controller';
+import { InvoiceNumberingRepository } from './invoices/invoice-numbering.repository';
 import { BillingJobsService } from './jobs/billing-jobs.service';
 import { JobFailuresController } from './jobs/job-failures.controller';
 import { JobFailuresService } from './jobs/job-failures.service';
@@ -18,8 +20,8 @@ import { UsageAggregatesController } from './usage/usage-aggregates.controller';
 
 @Module({
   imports: [TenantAuthModule],
-  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController],
-  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService,
+  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController, InvoiceNumberingController],
+  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService, InvoiceNumberingRepository,
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
   exports: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService],
 })

@@ -8,10 +8,12 @@ import { composeInvoice, Dec, priceCharge, upcomingInvoice, type Invoice, type U
 import { billingSettings, dunningPolicy, type BillingSettings } from '../billing-config';
 import { CatalogRepository } from '../catalog/catalog.repository';
 import { accountStanding, nextPaymentAttempt, paymentFailureNotice, standingNotice } from '../domain/dunning';
+import { formatInvoiceNumber } from '../domain/invoice-numbering';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { dunningNoticeEvent } from '../payments/dunning-notices';
 import { SubscriptionService } from '../subscriptions/subscription.service';
 import { invoiceInputFor, loadInvoiceSources, type BillingPeriodRow, type InvoiceSources } from './invoice-input';
+import { InvoiceNumberingRepository } from './invoice-numbering.repository';
 
 type Emit = (event: OutgoingEvent) => void;
 export type InvoiceStatus = InvoiceChanged['status'];
@@ -69,6 +71,7 @@ export class InvoiceService {
     private readonly catalog: CatalogRepository,
     private readonly subscriptions: SubscriptionService,
     private readonly failures: JobFailuresService,
+    private readonly numbering: InvoiceNumberingRepository,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
     this.settings = billingSettings(config);
@@ -156,7 +159,8 @@ export class InvoiceService {
       `INSERT INTO ${s}.invoice_numbers (tenant, last) VALUES ($1, 1) ON CONFLICT (tenant) DO UPDATE SET last = invoice_numbers.last + 1 RETURNING last`,
       [period.tenant],
     );
-    const number = `INV-${String(seq.last).padStart(6, '0')}`;
+    // The tenant's format; the sequence row stays locked to commit, so numbers are gap-free per tenant.
+    const number = formatInvoiceNumber(await this.numbering.get(period.tenant, m), seq.last, now, sources.customer.timezone);
     const paidNow = new Dec(document.amountDue).isZero();
     const dueAt = new Date(now.getTime() + this.settings.PAYMENT_TERMS_DAYS * 86_400_000);
     await m.query(

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res, StreamableFile, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { decimalString } from '@tally/contracts';
@@ -7,6 +7,7 @@ import { CatalogRepository } from '../catalog/catalog.repository';
 import { parseIdempotencyKey, requestFingerprint } from '../domain/idempotency';
 import { HandlesOwnIdempotency } from '../idempotency/idempotency.interceptor';
 import { renderInvoiceHtml } from './invoice-html';
+import { renderInvoicePdf } from './invoice-pdf';
 import { InvoiceService, type InvoiceView } from './invoice.service';
 
 const grantSchema = z.object({
@@ -35,14 +36,30 @@ export class InvoicesController {
     return { data: await this.invoices.upcoming(tenant, customer) };
   }
 
-  /** JSON by default; `Accept: text/html` renders it for people. */
+  /** The invoice as a PDF: the same content as the HTML rendering. */
+  @Get('invoices/:id.pdf')
+  async pdf(@Tenant() tenant: string, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+    return this.sendPdf(tenant, await this.invoices.get(tenant, id), res);
+  }
+
+  /** JSON by default; `Accept: text/html` renders it for people, `Accept: application/pdf` as a PDF. */
   @Get('invoices/:id')
-  async get(@Tenant() tenant: string, @Param('id') id: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<InvoiceView | string> {
+  async get(@Tenant() tenant: string, @Param('id') id: string, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<InvoiceView | string | StreamableFile> {
     const invoice = await this.invoices.get(tenant, id);
-    if (!(req.headers.accept ?? '').includes('text/html')) return invoice;
+    const accept = req.headers.accept ?? '';
+    if (accept.includes('application/pdf')) return this.sendPdf(tenant, invoice, res);
+    if (!accept.includes('text/html')) return invoice;
     const customer = await this.catalog.customer(tenant, invoice.customer);
     res.type('text/html');
     return renderInvoiceHtml(invoice, customer?.name ?? invoice.customer);
+  }
+
+  private async sendPdf(tenant: string, invoice: InvoiceView, res: Response): Promise<StreamableFile> {
+    const customer = await this.catalog.customer(tenant, invoice.customer);
+    const pdf = await renderInvoicePdf(invoice, customer?.name ?? invoice.customer);
+    res.setHeader('Vary', 'Accept');
+    const filename = `invoice-${(invoice.number ?? `draft-${invoice.id}`).replace(/[^A-Za-z0-9._-]/g, '_')}.pdf`;
+    return new StreamableFile(pdf, { type: 'application/pdf', disposition: `inline; filename="${filename}"`, length: pdf.length });
   }
 
   @Post('invoices/:id/void')
