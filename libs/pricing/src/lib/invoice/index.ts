@@ -19,6 +19,7 @@ export type {
   InvoiceAdjustmentInput,
   InvoiceBaseFeeInput,
   InvoiceChargeInput,
+  InvoiceCouponInput,
   InvoiceInput,
   InvoiceLine,
   InvoiceLineBreakdown,

@@ -26,7 +26,8 @@ import { localDate, prorationDays, proratePlanChange } from './proration';
  *  4. Adjustments: late usage of an already invoiced period. When that period was topped up by a
  *     true-up, the late fees are first set against it (the customer already paid that much).
  *  5. Discounts (negative): the free-tier allowance on usage fees, then the committed-use percentage
- *     on what remains (of usage, or of base fee + usage). Like Lago's coupons: before tax.
+ *     on what remains (of usage, or of base fee + usage). Then coupons, in the order given, each on
+ *     what is left before tax (never below zero): Lago's order fees → true-up → coupons → tax → wallet.
  *  6. Tax on subtotal − discounts.
  *  7. Prepaid credits (Lago's wallets): after tax, up to the total.
  *
@@ -229,6 +230,31 @@ export function composeInvoice(input: InvoiceInput, priceCharge: ChargePricer): 
     }
   }
 
+  // 5b. Coupons (Lago's order: fees, commitment true-up, coupons, tax, prepaid credits), each on what is left.
+  const couponsApplied: NonNullable<Invoice['couponsApplied']> = [];
+  (input.coupons ?? []).forEach((coupon, i) => {
+    const path = `coupons[${i}]`;
+    if (typeof coupon.id !== 'string' || coupon.id === '' || typeof coupon.code !== 'string' || coupon.code === '') throw new PricingError(`${path}.id and .code are required`);
+    const left = maxDecimal(total(lines, 'base_fee', 'usage', 'commitment_true_up', 'adjustment').minus(total(lines, 'discount').negated()), ZERO);
+    let off: Decimal;
+    let what: string;
+    if (coupon.kind === 'percentage') {
+      const percent = toNonNegativeDec(coupon.percent ?? '', `${path}.percent`);
+      if (percent.gt(HUNDRED)) throw new PricingError(`${path}.percent must be at most 100, got ${plain(percent)}`);
+      off = roundToMinorUnit(left.times(percent).div(HUNDRED), currency);
+      what = `${plain(percent)} %`;
+    } else if (coupon.kind === 'fixed_amount') {
+      const amount = toNonNegativeDec(coupon.amount ?? '', `${path}.amount`);
+      off = minDecimal(roundToMinorUnit(amount, currency), left);
+      what = `up to ${formatMinor(roundToMinorUnit(amount, currency), currency)}`;
+    } else {
+      throw new PricingError(`${path}.kind must be 'fixed_amount' or 'percentage', got ${JSON.stringify(coupon.kind)}`);
+    }
+    off = minDecimal(off, left);
+    couponsApplied.push({ id: coupon.id, code: coupon.code, amount: formatMinor(off, currency) });
+    if (off.gt(0)) lines.push(moneyLine('discount', `coupon:${coupon.code}`, `${coupon.description ?? `Coupon ${coupon.code}`} (${what})`, off.negated(), currency));
+  });
+
   // 6. Tax.
   const subtotal = total(lines, 'base_fee', 'usage', 'commitment_true_up', 'adjustment');
   const discountTotal = total(lines, 'discount').negated();
@@ -269,6 +295,7 @@ export function composeInvoice(input: InvoiceInput, priceCharge: ChargePricer): 
       return out;
     }),
     subtotal: money(subtotal),
+    ...(input.coupons ? { couponsApplied } : {}),
     discountTotal: money(discountTotal),
     taxableAmount: money(taxable),
     tax: money(tax),

@@ -58,6 +58,21 @@ export interface InvoiceAdjustmentInput {
   amount: DecimalInput;
 }
 
+/** A coupon as this invoice may use it (what is left of it is the caller's to track: see `Invoice.couponsApplied`). */
+export interface InvoiceCouponInput {
+  /** The caller's id of the applied coupon, echoed in `couponsApplied`. */
+  id: string;
+  code: string;
+  description?: string;
+  /**
+   * 'fixed_amount': at most `amount` off (a once coupon's remaining amount, or a recurring coupon's amount per
+   * period); 'percentage': `percent` % of what is left before tax.
+   */
+  kind: 'fixed_amount' | 'percentage';
+  amount?: DecimalInput;
+  percent?: DecimalInput;
+}
+
 export interface InvoiceInput {
   /** ISO 4217 code; amounts are in this currency. */
   currency: string;
@@ -84,6 +99,12 @@ export interface InvoiceInput {
   };
   /** A percentage off, in exchange for a commitment: on usage fees (default) or on base fee and usage fees. */
   committedUseDiscount?: { percent: DecimalInput; appliesTo?: 'usage' | 'fees'; description?: string };
+  /**
+   * Coupons applied to this invoice, in the order they are deducted (Lago: coupons limited to plans first,
+   * then the others, each by the date it was applied). After the plan's discounts, before tax; each takes at
+   * most what is left of the amount before tax, so the invoice never goes negative.
+   */
+  coupons?: InvoiceCouponInput[];
   /** The customer's prepaid credit balance (a wallet), in the invoice's currency; applied after tax. */
   prepaidCredits?: { balance: DecimalInput };
   adjustments?: InvoiceAdjustmentInput[];
@@ -136,6 +157,8 @@ export interface Invoice {
   lines: InvoiceLine[];
   /** Fees before discounts: base fee, usage, true-up and adjustment lines. */
   subtotal: string;
+  /** What each coupon took off (rounded, positive), in the order applied; 0 when nothing was left to discount. */
+  couponsApplied?: Array<{ id: string; code: string; amount: string }>;
   /** Discounts as a positive amount (the discount lines are negative). */
   discountTotal: string;
   /** subtotal − discountTotal: what the tax is computed on. */
