@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadServiceConfig } from '@tally/nest-platform';
 import { SERVICES } from '../../tools/services';
+import { loadGatewayConfig } from '../../apps/gateway/src/gateway-config';
+import { UPSTREAMS } from '../../apps/gateway/src/route-table';
 
 // docker-compose.yml cannot be run on machines without Docker, so it is kept correct by construction:
 // parsed here and checked against the code it starts.
@@ -21,8 +23,8 @@ const services = compose.services;
 const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
 
 describe('docker-compose.yml', () => {
-  it('runs Kafka in KRaft mode (no ZooKeeper), Postgres, an OpenTelemetry collector with Jaeger and the five services', () => {
-    expect(Object.keys(services).sort()).toEqual(['kafka', 'postgres', 'otel-collector', 'jaeger', ...SERVICES.map((s) => s.name)].sort());
+  it('runs Kafka in KRaft mode (no ZooKeeper), Postgres, an OpenTelemetry collector with Jaeger, the five services and the gateway', () => {
+    expect(Object.keys(services).sort()).toEqual(['kafka', 'postgres', 'otel-collector', 'jaeger', 'gateway', ...SERVICES.map((s) => s.name)].sort());
     const kafka = services.kafka;
     expect(kafka.image).toMatch(/^apache\/kafka:4\./);
     expect(String(kafka.environment?.KAFKA_PROCESS_ROLES)).toBe('broker,controller');
@@ -52,6 +54,25 @@ describe('docker-compose.yml', () => {
     expect(service.depends_on).toMatchObject({ kafka: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } });
     expect(service.healthcheck?.test.join(' ')).toContain('/health/ready');
     expect(new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT).hostname).toBe('otel-collector');
+  });
+
+  it('gateway: the front door on port 3000, its config accepted, each upstream the compose service of that name on its port', () => {
+    const gateway = services.gateway;
+    expect(gateway.build!.args?.SERVICE).toBe('gateway');
+    expect(existsSync(path.join(ROOT, 'apps', 'gateway', 'src', 'main.ts'))).toBe(true);
+    const env = Object.fromEntries(Object.entries(gateway.environment ?? {}).map(([k, v]) => [k, String(v)]));
+    const config = loadGatewayConfig(env);
+    expect(gateway.ports).toEqual([`${config.port}:${config.port}`]);
+    expect(config.port).toBe(3000);
+    expect([...UPSTREAMS].sort()).toEqual(SERVICES.map((s) => s.name).sort());
+    for (const name of UPSTREAMS) {
+      // Set explicitly: the default (127.0.0.1) would be the gateway's own container.
+      expect(env[`${name.toUpperCase().replace(/-/g, '_')}_URL`]).toBeDefined();
+      expect(config.upstreams[name].hostname).toBe(name);
+      expect(services[name].ports).toEqual([`${config.upstreams[name].port}:${config.upstreams[name].port}`]);
+      expect(gateway.depends_on).toHaveProperty(name);
+    }
+    expect(gateway.healthcheck?.test.join(' ')).toContain('/health');
   });
 
   it('mounts a collector config that exports traces to the Jaeger service', () => {
