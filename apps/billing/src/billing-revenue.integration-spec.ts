@@ -229,4 +229,50 @@ describe('billing revenue features (real Kafka + Postgres)', () => {
     // Tenants stay apart: the first tenant cannot read it in any form.
     expect((await http('GET', `/api/v1/invoices/${invoice.id}.pdf`)).status).toBe(404);
   });
+
+  it('coupons: defined and applied over the API, deducted before tax in Lago\'s order, a fixed coupon\'s unused part carried to the next invoice', async () => {
+    const welcome = { code: 'welcome', name: 'Welcome', kind: 'fixed_amount', amount: '30', currency: 'EUR', frequency: 'once' };
+    expect((await http('POST', '/api/v1/coupons', welcome)).status).toBe(201);
+    expect((await http('POST', '/api/v1/coupons', welcome)).status).toBe(200);
+    expect((await http('POST', '/api/v1/coupons', { ...welcome, amount: '31' })).status).toBe(409);
+    const bad = await http('POST', '/api/v1/coupons', { code: 'x', name: 'X', kind: 'percentage', frequency: 'recurring' });
+    expect(bad.status).toBe(400);
+    expect((await json<{ errors: Array<{ pointer: string }> }>(bad)).errors.map((e) => e.pointer).sort()).toEqual(['/percent', '/periods']);
+    const basicOnly = { code: 'basic10', name: 'Basic 10 %', kind: 'percentage', percent: '10', frequency: 'recurring', periods: 2, planCodes: ['basic'] };
+    expect((await http('POST', '/api/v1/coupons', basicOnly)).status).toBe(201);
+    expect((await http('POST', '/api/v1/coupons', { code: 'old', name: 'Old', kind: 'percentage', percent: '5', frequency: 'forever', expiresAt: '2020-01-01T00:00:00Z' })).status).toBe(201);
+
+    await http('POST', '/api/v1/customers', { id: 'cp-1', name: 'Couponed', currency: 'EUR', taxRate: '20' });
+    const sub = await subscriptions.create(TENANT, { customer: 'cp-1', plan: 'basic', startAt: '2026-05-01T00:00:00Z' }, new Date('2026-05-01T00:00:00Z'));
+    expect((await http('POST', '/api/v1/customers/cp-1/coupons', { coupon: 'welcome' })).status).toBe(201);
+    expect((await http('POST', '/api/v1/customers/cp-1/coupons', { coupon: 'basic10', subscriptionId: sub.subscriptionId })).status).toBe(201);
+    expect((await http('POST', '/api/v1/customers/cp-1/coupons', { coupon: 'old' })).status).toBe(409);
+    expect((await http('POST', '/api/v1/customers/cp-1/coupons', { coupon: 'nope' })).status).toBe(404);
+    expect((await http('POST', '/api/v1/customers/cp-1/coupons', { coupon: 'welcome', subscriptionId: 'someone-elses' })).status).toBe(404);
+
+    // May: base fee 20. The plan-limited coupon first (Lago): 10 % = 2.00; then welcome takes the 18.00 left; tax 0.
+    await subscriptions.rollPeriods(new Date('2026-06-01T02:00:00Z'));
+    await invoices.closePeriods(new Date('2026-06-01T02:00:00Z'));
+    const may = (await json<{ data: InvoiceView[] }>(http('GET', '/api/v1/customers/cp-1/invoices'))).data.find((i) => i.periodStart === '2026-05-01T00:00:00.000Z')!;
+    expect(may.status).toBe('paid'); // nothing to pay
+    expect(may.document.lines.filter((l) => l.kind === 'discount').map((l) => [l.code, l.amount])).toEqual([['coupon:basic10', '-2.00'], ['coupon:welcome', '-18.00']]);
+    expect(may.document).toMatchObject({ subtotal: '20.00', discountTotal: '20.00', taxableAmount: '0.00', tax: '0.00', total: '0.00' });
+    const afterMay = await json<{ data: Array<{ coupon: { code: string }; status: string; amountRemaining: string | null; periodsRemaining: number | null }> }>(http('GET', '/api/v1/customers/cp-1/coupons'));
+    expect(afterMay.data.map((a) => [a.coupon.code, a.status, a.amountRemaining, a.periodsRemaining])).toEqual([['welcome', 'active', '12', null], ['basic10', 'active', null, 1]]);
+
+    // June: 20; 10 % = 2.00; welcome's remaining 12.00; 6.00 taxed at 20 %: 7.20. Both coupons end.
+    await subscriptions.rollPeriods(new Date('2026-07-01T02:00:00Z'));
+    await invoices.closePeriods(new Date('2026-07-01T02:00:00Z'));
+    const june = (await json<{ data: InvoiceView[] }>(http('GET', '/api/v1/customers/cp-1/invoices'))).data.find((i) => i.periodStart === '2026-06-01T00:00:00.000Z')!;
+    expect(june.document.lines.filter((l) => l.kind === 'discount').map((l) => l.amount)).toEqual(['-2.00', '-12.00']);
+    expect(june.document).toMatchObject({ taxableAmount: '6.00', tax: '1.20', total: '7.20', amountDue: '7.20' });
+    const afterJune = await json<{ data: Array<{ status: string }> }>(http('GET', '/api/v1/customers/cp-1/coupons'));
+    expect(afterJune.data.map((a) => a.status)).toEqual(['terminated', 'terminated']);
+
+    // July: no coupon left.
+    await subscriptions.rollPeriods(new Date('2026-08-01T02:00:00Z'));
+    await invoices.closePeriods(new Date('2026-08-01T02:00:00Z'));
+    const july = (await json<{ data: InvoiceView[] }>(http('GET', '/api/v1/customers/cp-1/invoices'))).data.find((i) => i.periodStart === '2026-07-01T00:00:00.000Z')!;
+    expect(july.document).toMatchObject({ discountTotal: '0.00', total: '24.00' });
+  });
 });

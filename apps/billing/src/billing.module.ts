@@ -3,6 +3,8 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TenantAuthModule } from '@tally/nest-platform';
 import { CatalogController } from './catalog/catalog.controller';
 import { CatalogRepository } from './catalog/catalog.repository';
+import { CouponsController } from './coupons/coupons.controller';
+import { CouponsRepository } from './coupons/coupons.repository';
 import { InvoicesController } from './invoices/invoices.controller';
 import { InvoiceService } from './invoices/invoice.service';
 import { InvoiceNumberingController } from './invoices/invoice-numbering.controller';
@@ -20,8 +22,8 @@ import { UsageAggregatesController } from './usage/usage-aggregates.controller';
 
 @Module({
   imports: [TenantAuthModule],
-  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController, InvoiceNumberingController],
-  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService, InvoiceNumberingRepository,
+  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController, InvoiceNumberingController, CouponsController],
+  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService, InvoiceNumberingRepository, CouponsRepository,
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
   exports: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService],
 })

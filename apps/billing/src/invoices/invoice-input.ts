@@ -4,6 +4,7 @@ import { schemaOf } from '@tally/postgres';
 import type { Customer, PlanVersion } from '../catalog/catalog.repository';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { nominalPeriodContaining } from '../domain/billing-periods';
+import { couponInput, couponsForInvoice, type AppliedCoupon } from '../domain/coupons';
 import { periodRuleOf, type SubscriptionRow } from '../subscriptions/subscription.service';
 
 const DAY_MS = 86_400_000;
@@ -39,6 +40,8 @@ export interface InvoiceSources {
   usage: Map<string, string>;
   creditBalance: string;
   lateUsage: Array<LateUsage & { invoicedUnits: string; charge: PlanDefinition['charges'][number] }>;
+  /** The customer's applied coupons (locked with the wallet); the invoice uses those that apply to it. */
+  coupons?: AppliedCoupon[];
 }
 
 /** Reads what one period's invoice is made of, from billing's own tables only. */
@@ -127,6 +130,7 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
     });
   }
 
+  const coupons = couponsForInvoice(src.coupons ?? [], { subscriptionId: period.subscription_id, planCode: plan.plan.code, currency: plan.plan.currency }).map(couponInput);
   return {
     currency: plan.plan.currency,
     period: { start: nominal.start, end: nominal.end, timeZone },
@@ -150,6 +154,7 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
       ? { minimumCommitment: { amount: plan.plan.minimumCommitment, scope: 'period' as const, ...(partial ? { activeWindow: { from: period.active_from, to: activeTo } } : {}) } }
       : {}),
     ...(plan.plan.committedUseDiscountPercent ? { committedUseDiscount: { percent: plan.plan.committedUseDiscountPercent } } : {}),
+    ...(coupons.length > 0 ? { coupons } : {}),
     prepaidCredits: { balance: src.creditBalance },
     adjustments,
     taxRatePercent: customer.taxRate,

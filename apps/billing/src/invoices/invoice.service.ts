@@ -7,6 +7,7 @@ import { schemaOf } from '@tally/postgres';
 import { composeInvoice, Dec, priceCharge, upcomingInvoice, type Invoice, type UpcomingInvoice } from '@tally/pricing';
 import { billingSettings, dunningPolicy, type BillingSettings } from '../billing-config';
 import { CatalogRepository } from '../catalog/catalog.repository';
+import { CouponsRepository } from '../coupons/coupons.repository';
 import { accountStanding, nextPaymentAttempt, paymentFailureNotice, standingNotice } from '../domain/dunning';
 import { formatInvoiceNumber } from '../domain/invoice-numbering';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
@@ -72,6 +73,7 @@ export class InvoiceService {
     private readonly subscriptions: SubscriptionService,
     private readonly failures: JobFailuresService,
     private readonly numbering: InvoiceNumberingRepository,
+    private readonly coupons: CouponsRepository,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
     this.settings = billingSettings(config);
@@ -137,7 +139,8 @@ export class InvoiceService {
     if (!customer) throw new Error(`customer "${period.customer}" of the period is missing`);
     const subscription = await this.subscriptions.row(m, period.tenant, period.subscription_id);
     if (!subscription) throw new Error(`subscription "${period.subscription_id}" (or its plan version) is missing`);
-    return loadInvoiceSources(m, period, (code, version) => this.catalog.plan(period.tenant, code, version, m), customer, subscription);
+    const sources = await loadInvoiceSources(m, period, (code, version) => this.catalog.plan(period.tenant, code, version, m), customer, subscription);
+    return { ...sources, coupons: await this.coupons.applied(period.tenant, period.customer, m, true) };
   }
 
   private async insertDraft(m: EntityManager, period: BillingPeriodRow, document: Invoice): Promise<InvoiceRow> {
@@ -167,6 +170,8 @@ export class InvoiceService {
       `UPDATE ${s}.invoices SET number = $3, status = $4, finalized_at = $5, due_at = $6, paid_at = $7 WHERE tenant = $1 AND invoice_id = $2`,
       [invoice.tenant, invoice.invoice_id, number, paidNow ? 'paid' : 'finalized', now, dueAt, paidNow ? now : null],
     );
+    // What each coupon took is taken from it, with the invoice (a once fixed amount keeps the rest).
+    if (document.couponsApplied) await this.coupons.consume(m, period.tenant, document.couponsApplied, sources.coupons ?? []);
     // What this invoice billed per meter, so usage that arrives later is billed as the difference.
     const meters = [...new Set([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].map((c) => c.meter))];
     await m.query(
