@@ -2,13 +2,17 @@ import { catalogSigningConfigSchema, CreateApiKeyProjection1732400000060, type S
 import { CreatePeriodUsage1732400000050 } from '@tally/period-usage';
 import { CreateEntitlements1732400000300 } from './db/1732400000300-create-entitlements';
 import { EntitlementsPerSubscription1732400000310 } from './db/1732400000310-entitlements-per-subscription';
+import { DecimalThresholdsAndAlertKinds1732400000320 } from './db/1732400000320-decimal-thresholds-and-alert-kinds';
 import { ThresholdAlertingModule } from './threshold-alerting.module';
 
 export const thresholdAlertingService: ServiceDefinition = {
   name: 'threshold-alerting',
   defaultPort: 3003,
   rootModule: ThresholdAlertingModule,
-  migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateEntitlements1732400000300, EntitlementsPerSubscription1732400000310],
+  migrations: [
+    CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateEntitlements1732400000300, EntitlementsPerSubscription1732400000310,
+    DecimalThresholdsAndAlertKinds1732400000320,
+  ],
   // Its tenant API authenticates against the signed API-key catalog.
   configSchema: catalogSigningConfigSchema,
 };

@@ -1,54 +1,51 @@
-import { Controller, Get, Param, UseGuards } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { Decimal } from 'decimal.js';
-import { problem, ProjectedApiKeyGuard, Tenant } from '@tally/nest-platform';
-import { schemaOf } from '@tally/postgres';
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { parseOrProblem, problem, ProjectedApiKeyGuard, Tenant } from '@tally/nest-platform';
+import { EntitlementProjection, type EntitlementCheck } from './entitlement-projection';
 
-export interface EntitlementCheck {
-  customer: string;
-  meter: string;
-  /** False only when a hard limit is reached: the product should refuse further use. */
-  allowed: boolean;
-  usage: string;
-  included: string;
-  remaining: string;
-  hardLimit: boolean;
-  periodStart: string;
-  periodEnd: string;
-}
+export type { EntitlementCheck } from './entitlement-projection';
+
+/** Most pairs one batch check answers: a gateway's batch, bounded so one call cannot hold the event loop. */
+export const MAX_BATCH_CHECKS = 1000;
+
+const batchCheckSchema = z.object({
+  checks: z
+    .array(z.object({ customer: z.string().min(1).max(200), meter: z.string().min(1).max(200) }).strict())
+    .min(1)
+    .max(MAX_BATCH_CHECKS),
+});
+
+export type BatchCheckResult = (EntitlementCheck & { found: true }) | { customer: string; meter: string; found: false };
 
 /**
- * The entitlement check product services call before serving a request: one primary-key lookup of this
- * service's projections, no call to any other service.
+ * The entitlement check product services (and gateways, in batches) call before serving a request: answered
+ * from memory (EntitlementProjection), no database or other service on the way.
  */
 @Controller('api/v1/entitlements')
 @UseGuards(ProjectedApiKeyGuard)
 export class EntitlementCheckController {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly projection: EntitlementProjection) {}
 
   @Get(':customer/:meter')
   async check(@Tenant() tenant: string, @Param('customer') customer: string, @Param('meter') meter: string): Promise<EntitlementCheck> {
-    const s = schemaOf(this.dataSource);
-    const [row] = await this.dataSource.query(
-      `SELECT e.included::text AS included, e.hard_limit, e.period_start, e.period_end, COALESCE(u.value, 0)::text AS usage
-       FROM ${s}.entitlements e
-       LEFT JOIN ${s}.period_usage u ON u.tenant = e.tenant AND u.customer = e.customer AND u.meter = e.meter AND u.period_start = e.period_start
-       WHERE e.tenant = $1 AND e.customer = $2 AND e.meter = $3`,
-      [tenant, customer, meter],
-    );
-    if (!row) throw problem(404, `customer "${customer}" has no entitlement for meter "${meter}"`);
-    const usage = new Decimal(row.usage);
-    const included = new Decimal(row.included);
+    await this.projection.ready();
+    const found = this.projection.check(tenant, customer, meter);
+    if (!found) throw problem(404, `customer "${customer}" has neither an entitlement nor usage for meter "${meter}"`);
+    return found;
+  }
+
+  /** Many customer-meter pairs in one call; answers in the request's order, `found: false` where the single check says 404. */
+  @Post('check')
+  @HttpCode(200)
+  async checkMany(@Tenant() tenant: string, @Body() body: unknown): Promise<{ results: BatchCheckResult[] }> {
+    const { checks } = parseOrProblem(batchCheckSchema, body);
+    await this.projection.ready();
+    const now = Date.now();
     return {
-      customer,
-      meter,
-      allowed: !(row.hard_limit && usage.gte(included)),
-      usage: usage.toFixed(),
-      included: included.toFixed(),
-      remaining: Decimal.max(0, included.minus(usage)).toFixed(),
-      hardLimit: row.hard_limit,
-      periodStart: row.period_start.toISOString(),
-      periodEnd: row.period_end.toISOString(),
+      results: checks.map(({ customer, meter }) => {
+        const found = this.projection.check(tenant, customer, meter, now);
+        return found ? { ...found, found: true as const } : { customer, meter, found: false as const };
+      }),
     };
   }
 }

@@ -50,6 +50,11 @@ export interface BatchContext {
   emit(event: DerivedEvent): void;
   /** Sends a message that can never be applied to its DLQ (in this transaction) instead of applying it. */
   deadLetter(message: ConsumedMessage, reason: string): void;
+  /**
+   * Runs `fn` once the batch's transaction has committed (never if it rolls back or is retried): for
+   * in-memory state that must only ever show committed writes. An error in `fn` is logged; the batch stays committed.
+   */
+  onCommitted(fn: () => void): void;
 }
 
 export type MessageDecoder = (value: Buffer, headers: Record<string, string>) => unknown;
@@ -418,6 +423,7 @@ export class ExactlyOnceConsumer {
     let wroteOutbox = false;
     let info: BatchInfo | undefined;
     const rejections: Rejection[] = [];
+    const committed: Array<() => void> = [];
     await dataSource.transaction(async (manager) => {
       const stored = await this.lockOffsetRow(manager, physical, partition);
       const fresh = messages.filter(({ message }) => BigInt(message.offset) >= stored);
@@ -440,13 +446,21 @@ export class ExactlyOnceConsumer {
       }
       const emit = (event: DerivedEvent) => outbox.push(derivedRecord(this.options.settings, event, span.spanContext()));
       const deadLetter = (m: ConsumedMessage, reason: string) => reject(m, { reason, kind: 'rejected' });
-      if (valid.length > 0) await sub.handler(valid, { manager, emit, deadLetter });
+      const onCommitted = (fn: () => void) => committed.push(fn);
+      if (valid.length > 0) await sub.handler(valid, { manager, emit, deadLetter, onCommitted });
       info = { topic: sub.topic, partition, firstOffset: fresh[0].message.offset, lastOffset: last, applied: fresh.length - rejected.size };
       wroteOutbox = await this.finish(manager, sub, physical, partition, next, outbox, info);
       consumedMessages.inc({ topic: sub.topic, outcome: 'applied' }, fresh.length - rejected.size);
       if (rejected.size > 0) consumedMessages.inc({ topic: sub.topic, outcome: 'dead_lettered' }, rejected.size);
     });
     for (const r of rejections) deadLetters.inc({ topic: sub.topic, reason: r.kind });
+    for (const fn of committed) {
+      try {
+        fn();
+      } catch (e) {
+        this.logger.error('an after-commit callback failed (the batch is committed)', { error: e as Error, topic: sub.topic, partition });
+      }
+    }
     if (info) await this.options.hooks?.afterCommit?.(info);
     if (wroteOutbox) this.options.onOutboxWritten?.();
     return next;
