@@ -9,6 +9,7 @@ export * from './events/api-key';
 export * from './events/subscription';
 export * from './events/usage-threshold-alert';
 export * from './events/invoice';
+export * from './events/credit-note';
 export * from './events/account-status';
 export * from './events/payment';
 export * from './events/payment-retry';

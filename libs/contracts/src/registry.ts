@@ -8,6 +8,7 @@ import { apiKeyChangedSchema } from './events/api-key';
 import { subscriptionChangedSchema } from './events/subscription';
 import { usageThresholdAlertSchema } from './events/usage-threshold-alert';
 import { invoiceChangedSchema } from './events/invoice';
+import { creditNoteIssuedSchema } from './events/credit-note';
 import { accountStatusChangedSchema } from './events/account-status';
 import { paymentReportedSchema } from './events/payment';
 import { paymentRetryRequestedSchema } from './events/payment-retry';
@@ -28,6 +29,7 @@ export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
   [TOPICS.billingSubscriptions]: subscriptionChangedSchema,
   [TOPICS.alertsUsageThreshold]: usageThresholdAlertSchema,
   [TOPICS.billingInvoices]: invoiceChangedSchema,
+  [TOPICS.billingCreditNotes]: creditNoteIssuedSchema,
   [TOPICS.billingAccountStatus]: accountStatusChangedSchema,
   [TOPICS.billingPayments]: paymentReportedSchema,
   [TOPICS.billingPaymentRetries]: paymentRetryRequestedSchema,

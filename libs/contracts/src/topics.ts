@@ -9,6 +9,7 @@ export const TOPICS = {
   alertsUsageThreshold: 'alerts.usage-threshold.v1',
   billingSubscriptions: 'billing.subscriptions.v1',
   billingInvoices: 'billing.invoices.v1',
+  billingCreditNotes: 'billing.credit-notes.v1',
   billingAccountStatus: 'billing.account-status.v1',
   billingPayments: 'billing.payments.v1',
   billingPaymentRetries: 'billing.payment-retries.v1',
