@@ -420,7 +420,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const [customer, usage] of expected) for (const t of THRESHOLDS) if (usage >= (40 * t) / 100) expectedAlerts.add(`${customer}:${t}`);
     const billingUsage = async () =>
       new Map<string, number>((await db.query(`SELECT customer, value::text AS v FROM "${runId}_billing".period_usage`)).rows.map((r: { customer: string; v: string }) => [r.customer, Number(r.v)]));
-    const fired = async () => new Set<string>((await db.query(`SELECT customer || ':' || percent AS k FROM "${runId}_threshold_alerting".fired_thresholds`)).rows.map((r: { k: string }) => r.k));
+    const fired = async () => new Set<string>((await db.query(`SELECT customer || ':' || substr(threshold, 9) AS k FROM "${runId}_threshold_alerting".fired_thresholds WHERE threshold LIKE 'percent:%'`)).rows.map((r: { k: string }) => r.k));
     const settleDeadline = Date.now() + 60_000;
     while (Date.now() < settleDeadline && (diff(await billingUsage()).length > 0 || (await fired()).size < expectedAlerts.size)) await new Promise((r) => setTimeout(r, 500));
     const billDiff = diff(await billingUsage());
@@ -503,7 +503,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
 
     // health-scoring reads the aggregates in its own consumer group: wait for it like for the others.
-    const healthRowsNow = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_health_scoring".customer_health WHERE active`)).rows[0].n);
+    const healthRowsNow = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_health_scoring".customer_health WHERE scored_at IS NOT NULL`)).rows[0].n);
     const healthDeadline = Date.now() + 60_000;
     while (Date.now() < healthDeadline && (await healthRowsNow()) < expected.size) await new Promise((r) => setTimeout(r, 300));
     const healthRows = await healthRowsNow();
