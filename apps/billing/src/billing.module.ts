@@ -7,6 +7,8 @@ import { CouponsController } from './coupons/coupons.controller';
 import { CouponsRepository } from './coupons/coupons.repository';
 import { InvoicesController } from './invoices/invoices.controller';
 import { InvoiceService } from './invoices/invoice.service';
+import { CreditNotesController } from './invoices/credit-notes.controller';
+import { UsageCorrectionsService } from './invoices/usage-corrections.service';
 import { InvoiceNumberingController } from './invoices/invoice-numbering.controller';
 import { InvoiceNumberingRepository } from './invoices/invoice-numbering.repository';
 import { BillingJobsService } from './jobs/billing-jobs.service';
@@ -22,9 +24,9 @@ import { UsageAggregatesController } from './usage/usage-aggregates.controller';
 
 @Module({
   imports: [TenantAuthModule],
-  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController, InvoiceNumberingController, CouponsController],
-  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService, InvoiceNumberingRepository, CouponsRepository,
+  controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController, InvoiceNumberingController, CouponsController, CreditNotesController],
+  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService, InvoiceNumberingRepository, CouponsRepository, UsageCorrectionsService,
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
-  exports: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService],
+  exports: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, UsageCorrectionsService],
 })
 export class BillingModule {}

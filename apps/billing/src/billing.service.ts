@@ -8,6 +8,7 @@ import { CreateIdempotency1732400000430 } from './db/1732400000430-create-idempo
 import { CreateIdempotentRequests1732400000471 } from './db/1732400000471-create-idempotent-requests';
 import { CreateInvoiceNumbering1732400000472 } from './db/1732400000472-create-invoice-numbering';
 import { CreateCoupons1732400000473 } from './db/1732400000473-create-coupons';
+import { CreateCreditNotes1732400000480 } from './db/1732400000480-create-credit-notes';
 import { BillingModule } from './billing.module';
 
 export const billingService: ServiceDefinition = {
@@ -15,6 +16,6 @@ export const billingService: ServiceDefinition = {
   defaultPort: 3004,
   rootModule: BillingModule,
   migrations: [CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateSubscriptions1732400000400, CreateBillingCatalog1732400000410, CreateJobFailures1732400000420,
-    CreateIdempotency1732400000430, CreateIdempotentRequests1732400000471, CreateInvoiceNumbering1732400000472, CreateCoupons1732400000473],
+    CreateIdempotency1732400000430, CreateIdempotentRequests1732400000471, CreateInvoiceNumbering1732400000472, CreateCoupons1732400000473, CreateCreditNotes1732400000480],
   configSchema: billingConfigSchema,
 };

@@ -180,11 +180,18 @@ export class InvoiceService {
        ON CONFLICT (tenant, subscription_id, period_start, meter) DO UPDATE SET units = excluded.units`,
       [period.tenant, period.subscription_id, period.period_start, meters, meters.map((x) => sources.usage.get(x) ?? '0')],
     );
+    // The same units in the ledger of billed units that reconciliation sums (ADR 0006), one row per document.
+    const billed = `INSERT INTO ${s}.billed_usage (tenant, customer, subscription_id, period_start, meter, document_kind, document_id, units)
+       SELECT $1, $2, $3, $4, t.meter, $5, $6, t.units FROM unnest($7::text[], $8::numeric[]) AS t(meter, units) ON CONFLICT DO NOTHING`;
+    await m.query(billed, [period.tenant, period.customer, period.subscription_id, period.period_start, 'invoice', invoice.invoice_id, meters, meters.map((x) => sources.usage.get(x) ?? '0')]);
     for (const late of sources.lateUsage) {
+      // By the difference billed, not to the units read: a credit note may have changed the row meanwhile.
+      const lateUnits = new Dec(late.units).minus(late.invoicedUnits).toFixed();
       await m.query(
-        `UPDATE ${s}.invoiced_usage SET units = $5 WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND meter = $4`,
-        [period.tenant, period.subscription_id, late.periodStart, late.meter, late.units],
+        `UPDATE ${s}.invoiced_usage SET units = units + $5 WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND meter = $4`,
+        [period.tenant, period.subscription_id, late.periodStart, late.meter, lateUnits],
       );
+      await m.query(billed, [period.tenant, period.customer, period.subscription_id, late.periodStart, 'adjustment', invoice.invoice_id, [late.meter], [lateUnits]]);
     }
     if (!new Dec(document.creditBalanceAfter).eq(sources.creditBalance)) {
       await m.query(
@@ -415,7 +422,8 @@ export class InvoiceService {
     return row ?? null;
   }
 
-  private event(row: InvoiceRow, now: Date): OutgoingEvent {
+  /** The `billing.invoices.v1` message of an invoice's current state (also for adjustment invoices). */
+  event(row: InvoiceRow, now: Date): OutgoingEvent {
     const value: InvoiceChanged = {
       eventId: randomUUID(),
       occurredAt: now.toISOString(),

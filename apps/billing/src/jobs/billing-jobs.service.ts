@@ -3,6 +3,7 @@ import { SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
 import { JsonLogger } from '@tally/telemetry';
 import { billingSettings } from '../billing-config';
 import { InvoiceService } from '../invoices/invoice.service';
+import { UsageCorrectionsService } from '../invoices/usage-corrections.service';
 import { PaymentRetryService } from '../payments/payment-retry.service';
 import { SubscriptionService } from '../subscriptions/subscription.service';
 import type { BillingJob } from './job-failures.service';
@@ -21,6 +22,7 @@ export class BillingJobsService implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly subscriptions: SubscriptionService,
     private readonly invoices: InvoiceService,
+    private readonly corrections: UsageCorrectionsService,
     private readonly paymentRetries: PaymentRetryService,
     private readonly logger: JsonLogger,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
@@ -49,9 +51,10 @@ export class BillingJobsService implements OnApplicationBootstrap, OnApplication
       try {
         const rolled = await this.attempt('roll-period', () => this.subscriptions.rollPeriods(now));
         const closed = await this.attempt('close-period', () => this.invoices.closePeriods(now));
+        const corrected = await this.attempt('correct-usage', () => this.corrections.correctFinalizedPeriods(now));
         const standing = await this.attempt('dunning', () => this.invoices.runDunning(now));
         const retries = await this.attempt('payment-retry', () => this.paymentRetries.requestDueRetries(now));
-        const ran = { rolled: rolled ?? 0, ...(closed ?? { drafted: 0, finalized: 0, failed: 0 }), accountsChanged: standing ?? 0, paymentRetriesRequested: retries ?? 0 };
+        const ran = { rolled: rolled ?? 0, ...(closed ?? { drafted: 0, finalized: 0, failed: 0 }), creditNotes: corrected?.creditNotes ?? 0, adjustmentInvoices: corrected?.adjustmentInvoices ?? 0, accountsChanged: standing ?? 0, paymentRetriesRequested: retries ?? 0 };
         if (Object.values(ran).some((n) => n > 0)) this.logger.info('billing jobs ran', ran);
       } finally {
         this.running = undefined;

@@ -8,7 +8,7 @@ import { describeJobError, retryDelayMs, type JobRetryPolicy } from '../domain/j
 import { jobItemFailures, jobItemsFailing } from './job-metrics';
 
 /** The jobs on billing's clock. Each processes its items one by one, each in its own transaction. */
-export const BILLING_JOBS = ['roll-period', 'close-period', 'dunning', 'payment-retry'] as const;
+export const BILLING_JOBS = ['roll-period', 'close-period', 'correct-usage', 'dunning', 'payment-retry'] as const;
 export type BillingJob = (typeof BILLING_JOBS)[number];
 
 /** One item of a job: its tenant, a key unique within tenant and job, and what it is (shown by the API). */
