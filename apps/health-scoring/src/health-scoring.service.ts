@@ -4,6 +4,7 @@ import { CreateHealthInputs1732400000500 } from './db/1732400000500-create-healt
 import { CreateHealthSignals1732400000510 } from './db/1732400000510-create-health-signals';
 import { CreateSubscriptionChanges1732400000520 } from './db/1732400000520-create-subscription-changes';
 import { AddRescoreTrace1732400000530 } from './db/1732400000530-add-rescore-trace';
+import { IndexRescoringDue1732400000535 } from './db/1732400000535-index-rescoring-due';
 import { healthConfigSchema } from './health-config';
 import { HealthScoringModule } from './health-scoring.module';
 
@@ -12,7 +13,7 @@ export const healthScoringService: ServiceDefinition = {
   defaultPort: 3005,
   rootModule: HealthScoringModule,
   migrations: [CreateApiKeyProjection1732400000060, CreateHealthInputs1732400000500, CreateHealthSignals1732400000510, CreateSubscriptionChanges1732400000520,
-    AddRescoreTrace1732400000530],
+    AddRescoreTrace1732400000530, IndexRescoringDue1732400000535],
   configSchema: healthConfigSchema,
   rawBodyPaths: FEEDBACK_PATHS,
 };
