@@ -20,14 +20,6 @@ describe('plan definition bounds', () => {
     expect(issues(plan({ baseFee: '49', minimumCommitment: '100', freeTier: '2' }, { includedUnits: '500', thresholds: [50, 75, 90, 100, 150], properties: { amount: '0.00000012' } }))).toEqual([]);
   });
 
-  it('refuses thresholds that are not whole percentages in 1..1000 (threshold-alerting stores int)', () => {
-    expect(issues(plan({}, { thresholds: [50.5] }))).toEqual([['/charges/0/thresholds/0', 'must be a whole percentage']]);
-    expect(issues(plan({}, { thresholds: [2_147_483_648] }))[0][0]).toBe('/charges/0/thresholds/0');
-    expect(issues(plan({}, { thresholds: [0] }))[0][0]).toBe('/charges/0/thresholds/0');
-    expect(issues(plan({}, { thresholds: [50, 50] }))).toEqual([['/charges/0/thresholds', 'must not repeat a percentage']]);
-    expect(issues(plan({}, { thresholds: Array.from({ length: 21 }, (_, i) => i + 1) }))[0][0]).toBe('/charges/0/thresholds');
-  });
-
   it('refuses amounts above 1,000,000,000,000 or with more than 20 decimal places, naming the field', () => {
     expect(issues(plan({ baseFee: '1000000000000.01' }))).toEqual([['/baseFee', 'must be at most 1000000000000, got 1000000000000.01']]);
     expect(issues(plan({ minimumCommitment: `1${'0'.repeat(40)}` }))[0][0]).toBe('/minimumCommitment');
@@ -64,5 +56,81 @@ describe('plan definition bounds', () => {
     expect(issues(plan({}, { meter: 'm'.repeat(201) }))[0][0]).toBe('/charges/0/meter');
     const many = Array.from({ length: 101 }, (_, i) => ({ meter: `m${i}`, model: 'standard', properties: { amount: '1' } }));
     expect(issues(plan({ charges: many }))[0][0]).toBe('/charges');
+  });
+});
+
+describe('plan alert thresholds', () => {
+  const parsedCharge = (charge: Record<string, unknown>) => {
+    const result = planDefinitionSchema.safeParse(plan({}, { includedUnits: '1000', ...charge }));
+    if (!result.success) throw new Error(JSON.stringify(result.error.issues));
+    return result.data.charges[0];
+  };
+
+  it('accepts exact decimal percentages as numbers or decimal strings and keeps them as written (never rounded)', () => {
+    expect(parsedCharge({ thresholds: [33.3, 0.4, '66.65', 100, 150, '0.0000000001', 1000] }).thresholds).toEqual([33.3, 0.4, '66.65', 100, 150, '0.0000000001', 1000]);
+    expect(parsedCharge({ thresholds: [] }).thresholds).toEqual([]);
+    expect(parsedCharge({}).thresholds).toBeUndefined();
+  });
+
+  it('refuses percentages that are not positive, finite, plain decimals up to 1000 with at most 10 decimals', () => {
+    const refused: unknown[] = [0, '0', '0.000', -5, '-5', 1000.0001, '1000.5', 2_147_483_648, NaN, Infinity, -Infinity, '1e999', '1e2', ' 33.3', '33.3 ', '33 .3', '3 3', '', '.5', '5.', '+5',
+      '0x10', '1,5', '١٢', '0.00000000001', 1e-11, `1${'0'.repeat(50)}`, null, true, [33], { p: 33 }];
+    for (const t of refused) {
+      const found = issues(plan({}, { includedUnits: '1000', thresholds: [50, t] }));
+      expect(found.length).toBeGreaterThan(0);
+      expect(found.every(([pointer]) => pointer === '/charges/0/thresholds/1')).toBe(true);
+    }
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: [0] }))).toEqual([['/charges/0/thresholds/0', 'must be greater than 0']]);
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: ['1e999'] }))).toEqual([['/charges/0/thresholds/0', 'must be a decimal like 33.3 or "33.3"']]);
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: [Infinity] }))).toEqual([['/charges/0/thresholds/0', 'must be a finite number']]);
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: ['1000.5'] }))).toEqual([['/charges/0/thresholds/0', 'must be at most 1000, got 1000.5']]);
+  });
+
+  it('refuses a percentage written twice, in any spelling', () => {
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: [50, 50] }))).toEqual([['/charges/0/thresholds', 'must not repeat a percentage (50)']]);
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: [33.3, '33.30'] }))).toEqual([['/charges/0/thresholds', 'must not repeat a percentage (33.3)']]);
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: ['0.4', 0.4, '0.40'] })).map(([p]) => p)).toEqual(['/charges/0/thresholds', '/charges/0/thresholds']);
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: [33.3, 33.31] }))).toEqual([]);
+  });
+
+  it('refuses more than 20 thresholds with one issue, without looking at each element of a huge list', () => {
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: Array.from({ length: 20 }, (_, i) => i + 0.5) }))).toEqual([]);
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: Array.from({ length: 21 }, (_, i) => i + 1) }))).toEqual([['/charges/0/thresholds', 'Array must contain at most 20 element(s)']]);
+    const huge = Array.from({ length: 200_000 }, () => 'not a number');
+    expect(issues(plan({}, { includedUnits: '1000', thresholds: huge }))).toEqual([['/charges/0/thresholds', 'Array must contain at most 20 element(s)']]);
+  });
+
+  it('refuses percentages and a hard limit on a charge without included units (a share of nothing fires at once)', () => {
+    expect(issues(plan({}, { thresholds: [50] }))).toEqual([['/charges/0/thresholds', 'are percentages of includedUnits, which the charge does not set']]);
+    expect(issues(plan({}, { hardLimit: true }))).toEqual([['/charges/0/hardLimit', 'applies at 100 % of includedUnits, which the charge does not set']]);
+    expect(issues(plan({}, { thresholds: [], hardLimit: false }))).toEqual([]);
+    expect(issues(plan({}, { includedUnits: '0', thresholds: [50], hardLimit: true }))).toEqual([]);
+  });
+
+  it('accepts absolute, spend and step alerts as positive decimal strings, with or without included units', () => {
+    const alerts = { absolute: ['5000', '12000.5'], spend: ['100', '0.01'], stepUnits: '1000', stepSpend: '250.5' };
+    expect(parsedCharge({ alerts }).alerts).toEqual(alerts);
+    expect(issues(plan({}, { alerts: { spend: ['10'] } }))).toEqual([]);
+    expect(issues(plan({}, { alerts: {} }))).toEqual([]);
+  });
+
+  it('refuses alert amounts that are not positive bounded decimal strings, naming each', () => {
+    const bad: unknown[] = ['0', '-1', '1e3', ' 10', '10 ', 'NaN', 'Infinity', '', 10, NaN, null, `0.${'0'.repeat(20)}1`, '1000000000000000.1'];
+    for (const v of bad) {
+      expect(issues(plan({}, { alerts: { absolute: ['1', v] } })).map(([p]) => p)).toEqual(['/charges/0/alerts/absolute/1']);
+      expect(issues(plan({}, { alerts: { stepUnits: v } })).map(([p]) => p)).toEqual(['/charges/0/alerts/stepUnits']);
+    }
+    expect(issues(plan({}, { alerts: { spend: ['1000000000000.01'] } }))).toEqual([['/charges/0/alerts/spend/0', 'must be at most 1000000000000, got 1000000000000.01']]);
+    expect(issues(plan({}, { alerts: { stepSpend: '1000000000001' } }))[0][0]).toBe('/charges/0/alerts/stepSpend');
+    // Units may go up to 10^15, money only to 10^12.
+    expect(issues(plan({}, { alerts: { absolute: ['1000000000000000'] } }))).toEqual([]);
+    expect(issues(plan({}, { alerts: { stepSpend: '0' } }))).toEqual([['/charges/0/alerts/stepSpend', 'must be greater than 0']]);
+  });
+
+  it('refuses repeated alert amounts, too many of them, and unknown alert settings', () => {
+    expect(issues(plan({}, { alerts: { spend: ['100', '100.00'] } }))).toEqual([['/charges/0/alerts/spend', 'must not repeat an amount (100)']]);
+    expect(issues(plan({}, { alerts: { absolute: Array.from({ length: 21 }, (_, i) => String(i + 1)) } }))[0][0]).toBe('/charges/0/alerts/absolute');
+    expect(issues(plan({}, { alerts: { spend: '100' } }))[0][0]).toBe('/charges/0/alerts/spend');
+    expect(issues(plan({}, { alerts: { stepEvery: '5' } }))[0]).toEqual(['/charges/0/alerts', "Unrecognized key(s) in object: 'stepEvery'"]);
   });
 });

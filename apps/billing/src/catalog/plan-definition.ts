@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decimalString } from '@tally/contracts';
 import { chargeInputNeeds, PricingError, validateChargeProperties } from '@tally/pricing';
+import { chargeAlertsSchema, thresholdPercentsSchema } from './charge-alerts';
 import { chargeValueIssues, decimalValueIssue, PLAN_LIMITS } from './plan-limits';
 
 const boundedDecimal = (bound: 'amount' | 'quantity') =>
@@ -26,14 +27,12 @@ export const chargeDefinitionSchema = z.object({
   properties: z.record(z.unknown()),
   /** Units free each period before the model prices any (hybrid plans); also the entitlement. */
   includedUnits: boundedDecimal('quantity').optional(),
-  /** Soft-alert percentages of the included units: whole numbers (threshold-alerting stores them as int). */
-  thresholds: z
-    .array(z.number().int('must be a whole percentage').min(1).max(PLAN_LIMITS.maxThresholdPercent))
-    .max(PLAN_LIMITS.maxThresholds)
-    .refine((t) => new Set(t).size === t.length, 'must not repeat a percentage')
-    .optional(),
+  /** Alert percentages of the included units, exact decimals (33.3, "0.4"); 50, 75, 90 and 100 when absent. */
+  thresholds: thresholdPercentsSchema.optional(),
   /** Deny use at 100 % of the included units. */
   hardLimit: z.boolean().optional(),
+  /** Usage, spend and step alerts (threshold-alerting prices spend with this charge). */
+  alerts: chargeAlertsSchema.optional(),
 });
 
 export const planDefinitionSchema = z
@@ -56,6 +55,11 @@ export const planDefinitionSchema = z
     plan.charges.forEach((charge, i) => {
       if (meters.has(charge.meter)) ctx.addIssue({ code: 'custom', path: ['charges', i, 'meter'], message: `meter "${charge.meter}" is charged twice` });
       meters.add(charge.meter);
+      // Percentages of nothing would fire on the first unit: they need the included units they are a share of.
+      if (charge.includedUnits === undefined) {
+        if (charge.thresholds?.length) ctx.addIssue({ code: 'custom', path: ['charges', i, 'thresholds'], message: 'are percentages of includedUnits, which the charge does not set' });
+        if (charge.hardLimit) ctx.addIssue({ code: 'custom', path: ['charges', i, 'hardLimit'], message: 'applies at 100 % of includedUnits, which the charge does not set' });
+      }
       try {
         const parsed = validateChargeProperties(charge.model, charge.properties);
         for (const issue of chargeValueIssues(parsed)) ctx.addIssue({ code: 'custom', path: ['charges', i, ...issue.path], message: issue.message });

@@ -3,8 +3,7 @@ import { PricingDecimal, type ChargeProperties, type PricingRange } from '@tally
 
 /**
  * Bounds on what a plan may say, checked when it is created, so nothing a plan holds can overflow
- * further down: thresholds are stored as int[] by threshold-alerting (int32), range bounds and counts
- * must stay exact JavaScript integers, and invoices must stay readable. Far beyond any real price list.
+ * further down: range bounds and counts must stay exact JavaScript integers, and invoices must stay readable. Far beyond any real price list.
  */
 export const PLAN_LIMITS = {
   /** Any money amount: base fee, commitment, free tier, per-unit, flat, package and fixed amounts. */
@@ -15,8 +14,9 @@ export const PLAN_LIMITS = {
   maxQuantity: new PricingDecimal('1000000000000000'),
   /** Percentage rates of the percentage models. */
   maxRatePercent: new PricingDecimal(100),
-  /** Threshold percentages: whole numbers, stored as int. */
+  /** Threshold percentages: exact decimals (threshold-alerting stores numeric), at most this and this many decimals. */
   maxThresholdPercent: 1000,
+  maxThresholdDecimalPlaces: 10,
   maxThresholds: 20,
   maxCharges: 100,
 } as const;
