@@ -12,12 +12,17 @@ import { Client } from 'pg';
 import { HEADERS, subscriptionKey, TOPICS } from '@tally/contracts';
 import { ensureDatabase } from '@tally/postgres';
 import { generateEvents, type ExpectedTotals } from './load-generator';
-import { ProcessMonitor } from './process-stats';
+import { ProcessMonitor, type ProcessGroup } from './process-stats';
 import { runNaiveBaseline } from './naive-baseline';
 import { freePort, isReady, postJson } from './local-http';
 import { median, percentile } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
+/**
+ * BENCH_SERVICES_ROOT: the checkout whose services are started (default this one), e.g. a worktree of the
+ * commit before a change, for A/B runs measured by the same bench code.
+ */
+const SERVICES_ROOT = path.resolve(process.env.BENCH_SERVICES_ROOT ?? ROOT);
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
 const EVENTS = num('BENCH_EVENTS', 1_000_000);
@@ -37,6 +42,9 @@ const BENCH_METERS = [
   { slug: 'requests', eventType: 'api.call', aggregation: 'COUNT' },
   { slug: 'users', eventType: 'api.call', aggregation: 'UNIQUE_COUNT', valueProperty: '$.user' },
 ];
+/** The processes whose CPU the pipeline costs (the generator is the load, reported apart). */
+const PIPELINE_PROCESSES = ['ingestion', 'aggregation', 'threshold-alerting', 'broker', 'postgres'];
+const CPU_COLUMNS = [...PIPELINE_PROCESSES, 'generator'];
 const say = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
 
 interface RunResult {
@@ -50,7 +58,10 @@ interface RunResult {
   http?: { events: number; seconds: number; throughputEventsPerSecond: number; exact: boolean };
   exact: boolean;
   mismatches: string[];
+  /** Services, broker, `postgres` (the bench database's client backends) and `generator` (this process). */
   processes: Record<string, { cpuSeconds: number; cpuPercent: number; peakRssMiB: number }>;
+  /** CPU time per unique event in µs, per process and `pipeline` (services + broker + Postgres; not the generator). */
+  cpuPerEventMicros: Record<string, number>;
   latencyMs?: { offeredEventsPerSecond: number; samples: number; p50: number; p95: number; p99: number };
   alertLatencyMs?: { samples: number; p50: number; p95: number; p99: number };
   /** Per hop (ingestion, aggregation, alerting), from broker timestamps of the latency phase. */
@@ -75,8 +86,8 @@ async function startService(name: string, runId: string): Promise<{ child: Child
   const port = await freePort();
   // BENCH_CPU_PROF=1 writes a V8 CPU profile per service into bench/results/profiles (open in Chrome DevTools).
   const profile = env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, '-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps', name, 'src/main.ts')], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...profile, '-r', path.join(SERVICES_ROOT, 'tools/register.js'), path.join(SERVICES_ROOT, 'apps', name, 'src/main.ts')], {
+    cwd: SERVICES_ROOT,
     env: {
       ...env,
       PORT: String(port),
@@ -124,6 +135,19 @@ async function produceAll<E extends object & { subject: string }>(producer: Prod
   if (batch.length > 0) await flush();
   await Promise.all(inFlight);
   return sent;
+}
+
+/**
+ * The Postgres backends serving the services: client backends of the bench database except the bench's own
+ * connection. (The broker is shared with whatever else runs on the machine; these are not.)
+ */
+function postgresBackends(db: Client): ProcessGroup {
+  return {
+    list: async () =>
+      (
+        await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+      ).rows.map((r: { pid: number }) => r.pid),
+  };
 }
 
 async function count(db: Client, sql: string): Promise<number> {
@@ -380,8 +404,12 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     await producer.connect();
     const expected: ExpectedTotals = { byCustomerMonth: new Map(), unique: 0, sent: 0 };
     const schema = `${runId}_aggregation`;
-    const monitor = new ProcessMonitor({ ...pids, ingestion: ingestion.child.pid!, aggregation: aggregation.child.pid!, 'threshold-alerting': alerting.child.pid! });
-    monitor.start();
+    const monitor = new ProcessMonitor(
+      { ...pids, ingestion: ingestion.child.pid!, aggregation: aggregation.child.pid!, 'threshold-alerting': alerting.child.pid! },
+      { postgres: postgresBackends(db) },
+    );
+    await monitor.start();
+    const generatorCpu = process.cpuUsage();
     const started = Date.now();
     say(`run ${run}: producing ${EVENTS} events (+1 % duplicates, 1 % late) for ${CUSTOMERS} customers`);
     const sent = await produceAll(
@@ -393,7 +421,12 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     while ((await count(db, `SELECT count(*) AS n FROM "${schema}".event_ids`)) < expected.unique) await new Promise((r) => setTimeout(r, 200));
     const done = Date.now();
     const seconds = (done - started) / 1000;
-    const processes = monitor.stop(seconds);
+    const processes: RunResult['processes'] = await monitor.stop(seconds);
+    const generatorUsed = process.cpuUsage(generatorCpu);
+    const generatorSeconds = (generatorUsed.user + generatorUsed.system) / 1e6;
+    processes.generator = { cpuSeconds: Math.round(generatorSeconds * 100) / 100, cpuPercent: Math.round((1000 * generatorSeconds) / seconds) / 10, peakRssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) };
+    const cpuPerEventMicros = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, Math.round((p.cpuSeconds * 1e6) / expected.unique)]));
+    cpuPerEventMicros.pipeline = PIPELINE_PROCESSES.reduce((sum, name) => sum + (cpuPerEventMicros[name] ?? 0), 0);
     const mismatches = await verify(db, schema, expected);
     const throughput = Math.round(expected.unique / seconds);
     say(`run ${run}: ${expected.unique} events in ${seconds.toFixed(1)} s = ${throughput} events/s end to end; exact: ${mismatches.length === 0}`);
@@ -425,6 +458,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
       http,
       mismatches: mismatches.slice(0, 20),
       processes,
+      cpuPerEventMicros,
       latencyMs,
       alertLatencyMs: latency?.alert,
       latencyHopsMs: latency?.hops,
@@ -447,8 +481,11 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
 }
 
 async function main(): Promise<void> {
-  const setup = spawnSync(process.execPath, [path.join(ROOT, 'tools/setup.js')], { stdio: 'inherit' });
-  if (setup.status !== 0) process.exit(setup.status ?? 1);
+  // BENCH_SKIP_SETUP=1: the machine is set up already (e.g. repeated A/B runs while others share node_modules).
+  if (env.BENCH_SKIP_SETUP !== '1') {
+    const setup = spawnSync(process.execPath, [path.join(ROOT, 'tools/setup.js')], { stdio: 'inherit' });
+    if (setup.status !== 0) process.exit(setup.status ?? 1);
+  }
   let stopBroker = false;
   if (!env.KAFKA_BROKERS) {
     const out = spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'ensure', '--json'], { encoding: 'utf8' });
@@ -472,7 +509,7 @@ async function main(): Promise<void> {
   const summary = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    config: { events: EVENTS, customers: CUSTOMERS, runs: RUNS, duplicateRate: 0.01, lateRate: 0.01, naiveEvents: NAIVE_EVENTS, latencySeconds: LATENCY_SECONDS, latencyLoad: LATENCY_LOAD, producerClient: env.KAFKA_PRODUCER_CLIENT ?? 'kafkajs', consumerClient: 'kafkajs' },
+    config: { servicesRoot: SERVICES_ROOT === ROOT ? undefined : SERVICES_ROOT, events: EVENTS, customers: CUSTOMERS, runs: RUNS, duplicateRate: 0.01, lateRate: 0.01, naiveEvents: NAIVE_EVENTS, latencySeconds: LATENCY_SECONDS, latencyLoad: LATENCY_LOAD, producerClient: env.KAFKA_PRODUCER_CLIENT ?? 'kafkajs', consumerClient: 'kafkajs' },
     throughput: { median: median(throughputs), min: Math.min(...throughputs), max: Math.max(...throughputs) },
     naiveBaseline: { median: median(naive), ratio: Math.round((median(throughputs) / median(naive)) * 10) / 10 },
     httpThroughput: { median: median(results.flatMap((r) => (r.http ? [r.http.throughputEventsPerSecond] : []))) },
@@ -482,6 +519,7 @@ async function main(): Promise<void> {
       p50: median(results.flatMap((r) => (r.entitlementCheckMs ? [r.entitlementCheckMs.p50] : []))),
       p99: median(results.flatMap((r) => (r.entitlementCheckMs ? [r.entitlementCheckMs.p99] : []))),
     },
+    cpuPerEventMicros: { pipeline: median(results.map((r) => r.cpuPerEventMicros.pipeline)) },
     allExact: results.every((r) => r.exact),
     runs: results,
   };
@@ -495,6 +533,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${summary.machine.cpus} cores (${summary.machine.cpuModel}), ${summary.machine.memoryGiB} GiB, Node ${summary.machine.node}; broker, Postgres, services and generator on the same machine.`,
     `Load: ${EVENTS} unique events, ${CUSTOMERS} Zipf-skewed customers, meters SUM/COUNT/UNIQUE_COUNT, 1 % duplicates, 1 % late; ${RUNS} runs.`,
+    ...(SERVICES_ROOT === ROOT ? [] : [`Services started from ${SERVICES_ROOT}.`]),
     `Kafka clients: services' producers ${summary.config.producerClient}, consumers and load generator kafkajs.`,
     '',
     '| metric | median | spread |',
@@ -510,12 +549,15 @@ async function main(): Promise<void> {
     `| entitlement check p50 / p99 under that load | ${summary.entitlementCheckMs.p50} / ${summary.entitlementCheckMs.p99} ms | per run p99: ${results.map((r) => r.entitlementCheckMs?.p99).join(', ')} |`,
     `| exact totals in every run | ${summary.allExact ? 'yes' : 'NO'} | |`,
     '',
-    '| run | events/s | exact | CPU % (ingestion / aggregation / threshold-alerting / broker) | peak RSS MiB (same order) |',
-    '|---|---|---|---|---|',
+    `CPU per event: user + system CPU time of each process (from /proc) during the throughput phase, divided by the unique events; postgres = the bench database's client backends; pipeline = ${PIPELINE_PROCESSES.join(' + ')} (the broker is shared with anything else running on the machine); the generator is the load, reported apart.`,
+    '',
+    `| run | events/s | exact | CPU % of a core (${CPU_COLUMNS.join(' / ')}) | CPU µs per event (${CPU_COLUMNS.join(' / ')}) | pipeline µs per event | peak RSS MiB (${CPU_COLUMNS.join(' / ')}) |`,
+    '|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.run} | ${r.throughputEventsPerSecond} | ${r.exact} | ${r.processes.ingestion?.cpuPercent} / ${r.processes.aggregation?.cpuPercent} / ${r.processes['threshold-alerting']?.cpuPercent} / ${r.processes.broker?.cpuPercent ?? '-'} | ${r.processes.ingestion?.peakRssMiB} / ${r.processes.aggregation?.peakRssMiB} / ${r.processes['threshold-alerting']?.peakRssMiB} / ${r.processes.broker?.peakRssMiB ?? '-'} |`,
+        `| ${r.run} | ${r.throughputEventsPerSecond} | ${r.exact} | ${CPU_COLUMNS.map((c) => r.processes[c]?.cpuPercent ?? '-').join(' / ')} | ${CPU_COLUMNS.map((c) => r.cpuPerEventMicros[c] ?? '-').join(' / ')} | ${r.cpuPerEventMicros.pipeline} | ${CPU_COLUMNS.map((c) => r.processes[c]?.peakRssMiB ?? '-').join(' / ')} |`,
     ),
+    `| median | ${summary.throughput.median} | | | ${CPU_COLUMNS.map((c) => median(results.map((r) => r.cpuPerEventMicros[c] ?? NaN))).join(' / ')} | ${summary.cpuPerEventMicros.pipeline} | |`,
     '',
   ].join('\n');
   writeFileSync(path.join(dir, `${stamp}.md`), md);
