@@ -1,6 +1,6 @@
-// Tracing starts before anything else is loaded.
-import { startTelemetry, stopTelemetry } from '@tally/telemetry';
-startTelemetry({ serviceName: 'gateway' });
+// Tracing starts before anything else is loaded (see instrument.ts).
+import './instrument';
+import { stopTelemetry } from '@tally/telemetry';
 
 import { collectDefaultMetrics } from 'prom-client';
 import { JsonLogger } from '@tally/telemetry';
@@ -17,6 +17,7 @@ try {
   process.exit(78); // EX_CONFIG, as the services
 }
 collectDefaultMetrics();
+if (!config.portalTokenSecretConfigured) logger.warn('PORTAL_TOKEN_SECRET is not set: portal tokens are signed with a random key and end when this process does');
 const gateway = createGateway(config, openApiDocument, logger);
 gateway.server.on('error', (e) => {
   logger.error(`gateway could not start: ${e.message}`, { port: config.port });
