@@ -7,6 +7,7 @@ export * from './events/usage-aggregate';
 export * from './events/meter-catalog';
 export * from './events/api-key';
 export * from './events/subscription';
+export * from './events/plan';
 export * from './events/usage-threshold-alert';
 export * from './events/invoice';
 export * from './events/credit-note';

@@ -6,6 +6,7 @@ import { usageAggregateSchema } from './events/usage-aggregate';
 import { meterDefinitionSchema } from './events/meter-catalog';
 import { apiKeyChangedSchema } from './events/api-key';
 import { subscriptionChangedSchema } from './events/subscription';
+import { planChangedSchema } from './events/plan';
 import { usageThresholdAlertSchema } from './events/usage-threshold-alert';
 import { invoiceChangedSchema } from './events/invoice';
 import { creditNoteIssuedSchema } from './events/credit-note';
@@ -27,6 +28,7 @@ export const TOPIC_SCHEMAS: Readonly<Record<string, ZodType>> = {
   [TOPICS.catalogMeters]: meterDefinitionSchema,
   [TOPICS.catalogApiKeys]: apiKeyChangedSchema,
   [TOPICS.billingSubscriptions]: subscriptionChangedSchema,
+  [TOPICS.billingPlans]: planChangedSchema,
   [TOPICS.alertsUsageThreshold]: usageThresholdAlertSchema,
   [TOPICS.billingInvoices]: invoiceChangedSchema,
   [TOPICS.billingCreditNotes]: creditNoteIssuedSchema,

@@ -8,6 +8,7 @@ export const TOPICS = {
   usageAggregates: 'usage.aggregates.v1',
   alertsUsageThreshold: 'alerts.usage-threshold.v1',
   billingSubscriptions: 'billing.subscriptions.v1',
+  billingPlans: 'billing.plans.v1',
   billingInvoices: 'billing.invoices.v1',
   billingCreditNotes: 'billing.credit-notes.v1',
   billingAccountStatus: 'billing.account-status.v1',
@@ -28,6 +29,7 @@ export const COMPACTED_TOPICS: ReadonlySet<string> = new Set<string>([
   TOPICS.catalogMeters,
   TOPICS.catalogApiKeys,
   TOPICS.billingSubscriptions,
+  TOPICS.billingPlans,
 ]);
 
 /**

@@ -28,6 +28,25 @@ export const usageThresholdAlertSchema = envelopeSchema.extend({
   included: decimalString,
   /** Run-rate projection of the period-end usage. */
   projected: decimalString.optional(),
+  /**
+   * The forecast of the period-end usage (run-rate blended with the recent daily trend, threshold-alerting's
+   * `usage-forecast.ts`), when there was enough data: always on `forecast` alerts.
+   */
+  projectedUsage: decimalString.optional(),
+  /**
+   * On `forecast` and `overage` alerts: a higher plan of the tenant (same currency and interval, higher base
+   * fee) on which the projected period would cost less than on the current one, and the saving.
+   */
+  recommendation: z
+    .object({
+      currentPlan: z.string().min(1),
+      plan: z.string().min(1),
+      currency: z.string().length(3),
+      currentCost: decimalString,
+      recommendedCost: decimalString,
+      saving: decimalString,
+    })
+    .optional(),
   /** This meter's charge for the usage so far (unrounded, in `currency`), when the plan's charge is known. */
   costSoFar: decimalString.optional(),
   /** What the units above the included ones cost so far (overage alerts). */
