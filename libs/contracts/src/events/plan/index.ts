@@ -23,7 +23,7 @@ export const planChangedSchema = envelopeSchema.extend({
   charges: z.array(publishedPlanChargeSchema),
 });
 
-export type PublishedPlanCharge = z.infer<typeof planChargeSchema>;
+export type PublishedPlanCharge = z.infer<typeof publishedPlanChargeSchema>;
 export type PlanChanged = z.infer<typeof planChangedSchema>;
 
 export const planKey = (tenant: string, planCode: string): string => `${tenant}:${planCode}`;
