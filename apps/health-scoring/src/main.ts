@@ -1,6 +1,5 @@
-// Tracing starts before anything else is loaded.
-import { startTelemetry } from '@tally/telemetry';
-startTelemetry({ serviceName: 'health-scoring' });
+// Tracing starts before anything else is loaded (see instrument.ts).
+import './instrument';
 
 import { runService } from '@tally/nest-platform';
 import { healthScoringService } from './health-scoring.service';

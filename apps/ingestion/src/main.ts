@@ -1,6 +1,5 @@
-// Tracing starts before anything else is loaded.
-import { startTelemetry } from '@tally/telemetry';
-startTelemetry({ serviceName: 'ingestion' });
+// Tracing starts before anything else is loaded (see instrument.ts).
+import './instrument';
 
 import { runService } from '@tally/nest-platform';
 import { ingestionService } from './ingestion.service';

@@ -1,6 +1,7 @@
+import { tracing } from '@opentelemetry/sdk-node';
 import type { DataSource } from 'typeorm';
 import { openServiceDataSource } from '@tally/postgres';
-import { JsonLogger } from '@tally/telemetry';
+import { JsonLogger, startTelemetry, stopTelemetry } from '@tally/telemetry';
 import { expectEventually, TestSuite } from '@tally/testing';
 import { KafkajsEventProducer, type EventProducer, type ProducedRecord } from './event-producer';
 import { writeOutbox } from './outbox';
@@ -24,7 +25,10 @@ describe('OutboxRelay (real Kafka + Postgres)', () => {
   let dataSource: DataSource;
   let producer: KafkajsEventProducer;
 
+  const spans = new tracing.InMemorySpanExporter();
+
   beforeAll(async () => {
+    startTelemetry({ serviceName: 'relay-test', spanProcessors: [new tracing.SimpleSpanProcessor(spans)] });
     dataSource = await openServiceDataSource({ url: suite.databaseUrl, schema: suite.schema('relay'), migrations: KAFKA_PLUMBING_MIGRATIONS });
     producer = new KafkajsEventProducer(suite.kafka);
     await producer.connect();
@@ -33,7 +37,42 @@ describe('OutboxRelay (real Kafka + Postgres)', () => {
   afterAll(async () => {
     await producer?.disconnect();
     await dataSource?.destroy();
+    await stopTelemetry();
     await suite.cleanup();
+  });
+
+  it('restores the trace context stored with a row: the record is sent under a PRODUCER span that is its child', async () => {
+    const topic = 'relay.traced.v1';
+    const collector = await suite.collect([topic]);
+    const stored = { trace: '4bf92f3577b34da6a3ce929d0e0e4736', span: '00f067aa0ba902b7' };
+    await dataSource.transaction((m) =>
+      writeOutbox(m, [
+        { topic: suite.topic(topic), key: 'k', value: JSON.stringify({ eventId: 'traced' }), headers: { traceparent: `00-${stored.trace}-${stored.span}-01`, tracestate: 'vendor=x', 'tally-tenant': 'acme' } },
+        // No context stored (written outside any trace), and a malformed one: both sent as stored, no span.
+        { topic: suite.topic(topic), key: 'k', value: JSON.stringify({ eventId: 'untraced' }), headers: { 'tally-tenant': 'acme' } },
+        { topic: suite.topic(topic), key: 'k', value: JSON.stringify({ eventId: 'garbage' }), headers: { traceparent: 'not-a-traceparent' } },
+      ]),
+    );
+    spans.reset();
+    const relay = new OutboxRelay(dataSource, producer, logger);
+    while ((await relay.publishOnce()) > 0);
+
+    const got = await expectEventually(() => {
+      const list = collector.on<{ eventId: string }>(topic);
+      expect(list.map((m) => m.value.eventId)).toEqual(['traced', 'untraced', 'garbage']);
+      return list;
+    });
+    const sends = spans.getFinishedSpans().filter((s) => s.name === `send ${suite.topic(topic)}`);
+    expect(sends).toHaveLength(1);
+    const [send] = sends;
+    expect(send.spanContext().traceId).toBe(stored.trace);
+    expect(send.parentSpanContext?.spanId).toBe(stored.span);
+    // The consumer sees the send span as the record's parent, in the stored trace, with the stored tracestate.
+    expect(got[0].headers.traceparent).toBe(`00-${stored.trace}-${send.spanContext().spanId}-01`);
+    expect(got[0].headers.tracestate).toBe('vendor=x');
+    expect(got[0].headers['tally-tenant']).toBe('acme');
+    expect(got[1].headers.traceparent).toBeUndefined();
+    expect(got[2].headers.traceparent).toBe('not-a-traceparent');
   });
 
   it('loses nothing when it crashes between publishing and marking: the rows are published again, in order per key', async () => {

@@ -1,6 +1,7 @@
+import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { DataSource, EntityManager } from 'typeorm';
 import { schemaOf } from '@tally/postgres';
-import type { JsonLogger } from '@tally/telemetry';
+import { contextFromHeaders, spanContextOf, traceHeaders, type JsonLogger } from '@tally/telemetry';
 import type { EventProducer, ProducedRecord } from './event-producer';
 import { describeFailure, failureKind, isPermanentRecordFailure } from './failure-kind';
 import { outboxParked, outboxParkedPending, outboxPending, outboxPublished } from './kafka-metrics';
@@ -15,6 +16,52 @@ interface OutboxRow {
 }
 
 const toRecord = (r: OutboxRow): ProducedRecord => ({ topic: r.topic, key: r.message_key, value: r.value, headers: r.headers });
+
+const tracer = trace.getTracer('@tally/kafka');
+
+/**
+ * The rows as records, each row that was written inside a trace with a PRODUCER span continuing that trace
+ * (the context stored in the row's headers when it was written, restored here) and its headers pointing at
+ * that span: a consumer's batch span links to the send, which sits in the trace of the request or message
+ * that caused the row. Rows without a stored context are sent as stored. The caller ends the spans.
+ */
+function tracedRecords(rows: OutboxRow[]): { records: ProducedRecord[]; spans: Span[] } {
+  const spans: Span[] = [];
+  const records = rows.map((row) => {
+    const stored = contextFromHeaders(row.headers);
+    if (!spanContextOf(stored)) return toRecord(row);
+    const span = tracer.startSpan(
+      `send ${row.topic}`,
+      { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.destination.name': row.topic, 'tally.outbox.id': row.id } },
+      stored,
+    );
+    spans.push(span);
+    return { ...toRecord(row), headers: { ...row.headers, ...traceHeaders(trace.setSpan(stored, span)) } };
+  });
+  return { records, spans };
+}
+
+function endSpans(spans: Span[], error?: unknown): void {
+  for (const span of spans) {
+    if (error !== undefined) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+    }
+    span.end();
+  }
+}
+
+/** Sends `rows` in one call, each traced as above. */
+async function sendTraced(producer: EventProducer, rows: OutboxRow[]): Promise<void> {
+  const { records, spans } = tracedRecords(rows);
+  try {
+    await producer.send(records);
+  } catch (e) {
+    endSpans(spans, e);
+    throw e;
+  }
+  endSpans(spans);
+}
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -104,7 +151,7 @@ export class OutboxRelay {
       outboxPending.set(rows.length);
       if (rows.length === 0) return 0;
       try {
-        await this.producer.send(rows.map(toRecord));
+        await sendTraced(this.producer, rows);
         await this.markPublished(m, rows);
         return rows.length;
       } catch (e) {
@@ -132,7 +179,7 @@ export class OutboxRelay {
     try {
       for (const row of rows) {
         try {
-          await this.producer.send([toRecord(row)]);
+          await sendTraced(this.producer, [row]);
           sent.push(row);
         } catch (e) {
           if (failureKind(e) === 'transient' && !isPermanentRecordFailure(e)) return { published: sent.length, failure: e };
