@@ -21,6 +21,7 @@ const TITLES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 export const PORTAL_TOKENS_PATH = '/api/v1/portal/tokens';
+export const PORTAL_SESSION_PATH = '/api/v1/portal/session';
 const PORTAL_BEARER = /^bearer\s+(tpt_\S+)\s*$/i;
 
 function sendProblem(res: ServerResponse, status: number, detail: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): void {
@@ -149,6 +150,10 @@ export function createGateway(config: GatewayConfig, document: { paths: Record<s
       return sendProblem(res, 401, verified.reason === 'expired' ? 'the portal token has expired' : 'the portal token is not valid', { 'www-authenticate': 'Bearer error="invalid_token"' });
     }
     const claims: PortalClaims = verified.claims;
+    // What the dashboard opened with a token shows: its customer and when it ends (never the key inside).
+    if (pathname === PORTAL_SESSION_PATH && (method === 'GET' || method === 'HEAD')) {
+      return sendBody(req, res, 'application/json', JSON.stringify({ customer: claims.customer, expiresAt: new Date(claims.expiresAt * 1000).toISOString() }), { 'cache-control': 'no-store' });
+    }
     const decision = portalDecision(method, pathname, search, claims.customer);
     if (!decision.allow) {
       req.resume();
