@@ -22,8 +22,10 @@ function exactDecimal(value: number | string): { value: Decimal } | { issue: str
 }
 
 /** A positive bounded decimal: a percentage (number or decimal string), or units or money (decimal string, as every plan amount). */
-function positive(kind: 'percent' | 'quantity' | 'amount') {
-  const input = kind === 'percent' ? z.union([z.number(), z.string()]) : z.string();
+function positive(kind: 'percent'): z.ZodType<number | string>;
+function positive(kind: 'quantity' | 'amount'): z.ZodType<string>;
+function positive(kind: 'percent' | 'quantity' | 'amount'): z.ZodType<number | string> {
+  const input: z.ZodType<number | string> = kind === 'percent' ? z.union([z.number(), z.string()]) : z.string();
   return input.superRefine((raw, ctx) => {
     const parsed = exactDecimal(raw);
     if ('issue' in parsed) {

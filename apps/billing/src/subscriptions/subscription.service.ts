@@ -2,13 +2,31 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { customerKey, isoDateTime, subscriptionKey, TOPICS, type AccountStatusChanged, type Entitlement, type SubscriptionChanged } from '@tally/contracts';
+import { customerKey, isoDateTime, subscriptionKey, TOPICS, type SubscriptionChanged } from '@tally/contracts';
 import { OutboxPublisher, problem, type OutgoingEvent } from '@tally/nest-platform';
-import { schemaOf } from '@tally/postgres';
-import { CatalogRepository, type PlanVersion } from '../catalog/catalog.repository';
-import type { PlanDefinition } from '../catalog/plan-definition';
-import { nextPeriod, periodContaining, type BillingTime, type PeriodRule } from '../domain/billing-periods';
+import { CatalogRepository } from '../catalog/catalog.repository';
+import type { BillingTime } from '../domain/billing-periods';
+import { accountStatusOnSubscribe, entitlementsOf, subscriptionChanged } from '../domain/subscription-event';
+import {
+  besideConflict,
+  cancelDecision,
+  changePlanStatusRefusal,
+  createOutcome,
+  firstPeriod,
+  pauseRefusal,
+  planChangeOutcome,
+  planChangeRecord,
+  resumeRefusal,
+  rollDecision,
+  secondPlanChangeRefusal,
+  type Refusal,
+} from '../domain/subscription-lifecycle';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
+import { SubscriptionRepository, toSubscription, type SubscriptionRow } from './subscription.repository';
+
+// Invoices read stored subscriptions through these.
+export { periodRuleOf, type SubscriptionRow } from './subscription.repository';
+export { entitlementsOf } from '../domain/subscription-event';
 
 /** Periods one subscription may roll in one job run (a subscription backdated by years catches up over runs). */
 const MAX_ROLLS_PER_RUN = 500;
@@ -29,49 +47,23 @@ export const cancelSchema = z.object({ atPeriodEnd: z.boolean().default(true) })
 
 export type CreateSubscription = z.input<typeof createSubscriptionSchema>;
 
-export interface SubscriptionRow {
-  tenant: string;
-  subscription_id: string;
-  customer: string;
-  plan: string;
-  plan_version: number;
-  status: 'active' | 'paused' | 'canceled';
-  period_start: Date;
-  period_end: Date;
-  currency: string;
-  billing_time: BillingTime;
-  started_at: Date;
-  cancel_at_period_end: boolean;
-  ended_at: Date | null;
-  entitlements: Entitlement[];
-  timezone: string;
-  interval: 'monthly' | 'yearly';
-  /** The plan version's definition (joined). */
-  definition: PlanDefinition;
-}
-
 type Emit = (event: OutgoingEvent) => void;
 
-export const periodRuleOf = (row: Pick<SubscriptionRow, 'billing_time' | 'interval' | 'started_at' | 'timezone'>): PeriodRule => ({
-  billingTime: row.billing_time,
-  interval: row.interval,
-  startedAt: row.started_at,
-  timeZone: row.timezone,
-});
-
-/** What threshold-alerting enforces: the included units of each charge that has them. */
-export function entitlementsOf(plan: PlanVersion): Entitlement[] {
-  return plan.plan.charges
-    .filter((c) => c.includedUnits !== undefined)
-    .map((c) => ({ meter: c.meter, included: c.includedUnits!, thresholds: c.thresholds ?? [50, 75, 90, 100], hardLimit: c.hardLimit ?? false }));
-}
+const refuse = (r: Refusal | null): void => {
+  if (r) throw problem(r.status, r.title, r.errors);
+};
+const isRefusal = (x: unknown): x is Refusal => typeof x === 'object' && x !== null && 'status' in x && 'title' in x;
 
 /**
- * Owns subscriptions and their periods. Every change is written with its `billing.subscriptions.v1`
- * message in one transaction (outbox), so consumers never miss or invent a change.
+ * The subscription use cases. Each runs in one transaction: load the subscription, ask the lifecycle
+ * (domain/subscription-lifecycle.ts) what the change does, write it, and write its
+ * `billing.subscriptions.v1` message to the outbox in the same transaction (domain/subscription-event.ts),
+ * so consumers never miss or invent a change.
  */
 @Injectable()
 export class SubscriptionService {
+  private readonly repo = new SubscriptionRepository();
+
   constructor(
     private readonly outbox: OutboxPublisher,
     private readonly catalog: CatalogRepository,
@@ -81,104 +73,56 @@ export class SubscriptionService {
   async create(tenant: string, input: CreateSubscription, now = new Date()): Promise<SubscriptionChanged> {
     const parsed = createSubscriptionSchema.parse(input);
     return this.outbox.inTransaction(async (m, emit) => {
-      const s = schemaOf(m.connection);
       const customer = await this.catalog.customer(tenant, parsed.customer, m);
       if (!customer) throw problem(404, `no customer "${parsed.customer}"`, [{ pointer: '/customer', detail: 'unknown customer' }]);
       const plan = await this.catalog.plan(tenant, parsed.plan, parsed.planVersion, m);
       if (!plan) throw problem(404, `no plan "${parsed.plan}"${parsed.planVersion ? ` version ${parsed.planVersion}` : ''}`, [{ pointer: '/plan', detail: 'unknown plan' }]);
       const id = parsed.id ?? randomUUID();
-      // Taken before the existence check, so a create retried concurrently finds the first one instead of
-      // tripping over it in the check beside the customer's other subscriptions.
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${s}:customer:${tenant}:${parsed.customer}`]);
-      const existing = await this.row(m, tenant, id);
-      if (existing) {
-        if (existing.customer !== parsed.customer || existing.plan !== parsed.plan) throw problem(409, `subscription "${id}" exists with another customer or plan`);
-        return this.toEvent(existing, now);
-      }
+      await this.repo.lockCustomer(m, tenant, parsed.customer);
+      const existing = await this.repo.row(m, tenant, id);
+      const outcome = createOutcome(existing, { id, customer: parsed.customer, plan: parsed.plan });
+      if (isRefusal(outcome)) throw problem(outcome.status, outcome.title);
+      if (outcome === 'replay') return this.eventOf(existing!, now);
       const startedAt = parsed.startAt ? new Date(parsed.startAt) : now;
-      const rule: PeriodRule = { billingTime: parsed.billingTime, interval: plan.plan.interval, startedAt, timeZone: customer.timezone };
-      const period = periodContaining(rule, startedAt);
-      await this.assertFitsBeside(m, tenant, parsed.customer, plan, period);
-      await m.query(
-        `INSERT INTO ${s}.subscriptions (tenant, subscription_id, customer, plan, plan_version, status, period_start, period_end, entitlements,
-           currency, billing_time, started_at)
-         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11)`,
-        [tenant, id, parsed.customer, plan.plan.code, plan.version, period.start, period.end, JSON.stringify(entitlementsOf(plan)),
-          plan.plan.currency, parsed.billingTime, startedAt],
-      );
-      await m.query(
-        `INSERT INTO ${s}.billing_periods (tenant, subscription_id, period_start, period_end, customer, plan_code, plan_version, active_from)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $3)`,
-        [tenant, id, period.start, period.end, parsed.customer, plan.plan.code, plan.version],
-      );
-      const row = (await this.row(m, tenant, id))!;
+      const period = firstPeriod({ billingTime: parsed.billingTime, interval: plan.plan.interval, startedAt, timeZone: customer.timezone });
+      const siblings = await this.repo.siblings(m, tenant, parsed.customer);
+      refuse(besideConflict(plan.plan.charges.map((c) => c.meter), period, siblings));
+      await this.repo.insert(m, {
+        tenant, id, customer: parsed.customer, plan: plan.plan.code, planVersion: plan.version, currency: plan.plan.currency,
+        billingTime: parsed.billingTime, startedAt, period, entitlements: entitlementsOf(plan.plan),
+      });
+      const row = (await this.repo.row(m, tenant, id))!;
       this.publish(row, emit, now);
-      // Health scoring takes its billing input from here: a new subscriber starts with the customer's standing.
-      const status: AccountStatusChanged = {
-        eventId: randomUUID(),
-        occurredAt: now.toISOString(),
-        tenant,
-        customer: parsed.customer,
-        status: customer.accountStatus as AccountStatusChanged['status'],
-        overdueInvoices: 0,
-      };
-      emit({ topic: TOPICS.billingAccountStatus, key: customerKey(tenant, parsed.customer), value: status });
-      return this.toEvent(row, now);
+      emit({ topic: TOPICS.billingAccountStatus, key: customerKey(tenant, parsed.customer), value: accountStatusOnSubscribe(toSubscription(row), customer.accountStatus, { eventId: randomUUID(), occurredAt: now }) });
+      return this.eventOf(row, now);
     });
   }
 
   /** Moves to another plan (or another version of the same) now; the base fee is prorated by day at period close. */
   async changePlan(tenant: string, id: string, input: z.input<typeof changePlanSchema>, now = new Date()): Promise<SubscriptionChanged> {
     const parsed = changePlanSchema.parse(input);
-    return this.mutate(tenant, id, now, async (m, row) => {
-      if (row.status === 'canceled') throw problem(409, 'the subscription is canceled');
-      const plan = await this.catalog.plan(tenant, parsed.plan, parsed.planVersion, m);
-      if (!plan) throw problem(404, `no plan "${parsed.plan}"`, [{ pointer: '/plan', detail: 'unknown plan' }]);
-      if (plan.plan.currency !== row.currency) throw problem(409, `the plan is in ${plan.plan.currency}, the subscription in ${row.currency}`);
-      if (plan.plan.interval !== row.interval) throw problem(409, `the plan is billed ${plan.plan.interval}, the subscription ${row.interval}`);
-      if (plan.plan.code === row.plan && plan.version === row.plan_version) return;
-      const s = schemaOf(m.connection);
-      const [period] = await m.query(
-        `SELECT plan_change FROM ${s}.billing_periods WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 FOR UPDATE`,
-        [tenant, id, row.period_start],
-      );
-      if (period?.plan_change) throw problem(409, 'the plan was already changed this period; the next change can take effect from the next period');
-      await this.assertFitsBeside(m, tenant, row.customer, plan, { start: row.period_start, end: row.period_end }, id);
-      await m.query(
-        `UPDATE ${s}.billing_periods SET plan_change = $4, plan_code = $5, plan_version = $6
-         WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3`,
-        [tenant, id, row.period_start, JSON.stringify({ changeAt: now.toISOString(), previousPlan: row.plan, previousVersion: row.plan_version }), plan.plan.code, plan.version],
-      );
-      await m.query(
-        `UPDATE ${s}.subscriptions SET plan = $3, plan_version = $4, entitlements = $5, updated_at = now() WHERE tenant = $1 AND subscription_id = $2`,
-        [tenant, id, plan.plan.code, plan.version, JSON.stringify(entitlementsOf(plan))],
-      );
-    });
+    return this.mutate(tenant, id, now, (m, row) => this.moveToPlan(m, row, parsed, now));
   }
 
   /** Moves the subscription to its plan's latest version. */
   async migrate(tenant: string, id: string, now = new Date()): Promise<SubscriptionChanged> {
-    const row = await this.outbox.inTransaction((m) => this.row(m, tenant, id));
-    if (!row) throw problem(404, `no subscription "${id}"`);
-    return this.changePlan(tenant, id, { plan: row.plan }, now);
+    return this.mutate(tenant, id, now, (m, row) => this.moveToPlan(m, row, { plan: row.plan }, now));
   }
 
   /** Stops the base fee (whole days paused are credited at close); usage is still metered and billed. */
   async pause(tenant: string, id: string, now = new Date()): Promise<SubscriptionChanged> {
     return this.mutate(tenant, id, now, async (m, row) => {
-      if (row.status !== 'active') throw problem(409, `the subscription is ${row.status}`);
-      const s = schemaOf(m.connection);
-      await m.query(`UPDATE ${s}.subscriptions SET status = 'paused', updated_at = now() WHERE tenant = $1 AND subscription_id = $2`, [tenant, id]);
-      await m.query(`UPDATE ${s}.billing_periods SET paused_at = $4 WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3`, [tenant, id, row.period_start, now]);
+      refuse(pauseRefusal(row.status));
+      await this.repo.setStatus(m, tenant, id, 'paused');
+      await this.repo.startPause(m, tenant, id, row.period_start, now);
     });
   }
 
   async resume(tenant: string, id: string, now = new Date()): Promise<SubscriptionChanged> {
     return this.mutate(tenant, id, now, async (m, row) => {
-      if (row.status !== 'paused') throw problem(409, `the subscription is ${row.status}`);
-      const s = schemaOf(m.connection);
-      await m.query(`UPDATE ${s}.subscriptions SET status = 'active', updated_at = now() WHERE tenant = $1 AND subscription_id = $2`, [tenant, id]);
-      await this.endPause(m, tenant, id, row.period_start, now);
+      refuse(resumeRefusal(row.status));
+      await this.repo.setStatus(m, tenant, id, 'active');
+      await this.repo.endPause(m, tenant, id, row.period_start, now);
     });
   }
 
@@ -186,36 +130,28 @@ export class SubscriptionService {
   async cancel(tenant: string, id: string, input: z.input<typeof cancelSchema>, now = new Date()): Promise<SubscriptionChanged> {
     const { atPeriodEnd } = cancelSchema.parse(input);
     return this.mutate(tenant, id, now, async (m, row) => {
-      if (row.status === 'canceled') throw problem(409, 'the subscription is already canceled');
-      const s = schemaOf(m.connection);
-      if (atPeriodEnd) {
-        await m.query(`UPDATE ${s}.subscriptions SET cancel_at_period_end = true, updated_at = now() WHERE tenant = $1 AND subscription_id = $2`, [tenant, id]);
-        return;
-      }
-      if (row.status === 'paused') await this.endPause(m, tenant, id, row.period_start, now);
-      await m.query(
-        `UPDATE ${s}.subscriptions SET status = 'canceled', ended_at = $3, period_end = $3, entitlements = '[]', updated_at = now()
-         WHERE tenant = $1 AND subscription_id = $2`,
-        [tenant, id, now],
-      );
-      await m.query(
-        `UPDATE ${s}.billing_periods SET active_to = $4, period_end = $4 WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3`,
-        [tenant, id, row.period_start, now],
-      );
+      const decision = cancelDecision(row.status, atPeriodEnd, now);
+      if (isRefusal(decision)) throw problem(decision.status, decision.title);
+      if (decision.kind === 'at-period-end') return this.repo.setCancelAtPeriodEnd(m, tenant, id);
+      if (decision.endPause) await this.repo.endPause(m, tenant, id, row.period_start, decision.endsAt);
+      await this.repo.cancelNow(m, tenant, id, row.period_start, decision.endsAt);
     });
   }
 
   async get(tenant: string, id: string): Promise<SubscriptionChanged & { billingTime: BillingTime; startedAt: string }> {
-    const row = await this.outbox.inTransaction((m) => this.row(m, tenant, id));
+    const row = await this.outbox.inTransaction((m) => this.repo.row(m, tenant, id));
     if (!row) throw problem(404, `no subscription "${id}"`);
-    return { ...this.toEvent(row, new Date()), billingTime: row.billing_time, startedAt: row.started_at.toISOString() };
+    return { ...this.eventOf(row, new Date()), billingTime: row.billing_time, startedAt: row.started_at.toISOString() };
   }
 
   async list(tenant: string, customer: string): Promise<SubscriptionChanged[]> {
-    return this.outbox.inTransaction(async (m) => {
-      const rows: SubscriptionRow[] = await m.query(`${this.selectRows(m)} WHERE s.tenant = $1 AND s.customer = $2 ORDER BY s.created_at`, [tenant, customer]);
-      return rows.map((r) => this.toEvent(r, new Date()));
-    });
+    const rows = await this.outbox.inTransaction((m) => this.repo.ofCustomer(m, tenant, customer));
+    return rows.map((r) => this.eventOf(r, new Date()));
+  }
+
+  /** The stored subscription with its customer's zone and plan version (invoices compose from it). */
+  async row(m: EntityManager, tenant: string, id: string): Promise<SubscriptionRow | null> {
+    return this.repo.row(m, tenant, id);
   }
 
   /**
@@ -226,12 +162,7 @@ export class SubscriptionService {
    */
   async rollPeriods(now = new Date()): Promise<number> {
     const backingOff = await this.failures.backingOff('roll-period', now);
-    const due: Array<{ tenant: string; subscription_id: string }> = await this.outbox.inTransaction((m) =>
-      m.query(
-        `SELECT tenant, subscription_id FROM ${schemaOf(m.connection)}.subscriptions WHERE status IN ('active', 'paused') AND period_end <= $1 ORDER BY period_end`,
-        [now],
-      ),
-    );
+    const due = await this.outbox.inTransaction((m) => this.repo.due(m, now));
     let rolled = 0;
     for (const d of due) {
       if (backingOff.has(failureId(d.tenant, d.subscription_id))) continue;
@@ -249,113 +180,52 @@ export class SubscriptionService {
 
   /** Rolls one due period of the subscription; false when none is due (or another instance holds it). */
   private async rollOne(m: EntityManager, emit: Emit, tenant: string, id: string, now: Date): Promise<boolean> {
-    const s = schemaOf(m.connection);
-    const [due] = await m.query(
-      `SELECT subscription_id FROM ${s}.subscriptions WHERE tenant = $1 AND subscription_id = $2 AND status IN ('active', 'paused') AND period_end <= $3
-       FOR UPDATE SKIP LOCKED`,
-      [tenant, id, now],
-    );
-    if (!due) return false;
-    const row = await this.row(m, tenant, id);
+    if (!(await this.repo.lockDue(m, tenant, id, now))) return false;
+    const row = await this.repo.row(m, tenant, id);
     if (!row) throw new Error(`subscription "${id}" has no customer or plan version to roll its period with`);
-    if (row.cancel_at_period_end) {
-      if (row.status === 'paused') await this.endPause(m, row.tenant, row.subscription_id, row.period_start, row.period_end);
-      await m.query(
-        `UPDATE ${s}.subscriptions SET status = 'canceled', ended_at = period_end, entitlements = '[]', updated_at = now() WHERE tenant = $1 AND subscription_id = $2`,
-        [row.tenant, row.subscription_id],
-      );
+    const decision = rollDecision(toSubscription(row), now);
+    if (decision.kind === 'none') return false;
+    if (decision.endPauseAt) await this.repo.endPause(m, tenant, id, row.period_start, decision.endPauseAt);
+    if (decision.kind === 'end') {
+      await this.repo.endWithPeriod(m, tenant, id);
     } else {
-      const next = nextPeriod(periodRuleOf(row), row.period_end);
-      // A period that does not move forward would roll forever.
-      if (next.end <= row.period_end) throw new Error(`the period after ${row.period_end.toISOString()} ends at ${next.end.toISOString()}, not after it`);
-      if (row.status === 'paused') await this.endPause(m, row.tenant, row.subscription_id, row.period_start, row.period_end);
-      await m.query(
-        `UPDATE ${s}.subscriptions SET period_start = $3, period_end = $4, updated_at = now() WHERE tenant = $1 AND subscription_id = $2`,
-        [row.tenant, row.subscription_id, next.start, next.end],
-      );
-      await m.query(
-        `INSERT INTO ${s}.billing_periods (tenant, subscription_id, period_start, period_end, customer, plan_code, plan_version, active_from, paused_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $3, $8) ON CONFLICT DO NOTHING`,
-        [row.tenant, row.subscription_id, next.start, next.end, row.customer, row.plan, row.plan_version, row.status === 'paused' ? next.start : null],
-      );
+      await this.repo.moveToPeriod(m, tenant, id, decision.next);
+      await this.repo.insertPeriod(m, { tenant, id, customer: row.customer, plan: row.plan, planVersion: row.plan_version }, decision.next, decision.pausedFrom);
     }
-    this.publish((await this.row(m, row.tenant, row.subscription_id))!, emit, now);
+    this.publish((await this.repo.row(m, tenant, id))!, emit, now);
     return true;
   }
 
-  private async endPause(m: EntityManager, tenant: string, id: string, periodStart: Date, at: Date): Promise<void> {
-    await m.query(
-      `UPDATE ${schemaOf(m.connection)}.billing_periods SET paused_ms = paused_ms + GREATEST(0, (extract(epoch FROM $4::timestamptz - paused_at) * 1000)::bigint), paused_at = NULL
-       WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND paused_at IS NOT NULL`,
-      [tenant, id, periodStart, at],
-    );
+  private async moveToPlan(m: EntityManager, row: SubscriptionRow, target: z.output<typeof changePlanSchema>, now: Date): Promise<void> {
+    refuse(changePlanStatusRefusal(row.status));
+    const plan = await this.catalog.plan(row.tenant, target.plan, target.planVersion, m);
+    if (!plan) throw problem(404, `no plan "${target.plan}"`, [{ pointer: '/plan', detail: 'unknown plan' }]);
+    const outcome = planChangeOutcome(toSubscription(row), { code: plan.plan.code, version: plan.version, currency: plan.plan.currency, interval: plan.plan.interval });
+    if (outcome === 'unchanged') return;
+    if (isRefusal(outcome)) throw problem(outcome.status, outcome.title);
+    // The period's row is locked only once the change is otherwise possible.
+    refuse(secondPlanChangeRefusal(await this.repo.periodPlanChanged(m, row.tenant, row.subscription_id, row.period_start)));
+    const siblings = await this.repo.siblings(m, row.tenant, row.customer, row.subscription_id);
+    refuse(besideConflict(plan.plan.charges.map((c) => c.meter), { start: row.period_start, end: row.period_end }, siblings));
+    await this.repo.changePlan(m, row.tenant, row.subscription_id, row.period_start, { code: plan.plan.code, version: plan.version }, planChangeRecord(toSubscription(row), now), entitlementsOf(plan.plan));
   }
 
-  /**
-   * A customer's subscriptions must not charge the same meter, and must share period bounds: usage is
-   * aggregated per customer period, so two overlapping periods of one customer would split it wrongly.
-   */
-  private async assertFitsBeside(m: EntityManager, tenant: string, customer: string, plan: PlanVersion, period: { start: Date; end: Date }, except?: string): Promise<void> {
-    const others: SubscriptionRow[] = await m.query(
-      `${this.selectRows(m)} WHERE s.tenant = $1 AND s.customer = $2 AND s.status <> 'canceled' AND s.subscription_id <> $3`,
-      [tenant, customer, except ?? ''],
-    );
-    const meters = new Set(plan.plan.charges.map((c) => c.meter));
-    for (const other of others) {
-      const shared = other.definition.charges.map((c) => c.meter).filter((x) => meters.has(x));
-      if (shared.length > 0) throw problem(409, `meter(s) ${shared.join(', ')} already charged by subscription "${other.subscription_id}"`);
-      const overlaps = other.period_start < period.end && period.start < other.period_end;
-      const same = other.period_start.getTime() === period.start.getTime() && other.period_end.getTime() === period.end.getTime();
-      if (overlaps && !same) {
-        throw problem(409, `the customer's subscription "${other.subscription_id}" has the period ${other.period_start.toISOString()} - ${other.period_end.toISOString()}; a customer's subscriptions share period bounds (same billing time and interval)`);
-      }
-    }
-  }
-
+  /** One change of one subscription: its row locked, the change written, the new state published, in one transaction. */
   private async mutate(tenant: string, id: string, now: Date, change: (m: EntityManager, row: SubscriptionRow) => Promise<void>): Promise<SubscriptionChanged> {
     return this.outbox.inTransaction(async (m, emit) => {
-      const s = schemaOf(m.connection);
-      const [locked] = await m.query(`SELECT 1 FROM ${s}.subscriptions WHERE tenant = $1 AND subscription_id = $2 FOR UPDATE`, [tenant, id]);
-      if (!locked) throw problem(404, `no subscription "${id}"`);
-      const before = (await this.row(m, tenant, id))!;
-      await change(m, before);
-      const after = (await this.row(m, tenant, id))!;
+      if (!(await this.repo.lock(m, tenant, id))) throw problem(404, `no subscription "${id}"`);
+      await change(m, (await this.repo.row(m, tenant, id))!);
+      const after = (await this.repo.row(m, tenant, id))!;
       this.publish(after, emit, now);
-      return this.toEvent(after, now);
+      return this.eventOf(after, now);
     });
   }
 
-  private selectRows(m: EntityManager): string {
-    const s = schemaOf(m.connection);
-    return `SELECT s.*, c.timezone, p.definition ->> 'interval' AS interval, p.definition FROM ${s}.subscriptions s
-      JOIN ${s}.customers c ON c.tenant = s.tenant AND c.customer_id = s.customer
-      JOIN ${s}.plans p ON p.tenant = s.tenant AND p.code = s.plan AND p.version = s.plan_version`;
-  }
-
-  async row(m: EntityManager, tenant: string, id: string): Promise<SubscriptionRow | null> {
-    const [row] = await m.query(`${this.selectRows(m)} WHERE s.tenant = $1 AND s.subscription_id = $2`, [tenant, id]);
-    return row ?? null;
-  }
-
   private publish(row: SubscriptionRow, emit: Emit, now: Date): void {
-    emit({ topic: TOPICS.billingSubscriptions, key: subscriptionKey(row.tenant, row.customer, row.subscription_id), value: this.toEvent(row, now) });
+    emit({ topic: TOPICS.billingSubscriptions, key: subscriptionKey(row.tenant, row.customer, row.subscription_id), value: this.eventOf(row, now) });
   }
 
-  private toEvent(row: SubscriptionRow, now: Date): SubscriptionChanged {
-    return {
-      eventId: randomUUID(),
-      occurredAt: now.toISOString(),
-      tenant: row.tenant,
-      customer: row.customer,
-      subscriptionId: row.subscription_id,
-      plan: row.plan,
-      planVersion: row.plan_version,
-      currency: row.currency,
-      status: row.status,
-      cancelAtPeriodEnd: row.cancel_at_period_end,
-      periodStart: row.period_start.toISOString(),
-      periodEnd: row.period_end.toISOString(),
-      entitlements: row.status === 'canceled' ? [] : row.entitlements,
-    };
+  private eventOf(row: SubscriptionRow, now: Date): SubscriptionChanged {
+    return subscriptionChanged(toSubscription(row), { eventId: randomUUID(), occurredAt: now });
   }
 }
