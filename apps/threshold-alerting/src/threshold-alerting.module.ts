@@ -4,10 +4,13 @@ import { EntitlementCheckController } from './entitlements/entitlement-check.con
 import { ThresholdAlertingController } from './entitlements/threshold-alerting.controller';
 import { ThresholdStateRepository } from './entitlements/threshold-state.repository';
 import { EntitlementProjection } from './entitlements/entitlement-projection';
+import { ForecastRepository } from './forecast/forecast.repository';
+import { PlansController } from './forecast/plans.controller';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
-  imports: [TenantAuthModule],
-  controllers: [ThresholdAlertingController, EntitlementCheckController],
-  providers: [ThresholdStateRepository, EntitlementProjection],
+  imports: [TenantAuthModule, WebhooksModule],
+  controllers: [ThresholdAlertingController, EntitlementCheckController, PlansController],
+  providers: [ThresholdStateRepository, EntitlementProjection, ForecastRepository],
 })
 export class ThresholdAlertingModule {}

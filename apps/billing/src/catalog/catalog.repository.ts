@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { problem } from '@tally/nest-platform';
+import { OutboxPublisher, problem } from '@tally/nest-platform';
+import { planKey, TOPICS, type PlanChanged } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import type { CustomerDefinition } from './customer-definition';
 import type { PlanDefinition } from './plan-definition';
@@ -18,7 +19,10 @@ export interface PlanVersion {
 /** Customers and versioned plans of each tenant. */
 @Injectable()
 export class CatalogRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxPublisher,
+  ) {}
 
   private get s(): string {
     return schemaOf(this.dataSource);
@@ -55,9 +59,13 @@ export class CatalogRepository {
     return rows.map(toCustomer);
   }
 
-  /** Stores the definition as the plan's next version (1 for a new plan); an unchanged definition keeps its version. */
+  /**
+   * Stores the definition as the plan's next version (1 for a new plan); an unchanged definition keeps its version.
+   * Either way the plan's latest version goes to `billing.plans.v1` through the outbox, in this transaction
+   * (re-posting an unchanged plan republishes it: consumers keep the highest version, so it is harmless).
+   */
   async addPlanVersion(tenant: string, plan: PlanDefinition): Promise<{ version: PlanVersion; created: boolean }> {
-    return this.dataSource.transaction(async (m) => {
+    return this.outbox.inTransaction(async (m, emit) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`${this.s}:plan:${tenant}:${plan.code}`]);
       // jsonb equality ignores key order, so re-posting the same plan is recognised as unchanged.
       const [latest] = await m.query(
@@ -65,14 +73,18 @@ export class CatalogRepository {
         [tenant, plan.code, JSON.stringify(plan)],
       );
       if (latest?.unchanged) {
-        return { version: { version: latest.version, plan: latest.definition, createdAt: latest.created_at.toISOString() }, created: false };
+        const kept = { version: latest.version, plan: latest.definition, createdAt: latest.created_at.toISOString() };
+        emit({ topic: TOPICS.billingPlans, key: planKey(tenant, plan.code), value: planChanged(tenant, kept) });
+        return { version: kept, created: false };
       }
       const version = (latest?.version ?? 0) + 1;
       const [row] = await m.query(
         `INSERT INTO ${this.s}.plans (tenant, code, version, definition) VALUES ($1, $2, $3, $4) RETURNING created_at`,
         [tenant, plan.code, version, JSON.stringify(plan)],
       );
-      return { version: { version, plan, createdAt: row.created_at.toISOString() }, created: true };
+      const created = { version, plan, createdAt: row.created_at.toISOString() };
+      emit({ topic: TOPICS.billingPlans, key: planKey(tenant, plan.code), value: planChanged(tenant, created) });
+      return { version: created, created: true };
     });
   }
 
@@ -97,6 +109,16 @@ export class CatalogRepository {
     );
     return rows.map((r: { code: string; version: number; definition: PlanDefinition; created_at: Date }) => ({ code: r.code, version: r.version, plan: r.definition, createdAt: r.created_at.toISOString() }));
   }
+}
+
+/** `billing.plans.v1`: what other services need to price a plan (threshold-alerting's upgrade recommendation). */
+function planChanged(tenant: string, v: PlanVersion): PlanChanged {
+  const p = v.plan;
+  return {
+    eventId: `${tenant}:plan:${p.code}:${v.version}`, occurredAt: v.createdAt, tenant, planCode: p.code, version: v.version, name: p.name,
+    currency: p.currency, interval: p.interval, baseFee: p.baseFee,
+    charges: p.charges.map((c) => ({ meter: c.meter, model: c.model, properties: c.properties, ...(c.includedUnits !== undefined ? { includedUnits: c.includedUnits } : {}) })),
+  };
 }
 
 function toCustomer(r: Record<string, unknown>): Customer {

@@ -1,5 +1,5 @@
 import { scoreHealth, type HealthInputValues } from './health-scorer';
-import { churnRiskSignal, enteredExcellent, isSharpDrop, repeatedOverage, topReasons } from './health-signals';
+import { churnRiskSignal, enteredExcellent, isSharpDrop, repeatedOverage, topReasons, upgradeRecommendedSignal } from './health-signals';
 import { DEFAULT_WEIGHTS } from './health-weights';
 
 const NOW = new Date('2026-06-30T00:00:00Z');
@@ -81,5 +81,32 @@ describe('expansion signals', () => {
     // 2026-03-27 is exactly 95 days before NOW (kept); 2026-03-26 is older (dropped).
     expect(repeatedOverage([d('2026-06-01T00:00:00Z'), d('2026-03-27T00:00:00Z')], NOW)).toEqual(d('2026-06-01T00:00:00Z'));
     expect(repeatedOverage([d('2026-06-01T00:00:00Z'), d('2026-03-26T00:00:00Z')], NOW)).toBeNull();
+  });
+});
+
+describe('upgradeRecommendedSignal', () => {
+  const recommendation = { currentPlan: 'starter', plan: 'pro', currency: 'EUR', currentCost: '210', recommendedCost: '49', saving: '161' };
+
+  it('raises one signal per period and recommended plan, whatever meter or kind recommended it', () => {
+    const forecast = upgradeRecommendedSignal({ kind: 'forecast', meter: 'tokens', periodStart: '2026-06-01T00:00:00Z', recommendation })!;
+    const overage = upgradeRecommendedSignal({ kind: 'overage', meter: 'api', periodStart: '2026-06-01T00:00:00.000Z', recommendation })!;
+    expect(forecast.signalKey).toBe('2026-06-01T00:00:00.000Z:pro');
+    // The same instant spelled differently is the same period: one signal.
+    expect(overage.signalKey).toBe(forecast.signalKey);
+    expect(forecast).toMatchObject({ periodStart: '2026-06-01T00:00:00.000Z', recommendedPlan: 'pro', saving: '161', currency: 'EUR' });
+    expect(forecast.reasons[0]).toBe('projected period costs 210 EUR on starter and 49 EUR on pro (saves 161)');
+  });
+
+  it('tells another plan or another period apart', () => {
+    const a = upgradeRecommendedSignal({ kind: 'forecast', meter: 'tokens', periodStart: '2026-06-01T00:00:00Z', recommendation })!;
+    const b = upgradeRecommendedSignal({ kind: 'forecast', meter: 'tokens', periodStart: '2026-06-01T00:00:00Z', recommendation: { ...recommendation, plan: 'business' } })!;
+    const c = upgradeRecommendedSignal({ kind: 'forecast', meter: 'tokens', periodStart: '2026-07-01T00:00:00+02:00', recommendation })!;
+    expect(new Set([a.signalKey, b.signalKey, c.signalKey]).size).toBe(3);
+    expect(c.signalKey).toBe('2026-06-30T22:00:00.000Z:pro');
+  });
+
+  it('raises nothing for an alert without a recommendation or with an unreadable period', () => {
+    expect(upgradeRecommendedSignal({ kind: 'overage', meter: 'tokens', periodStart: '2026-06-01T00:00:00Z' })).toBeNull();
+    expect(upgradeRecommendedSignal({ kind: 'overage', meter: 'tokens', periodStart: 'June', recommendation })).toBeNull();
   });
 });

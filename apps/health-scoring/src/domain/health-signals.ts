@@ -98,3 +98,44 @@ export function repeatedOverage(overagePeriodStarts: Date[], now: Date): Date | 
   const recent = [...new Set(overagePeriodStarts.map((d) => d.getTime()))].filter((t) => t >= since && t <= now.getTime()).sort((a, b) => a - b);
   return recent.length >= REPEATED_OVERAGE_PERIODS ? new Date(recent[recent.length - 1]) : null;
 }
+
+/** What an alert says about an upgrade (`alerts.usage-threshold.v1`, threshold-alerting's recommendation). */
+export interface AlertWithRecommendation {
+  kind: string;
+  meter: string;
+  periodStart: string;
+  recommendation?: { currentPlan: string; plan: string; currency: string; currentCost: string; recommendedCost: string; saving: string };
+}
+
+export interface UpgradeSignal {
+  /** The signal's identity: once per (customer, period, recommended plan) — `<period start ISO>:<plan>`. */
+  signalKey: string;
+  periodStart: string;
+  recommendedPlan: string;
+  saving: string;
+  currency: string;
+  reasons: string[];
+}
+
+/**
+ * An alert recommending a higher plan that would cost the customer less in its projected period is an
+ * expansion opportunity. The period start is normalized so two spellings of one instant are one period;
+ * several meters (or a forecast and then an overage) recommending the same plan in a period are one signal.
+ */
+export function upgradeRecommendedSignal(alert: AlertWithRecommendation): UpgradeSignal | null {
+  const r = alert.recommendation;
+  const start = Date.parse(alert.periodStart);
+  if (!r || Number.isNaN(start)) return null;
+  const periodStart = new Date(start).toISOString();
+  return {
+    signalKey: `${periodStart}:${r.plan}`,
+    periodStart,
+    recommendedPlan: r.plan,
+    saving: r.saving,
+    currency: r.currency,
+    reasons: [
+      `projected period costs ${r.currentCost} ${r.currency} on ${r.currentPlan} and ${r.recommendedCost} ${r.currency} on ${r.plan} (saves ${r.saving})`,
+      `${alert.kind} alert on ${alert.meter}`,
+    ],
+  };
+}

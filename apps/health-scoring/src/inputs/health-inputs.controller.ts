@@ -75,6 +75,9 @@ export class HealthInputsController {
   async onThresholdAlerts(@Payload() batch: ConsumedBatch<UsageThresholdAlert>): Promise<void> {
     await this.facts.applyThresholdAlerts(batch.manager, batch.messages.map((m) => m.value));
     await this.rescore(batch, batch.messages);
+    // After the rescoring, so a signal carries the score this batch may just have computed.
+    const causeOf = new Map(batch.messages.map((m) => [customerKey(m.value.tenant, m.value.customer), m as ConsumedMessage]));
+    await this.rescoring.upgradeRecommended(batch.manager, batch.messages.map((m) => m.value), (e) => batch.emit({ ...e, causedBy: causeOf.get(e.key) }));
   }
 
   private async rescore(batch: ConsumedBatch<unknown>, messages: Array<ConsumedMessage<Customer>>): Promise<void> {

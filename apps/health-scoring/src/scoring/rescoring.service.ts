@@ -5,7 +5,7 @@ import { SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 import { billingInput, type AccountStanding } from '../domain/billing-input';
 import { scoreHealth, type HealthScore } from '../domain/health-scorer';
-import { churnRiskSignal, enteredExcellent, repeatedOverage, SHARP_DROP_POINTS, SHARP_DROP_WINDOW_DAYS } from '../domain/health-signals';
+import { churnRiskSignal, enteredExcellent, repeatedOverage, SHARP_DROP_POINTS, SHARP_DROP_WINDOW_DAYS, upgradeRecommendedSignal, type AlertWithRecommendation } from '../domain/health-signals';
 import { DEFAULT_WEIGHTS, type HealthWeights } from '../domain/health-weights';
 import { npsInput } from '../domain/nps-input';
 import { activationInput, thresholdInput } from '../domain/optional-inputs';
@@ -208,6 +208,35 @@ export class RescoringService {
        WHERE tenant = $1 AND customer = $2`,
       [...args, next.score, next.band, JSON.stringify(next.inputs), JSON.stringify(next.contributions), now, lastDropSignalAt],
     );
+  }
+
+  /**
+   * Alerts recommending a higher plan raise `upgrade_recommended` once per (customer, period, plan), in the
+   * caller's transaction (the insert that wins decides, as for the other signals). It carries the customer's
+   * current score and band when it has one; a customer not scored yet gets the signal without them.
+   */
+  async upgradeRecommended(m: EntityManager, alerts: Array<AlertWithRecommendation & Customer>, emit: Emit, now = new Date()): Promise<void> {
+    const s = schemaOf(m.connection);
+    for (const alert of alerts) {
+      const signal = upgradeRecommendedSignal(alert);
+      if (!signal) continue;
+      const inserted: unknown[] = await m.query(
+        `INSERT INTO ${s}.expansion_signals (tenant, customer, signal, signal_key, emitted_at) VALUES ($1, $2, 'upgrade_recommended', $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+        [alert.tenant, alert.customer, signal.signalKey, now],
+      );
+      if (inserted.length === 0) continue;
+      const [row]: Array<{ score: string | null; band: HealthBand | null }> = await m.query(
+        `SELECT score, band FROM ${s}.customer_health WHERE tenant = $1 AND customer = $2`,
+        [alert.tenant, alert.customer],
+      );
+      const key = customerKey(alert.tenant, alert.customer);
+      const event: ExpansionSignal = {
+        eventId: `${key}:expansion:upgrade_recommended:${signal.signalKey}`, occurredAt: now.toISOString(), tenant: alert.tenant, customer: alert.customer,
+        signal: 'upgrade_recommended', ...(row?.score != null && row.band ? { score: Number(row.score), band: row.band } : {}),
+        reasons: signal.reasons, periodStart: signal.periodStart, recommendedPlan: signal.recommendedPlan, saving: signal.saving, currency: signal.currency,
+      };
+      emit({ topic: TOPICS.customersExpansion, key, value: event });
+    }
   }
 
   /** An expansion signal goes out once per (signal, identity): the insert that wins decides. */

@@ -5,6 +5,8 @@ export const DAY_MS = 86_400_000;
 /** Minimum data before forecasting: a period's first days (or one burst of them) say little about its end. */
 export const FORECAST_MIN_ELAPSED_DAYS = 3;
 export const FORECAST_MIN_DAYS_WITH_DATA = 2;
+/** Only the days that started within this many days before now count (the trend is recent; storage reads no more). */
+export const FORECAST_HISTORY_DAYS = 29;
 /** The recent level is the mean of the last one or two whole weeks, so a weekday/weekend rhythm cancels out. */
 const WEEK = 7;
 /** Weight of the trend projection in the blend once more than a week of complete days is known (0 before). */
@@ -40,8 +42,8 @@ export interface Forecast {
 
 /**
  * Projects the period-end usage of an additive meter from the period so far: the run-rate blended with the
- * recent daily trend of the complete UTC days inside the period (days without a DAY aggregate count as 0
- * from the first day with one).
+ * recent daily trend of the complete UTC days inside the period that started within the last 29 days (days
+ * without a DAY aggregate count as 0 from the first day with one).
  *
  * - run-rate R = usage × length ÷ elapsed.
  * - level L = mean of the last 14 complete days (the last 7 with 7 to 13, all of them with fewer); with whole
@@ -70,7 +72,8 @@ export function forecastUsage(input: ForecastInput): Forecast | null {
 
   // Complete days inside the period, one per start (the caller keeps the newest version), oldest first.
   const byStart = new Map<number, DayUsage>();
-  for (const d of input.days) if (d.startMs >= start && d.endMs <= nowMs && d.endMs > d.startMs) byStart.set(d.startMs, d);
+  const from = Math.max(start, nowMs - FORECAST_HISTORY_DAYS * DAY_MS);
+  for (const d of input.days) if (d.startMs >= from && d.endMs <= nowMs && d.endMs > d.startMs) byStart.set(d.startMs, d);
   const days = [...byStart.values()].sort((a, b) => a.startMs - b.startMs);
   const values = days.map((d) => new Decimal(d.value));
   if (values.filter((v) => !v.isZero()).length < FORECAST_MIN_DAYS_WITH_DATA) return null;

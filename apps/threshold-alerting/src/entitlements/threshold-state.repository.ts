@@ -85,15 +85,16 @@ export class ThresholdStateRepository {
     );
     if (rows.length === 0) return [];
     await manager.query(
-      `INSERT INTO ${s}.entitlements (tenant, customer, meter, period_start, period_end, included, thresholds, hard_limit, subscription_id, alerts, charge, currency)
+      `INSERT INTO ${s}.entitlements (tenant, customer, meter, period_start, period_end, included, thresholds, hard_limit, subscription_id, alerts, charge, currency, plan)
        SELECT t.tenant, t.customer, t.meter, t.ps, t.pe, t.included, ARRAY(SELECT jsonb_array_elements_text(t.thresholds)::numeric), t.hard, t.sub,
-              t.alerts, t.charge, t.currency
+              t.alerts, t.charge, t.currency, t.plan
        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[], $7::jsonb[], $8::boolean[], $9::text[],
-                   $10::jsonb[], $11::jsonb[], $12::text[])
-         AS t(tenant, customer, meter, ps, pe, included, thresholds, hard, sub, alerts, charge, currency)
+                   $10::jsonb[], $11::jsonb[], $12::text[], $13::text[])
+         AS t(tenant, customer, meter, ps, pe, included, thresholds, hard, sub, alerts, charge, currency, plan)
        ON CONFLICT (tenant, customer, meter) DO UPDATE SET period_start = excluded.period_start, period_end = excluded.period_end,
          included = excluded.included, thresholds = excluded.thresholds, hard_limit = excluded.hard_limit,
-         subscription_id = excluded.subscription_id, alerts = excluded.alerts, charge = excluded.charge, currency = excluded.currency`,
+         subscription_id = excluded.subscription_id, alerts = excluded.alerts, charge = excluded.charge, currency = excluded.currency,
+         plan = excluded.plan`,
       [
         rows.map((r) => r.sub.tenant),
         rows.map((r) => r.sub.customer),
@@ -108,6 +109,7 @@ export class ThresholdStateRepository {
         rows.map((r) => JSON.stringify(r.e.alerts ?? {})),
         rows.map((r) => (r.e.charge ? JSON.stringify(r.e.charge) : null)),
         rows.map((r) => r.sub.currency ?? null),
+        rows.map((r) => r.sub.plan),
       ],
     );
     return rows.map((r) => ({ tenant: r.sub.tenant, customer: r.sub.customer, meter: r.e.meter }));
@@ -166,7 +168,7 @@ export class ThresholdStateRepository {
    * Records thresholds as fired: new, or again after they recovered (generation + 1). Returns the generation of
    * each threshold this call fired, by `firedKey`; a threshold still active is not fired again (none returned).
    */
-  async markFired(manager: EntityManager, fired: Array<{ state: CustomerMeterState; threshold: Threshold }>): Promise<Map<string, number>> {
+  async markFired(manager: EntityManager, fired: Array<{ state: CustomerMeterState; threshold: Pick<Threshold, 'id'> & { kind: string } }>): Promise<Map<string, number>> {
     if (fired.length === 0) return new Map();
     const s = schemaOf(manager.connection);
     const inserted: Array<CustomerMeter & { threshold: string; generation: number }> = await manager.query(
@@ -190,7 +192,7 @@ export class ThresholdStateRepository {
   }
 
   /** Re-arms active thresholds; returns the generation that recovered, by `firedKey` (none for one already re-armed). */
-  async markRecovered(manager: EntityManager, recovered: Array<{ state: CustomerMeterState; threshold: Threshold }>): Promise<Map<string, number>> {
+  async markRecovered(manager: EntityManager, recovered: Array<{ state: CustomerMeterState; threshold: Pick<Threshold, 'id'> }>): Promise<Map<string, number>> {
     if (recovered.length === 0) return new Map();
     const s = schemaOf(manager.connection);
     // TypeORM answers an UPDATE … RETURNING on Postgres with [rows, affected count].
