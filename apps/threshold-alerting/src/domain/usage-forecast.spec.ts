@@ -79,6 +79,17 @@ describe('forecastUsage', () => {
     expect(Number(f.projected)).toBeLessThan(Number(f.runRate));
   });
 
+  it('reads only the days that started within the last 29 days: a long period is projected from its recent use', () => {
+    const yearEnd = START + 365 * DAY_MS;
+    // 60 busy days of 1000, then 40 quiet days of 10: the recent level is 10 a day.
+    const values = [...Array(60).fill(1000), ...Array(40).fill(10)];
+    const now = START + 100 * DAY_MS;
+    const f = forecastUsage({ usage: String(sum(values)), periodStartMs: START, periodEndMs: yearEnd, nowMs: now, days: daysOf(values) })!;
+    expect(Number(f.trend)).toBeCloseTo(sum(values) + 265 * 10, 6);
+    const recentOnly = forecastUsage({ usage: String(sum(values)), periodStartMs: START, periodEndMs: yearEnd, nowMs: now, days: daysOf(values).slice(71) })!;
+    expect(recentOnly).toEqual(f);
+  });
+
   it('is deterministic and uses the newest value the caller gives for a day', () => {
     const input = { usage: '1000', periodStartMs: START, periodEndMs: END, nowMs: START + 10 * DAY_MS, days: daysOf(Array(10).fill(100)) };
     expect(forecastUsage(input)).toEqual(forecastUsage({ ...input, days: [...input.days].reverse() }));

@@ -112,7 +112,8 @@ export class ThresholdAlertingController {
         periodStart: e.periodStart.toISOString(),
         periodEnd: e.periodEnd.toISOString(),
         kind,
-        ...(threshold.unit === 'percent' ? { thresholdPercent: Number(threshold.value) } : {}),
+        // Not on a forecast: consumers key the percent alerts (what usage reached) by it.
+        ...(threshold.unit === 'percent' && threshold.kind !== 'forecast' ? { thresholdPercent: Number(threshold.value) } : {}),
         threshold: threshold.value,
         thresholdUnit: threshold.unit,
         ...(kind === 'recovered' && threshold.kind !== 'forecast' ? { recoveredKind: threshold.kind } : {}),
