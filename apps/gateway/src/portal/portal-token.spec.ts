@@ -23,7 +23,7 @@ describe('portal tokens', () => {
   it('refuses every single changed character (tampering)', () => {
     const token = mintPortalToken(key, claims);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    for (let i = PORTAL_TOKEN_PREFIX.length; i < token.length - 1; i++) {
+    for (let i = PORTAL_TOKEN_PREFIX.length; i < token.length; i++) {
       const swapped = alphabet[(alphabet.indexOf(token[i]) + 1) % alphabet.length];
       const tampered = token.slice(0, i) + swapped + token.slice(i + 1);
       expect(verifyPortalToken(key, tampered, now).ok).toBe(false);
@@ -35,6 +35,8 @@ describe('portal tokens', () => {
     expect(verifyPortalToken(portalKey('another-portal-secret-of-32-characters!'), token, now)).toEqual({ ok: false, reason: 'invalid' });
     expect(verifyPortalToken(key, token.slice(0, 20), now).ok).toBe(false);
     expect(verifyPortalToken(key, `${token}AAAA`, now).ok).toBe(false);
+    // One more character decodes to the same bytes; it is still not the token that was minted.
+    expect(verifyPortalToken(key, `${token}x`, now)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyPortalToken(key, 'tly_abc', now)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyPortalToken(key, 'tpt_', now)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyPortalToken(key, 'tpt_a.b+c', now)).toEqual({ ok: false, reason: 'malformed' });

@@ -43,7 +43,8 @@ export function verifyPortalToken(key: Buffer, token: string, nowSeconds: number
   const encoded = token.slice(PORTAL_TOKEN_PREFIX.length);
   if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return { ok: false, reason: 'malformed' };
   const raw = Buffer.from(encoded, 'base64url');
-  if (raw.length < 12 + 16 + 2) return { ok: false, reason: 'malformed' };
+  // Base64 decoding ignores stray trailing characters and bits; only the one canonical spelling is the token.
+  if (raw.length < 12 + 16 + 2 || raw.toString('base64url') !== encoded) return { ok: false, reason: 'malformed' };
   let plain: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
