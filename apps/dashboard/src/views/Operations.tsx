@@ -8,7 +8,9 @@ import { HEALTH_BANDS, type CohortRow, type EventConflict, type HealthBand, type
 import { formatMoney, formatPercent } from '../usage-math';
 
 const PAGE_SIZE = 20;
-const BAND_LABEL: Record<HealthBand, string> = { red: 'At risk (red)', yellow: 'Watch (yellow)', green: 'Healthy (green)', excellent: 'Excellent' };
+type BandFilter = HealthBand | 'all';
+const BAND_LABEL: Record<BandFilter, string> = { all: 'All bands', red: 'At risk (red)', yellow: 'Watch (yellow)', green: 'Healthy (green)', excellent: 'Excellent' };
+const BAND_FILTERS: BandFilter[] = ['all', ...HEALTH_BANDS];
 
 const lastMonth = () => {
   const d = new Date();
@@ -18,12 +20,13 @@ const lastMonth = () => {
 };
 
 /** One page of a band (cursor-paged by the API, 20 rows: fast with any number of customers) and each row's trend. */
-function HealthList({ api, band }: { api: Api; band: HealthBand }) {
+function HealthList({ api, band }: { api: Api; band: BandFilter }) {
   // The cursors of the pages seen so far, so Previous needs no extra API.
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const after = cursors[cursors.length - 1];
   const [page] = useAsync(async () => {
-    const q = new URLSearchParams({ band, limit: String(PAGE_SIZE) });
+    const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (band !== 'all') q.set('band', band);
     if (after) q.set('after', after);
     const list = await api.json<{ items: HealthItem[]; nextCursor: string | null }>(`/api/v1/customers/health?${q}`);
     const details = await Promise.all(list.items.map((i) => api.maybe<HealthDetail>(`/api/v1/customers/${enc(i.customer)}/health`)));
@@ -43,6 +46,7 @@ function HealthList({ api, band }: { api: Api; band: HealthBand }) {
               <tr>
                 <th scope="col">Customer</th>
                 <th scope="col">Score</th>
+                <th scope="col">Band</th>
                 <th scope="col">Trend</th>
                 <th scope="col">Churn risk</th>
                 <th scope="col">Scored</th>
@@ -58,6 +62,7 @@ function HealthList({ api, band }: { api: Api; band: HealthBand }) {
                       <a href={`#/customers/${enc(item.customer)}`}>{item.customer}</a>
                     </td>
                     <td className="num">{item.score?.toFixed(1) ?? '—'}</td>
+                    <td>{item.band ? <span className={`badge band-${item.band}`}>{BAND_LABEL[item.band]}</span> : '—'}</td>
                     <td>
                       <Sparkline historyNewestFirst={(d?.history ?? []).map((h) => h.score)} label={item.customer} />
                     </td>
@@ -204,7 +209,7 @@ function Problems({ api }: { api: Api }) {
 }
 
 export function Operations({ api }: { api: Api }) {
-  const [band, setBand] = useState<HealthBand>('red');
+  const [band, setBand] = useState<BandFilter>('all');
   const [customer, setCustomer] = useState('');
   return (
     <div>
@@ -226,7 +231,7 @@ export function Operations({ api }: { api: Api }) {
       <section aria-labelledby="health-h">
         <h2 id="health-h">Customers by health</h2>
         <div role="group" aria-label="Health band" className="tabs">
-          {HEALTH_BANDS.map((b) => (
+          {BAND_FILTERS.map((b) => (
             <button key={b} type="button" aria-pressed={band === b} className={`band band-${b}`} onClick={() => setBand(b)}>
               {BAND_LABEL[b]}
             </button>
