@@ -2,7 +2,7 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, t
 import type { Kafka } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodType } from 'zod';
-import { dlqTopicFor, HEADERS } from '@tally/contracts';
+import { dlqTopicFor, fastAcceptFor, HEADERS } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { contextFromHeaders, spanContextOf, traceHeaders, type JsonLogger } from '@tally/telemetry';
 import { physicalTopic, type KafkaSettings } from './kafka-settings';
@@ -587,6 +587,11 @@ function decode(m: ConsumedMessage, schema: ZodType | undefined, decoder: Messag
   if (schema) {
     let result: ReturnType<ZodType['safeParse']>;
     try {
+      // The schema's fast check (if any) only ever says yes to what the schema would return unchanged.
+      if (fastAcceptFor(schema)?.(parsed)) {
+        m.value = parsed;
+        return undefined;
+      }
       result = schema.safeParse(parsed);
     } catch (e) {
       // A pathological document (e.g. nested deeper than the stack) must be a dead letter, not a crash.

@@ -1,0 +1,113 @@
+import type { ZodType } from 'zod';
+import { fastAcceptFor } from './fast-accept';
+import { usageEventSchema, type UsageEvent } from './events/usage-event';
+import { usageAggregateSchema, type UsageAggregate } from './events/usage-aggregate';
+
+const event: UsageEvent = {
+  eventId: 'e1',
+  occurredAt: '2026-11-30T10:00:00.000Z',
+  tenant: 't1',
+  id: 'id-1',
+  source: 'svc',
+  type: 'api.call',
+  subject: 'cust-1',
+  time: '2026-11-30T10:00:00.000Z',
+  data: { calls: 3, user: 'u1', nested: { a: [1, 2] } },
+  readings: [
+    { meter: 'calls', aggregation: 'SUM', value: '3', groupBy: { region: 'eu' } },
+    { meter: 'requests', aggregation: 'COUNT', value: null, groupBy: {} },
+    { meter: 'users', aggregation: 'UNIQUE_COUNT', value: 'u1', groupBy: {} },
+  ],
+};
+
+const aggregate: UsageAggregate = {
+  eventId: 'a1',
+  occurredAt: '2026-11-30T10:00:01Z',
+  tenant: 't1',
+  customer: 'cust-1',
+  meter: 'calls',
+  windowKind: 'DAY',
+  windowStart: '2026-11-30T00:00:00.000Z',
+  windowEnd: '2026-12-01T00:00:00.000Z',
+  value: '12.5',
+  eventCount: 4,
+  lastEventTime: '2026-11-30T10:00:00.000Z',
+  version: 2,
+};
+
+const ODD_VALUES: unknown[] = [undefined, null, '', ' ', 'x', '12', '-3.5', 'NaN', 'Infinity', '1e-7', 0, -1, 1.5, 2, 1e300, NaN, true, [], {}, ['a'], { a: 'b' }, '2026-02-30T00:00:00Z', '2026-11-30T25:00:00Z', '2026-11-30T10:00:00+01:00', 'DAY', 'PERIOD', 'SUM', 'COUNT', 'UNIQUE_COUNT', 'MAX', 'TIME_WEIGHTED_SUM'];
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** Every value one change away from `base`: each key dropped, set to each odd value, an extra key, a __proto__ key. */
+function* variants(base: Record<string, unknown>): Generator<unknown> {
+  for (const key of Object.keys(base)) {
+    const dropped = clone(base);
+    delete dropped[key];
+    yield dropped;
+    for (const odd of ODD_VALUES) yield { ...clone(base), [key]: odd };
+  }
+  yield { ...clone(base), extra: 1 };
+  yield { ...clone(base), correlationId: 'c1', causationId: 'c2' };
+  yield { ...clone(base), correlationId: '' };
+  yield JSON.parse(JSON.stringify(base).replace(/^\{/, '{"__proto__":{"x":1},'));
+}
+
+/** The property that makes the fast path safe: it says yes only where the schema accepts and returns the same value. */
+function expectNeverAcceptsWhatTheSchemaWouldChange(schema: ZodType, value: unknown): boolean {
+  const accepts = fastAcceptFor(schema)!;
+  const fast = accepts(value);
+  if (fast) {
+    const result = schema.safeParse(value);
+    expect(result.success).toBe(true);
+    expect(result.success && result.data).toStrictEqual(value);
+  }
+  return fast;
+}
+
+describe('fast acceptance of usage.events.v1', () => {
+  it('accepts the canonical events ingestion writes, exactly as the schema returns them', () => {
+    expect(expectNeverAcceptsWhatTheSchemaWouldChange(usageEventSchema, clone(event))).toBe(true);
+    expect(expectNeverAcceptsWhatTheSchemaWouldChange(usageEventSchema, { ...clone(event), readings: [] })).toBe(true);
+  });
+
+  it('says yes to no variant the schema refuses or changes (every key, odd values, extra and __proto__ keys)', () => {
+    let accepted = 0;
+    let refused = 0;
+    const tally = (fast: boolean) => (fast ? (accepted += 1) : (refused += 1));
+    for (const v of variants(event as unknown as Record<string, unknown>)) tally(expectNeverAcceptsWhatTheSchemaWouldChange(usageEventSchema, v));
+    // Reading-level variants: each reading's keys too.
+    for (let i = 0; i < event.readings.length; i++) {
+      for (const r of variants(event.readings[i] as unknown as Record<string, unknown>)) {
+        const v = clone(event) as unknown as { readings: unknown[] };
+        v.readings[i] = r;
+        tally(expectNeverAcceptsWhatTheSchemaWouldChange(usageEventSchema, v));
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+    expect(accepted).toBeGreaterThan(10);
+  });
+
+  it('leaves to the schema what it would change: a reading without groupBy (default filled), an unknown key (stripped)', () => {
+    const accepts = fastAcceptFor(usageEventSchema)!;
+    const noGroupBy = clone(event) as unknown as { readings: Array<Record<string, unknown>> };
+    delete noGroupBy.readings[0].groupBy;
+    expect(accepts(noGroupBy)).toBe(false);
+    expect(usageEventSchema.safeParse(noGroupBy).success).toBe(true);
+    expect(accepts({ ...clone(event), extra: 1 })).toBe(false);
+    expect(accepts({ ...clone(event), readings: [{ meter: 'calls', aggregation: 'SUM', value: 'NaN', groupBy: {} }] })).toBe(false);
+    expect(accepts({ ...clone(event), data: JSON.parse('{"__proto__":{"polluted":true}}') })).toBe(false);
+  });
+});
+
+describe('fast acceptance of usage.aggregates.v1', () => {
+  it('accepts what aggregation publishes', () => {
+    expect(expectNeverAcceptsWhatTheSchemaWouldChange(usageAggregateSchema, clone(aggregate))).toBe(true);
+  });
+
+  it('says yes to no variant the schema refuses or changes', () => {
+    let refused = 0;
+    for (const v of variants(aggregate as unknown as Record<string, unknown>)) if (!expectNeverAcceptsWhatTheSchemaWouldChange(usageAggregateSchema, v)) refused++;
+    expect(refused).toBeGreaterThan(100);
+  });
+});
