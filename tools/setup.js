@@ -5,6 +5,8 @@
 //  2. unless KAFKA_BROKERS is set: the pinned Kafka broker jars (Maven) and formatted KRaft storage
 //  3. unless DATABASE_URL is set: the `tally` database on the local Postgres, one schema per service,
 //     migrations applied
+//  4. the dashboard (apps/dashboard) built into dist/apps/dashboard, skipped while its sources are unchanged
+//  5. for the tests (not `npm start`): Debian's chromium for the browser tests, when missing and we are root
 // Dependency-free until step 1 has installed packages.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -53,6 +55,55 @@ function setUpDatabase() {
     stdio: 'inherit',
   });
   if (r.status !== 0) throw new Error('database set-up failed (see output above)');
+}
+
+/** A hash of the dashboard's sources and the lock file: the build is redone only when one of them changed. */
+function dashboardSourceHash(dir) {
+  const hash = crypto.createHash('sha256');
+  const walk = (d) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (!/\.spec\.tsx?$/.test(entry.name) && entry.name !== 'README.md') hash.update(`${path.relative(dir, full)}\0`).update(fs.readFileSync(full));
+    }
+  };
+  walk(dir);
+  hash.update(fs.readFileSync(path.join(p.root, 'package-lock.json')));
+  return hash.digest('hex');
+}
+
+function buildDashboard() {
+  const dir = path.join(p.root, 'apps', 'dashboard');
+  const out = path.join(p.root, 'dist', 'apps', 'dashboard');
+  const marker = path.join(out, '.source-hash');
+  const sourceHash = dashboardSourceHash(dir);
+  if (fs.existsSync(path.join(out, 'index.html')) && fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === sourceHash) return;
+  const vite = path.join(p.root, 'node_modules', 'vite', 'bin', 'vite.js');
+  if (!fs.existsSync(vite)) {
+    say('vite is not installed (production install?): the dashboard is not built, /dashboard/ answers 404');
+    return;
+  }
+  say('building the dashboard (apps/dashboard -> dist/apps/dashboard)...');
+  const r = spawnSync(process.execPath, [vite, 'build', '--config', path.join(dir, 'vite.config.mts'), '--logLevel', 'warn'], { cwd: p.root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('the dashboard build failed (see output above)');
+  fs.writeFileSync(marker, sourceHash);
+}
+
+/**
+ * The browser tests drive Debian's chromium (never a downloaded browser). Installed for `npm test`/`npm run setup`
+ * when missing and we may (root, apt-get present); otherwise those tests skip themselves with a message.
+ */
+function ensureChromium() {
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (fs.existsSync(chromium) || process.env.npm_lifecycle_event === 'start' || process.env.TALLY_SKIP_BROWSER_INSTALL) return;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0 || !fs.existsSync('/usr/bin/apt-get')) {
+    say(`no Chromium at ${chromium} and not root with apt-get: the browser tests will be skipped (apt-get install chromium)`);
+    return;
+  }
+  say('installing Debian\'s chromium for the browser tests (apt-get)...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const ok = spawnSync('apt-get', ['update'], { stdio: 'inherit', env }).status === 0 && spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env }).status === 0;
+  if (!ok) say('apt-get could not install chromium: the browser tests will be skipped');
 }
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -136,6 +187,8 @@ try {
     installPackages();
     setUpKafka();
     setUpDatabase();
+    buildDashboard();
+    ensureChromium();
   });
   say(`ready (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 } catch (e) {

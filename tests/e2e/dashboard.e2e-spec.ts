@@ -62,7 +62,7 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
 
   beforeAll(async () => {
     if (!existsSync(path.join(DASHBOARD_DIR, 'index.html'))) {
-      const built = spawnSync(process.execPath, [require.resolve('vite/bin/vite.js'), 'build', '--config', 'apps/dashboard/vite.config.mts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+      const built = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/dashboard/vite.config.mts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
       if (built.status !== 0) throw new Error('the dashboard build failed');
     }
     await suite.createTopics();
