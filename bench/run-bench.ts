@@ -62,6 +62,8 @@ interface RunResult {
   processes: Record<string, { cpuSeconds: number; cpuPercent: number; peakRssMiB: number }>;
   /** CPU time per unique event in µs, per process and `pipeline` (services + broker + Postgres; not the generator). */
   cpuPerEventMicros: Record<string, number>;
+  /** Outbox rows aggregation wrote (aggregates, dead letters) per unique event in the throughput phase. */
+  aggregatesPerEvent: number;
   latencyMs?: { offeredEventsPerSecond: number; samples: number; p50: number; p95: number; p99: number };
   alertLatencyMs?: { samples: number; p50: number; p95: number; p99: number };
   /** Per hop (ingestion, aggregation, alerting), from broker timestamps of the latency phase. */
@@ -428,6 +430,8 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     const cpuPerEventMicros = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, Math.round((p.cpuSeconds * 1e6) / expected.unique)]));
     cpuPerEventMicros.pipeline = PIPELINE_PROCESSES.reduce((sum, name) => sum + (cpuPerEventMicros[name] ?? 0), 0);
     const mismatches = await verify(db, schema, expected);
+    // Each aggregate written costs an outbox row, a relay pass, a Kafka record and threshold-alerting's work.
+    const aggregatesPerEvent = Math.round((await count(db, `SELECT count(*) AS n FROM "${schema}".outbox`)) / expected.unique * 1000) / 1000;
     const throughput = Math.round(expected.unique / seconds);
     say(`run ${run}: ${expected.unique} events in ${seconds.toFixed(1)} s = ${throughput} events/s end to end; exact: ${mismatches.length === 0}`);
     if (LATENCY_SECONDS > 0) say(`run ${run}: downstream drained ${((await waitIdle(kafka, db, runId)) / 1000).toFixed(1)} s after the last event was committed`);
@@ -459,6 +463,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
       mismatches: mismatches.slice(0, 20),
       processes,
       cpuPerEventMicros,
+      aggregatesPerEvent,
       latencyMs,
       alertLatencyMs: latency?.alert,
       latencyHopsMs: latency?.hops,
@@ -551,13 +556,13 @@ async function main(): Promise<void> {
     '',
     `CPU per event: user + system CPU time of each process (from /proc) during the throughput phase, divided by the unique events; postgres = the bench database's client backends; pipeline = ${PIPELINE_PROCESSES.join(' + ')} (the broker is shared with anything else running on the machine); the generator is the load, reported apart.`,
     '',
-    `| run | events/s | exact | CPU % of a core (${CPU_COLUMNS.join(' / ')}) | CPU µs per event (${CPU_COLUMNS.join(' / ')}) | pipeline µs per event | peak RSS MiB (${CPU_COLUMNS.join(' / ')}) |`,
-    '|---|---|---|---|---|---|---|',
+    `| run | events/s | exact | CPU % of a core (${CPU_COLUMNS.join(' / ')}) | CPU µs per event (${CPU_COLUMNS.join(' / ')}) | pipeline µs per event | aggregates per event | peak RSS MiB (${CPU_COLUMNS.join(' / ')}) |`,
+    '|---|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.run} | ${r.throughputEventsPerSecond} | ${r.exact} | ${CPU_COLUMNS.map((c) => r.processes[c]?.cpuPercent ?? '-').join(' / ')} | ${CPU_COLUMNS.map((c) => r.cpuPerEventMicros[c] ?? '-').join(' / ')} | ${r.cpuPerEventMicros.pipeline} | ${CPU_COLUMNS.map((c) => r.processes[c]?.peakRssMiB ?? '-').join(' / ')} |`,
+        `| ${r.run} | ${r.throughputEventsPerSecond} | ${r.exact} | ${CPU_COLUMNS.map((c) => r.processes[c]?.cpuPercent ?? '-').join(' / ')} | ${CPU_COLUMNS.map((c) => r.cpuPerEventMicros[c] ?? '-').join(' / ')} | ${r.cpuPerEventMicros.pipeline} | ${r.aggregatesPerEvent} | ${CPU_COLUMNS.map((c) => r.processes[c]?.peakRssMiB ?? '-').join(' / ')} |`,
     ),
-    `| median | ${summary.throughput.median} | | | ${CPU_COLUMNS.map((c) => median(results.map((r) => r.cpuPerEventMicros[c] ?? NaN))).join(' / ')} | ${summary.cpuPerEventMicros.pipeline} | |`,
+    `| median | ${summary.throughput.median} | | | ${CPU_COLUMNS.map((c) => median(results.map((r) => r.cpuPerEventMicros[c] ?? NaN))).join(' / ')} | ${summary.cpuPerEventMicros.pipeline} | ${median(results.map((r) => r.aggregatesPerEvent))} | |`,
     '',
   ].join('\n');
   writeFileSync(path.join(dir, `${stamp}.md`), md);
