@@ -149,14 +149,40 @@ describe('forecast alerts with an upgrade recommendation (real Kafka + Postgres)
     );
     expect(fired).toEqual({ generation: 1, kind: 'forecast' });
 
-    // health-scoring: one expansion signal for (customer, period, plan), also when the alert comes again.
+    // Aggregation re-buckets the days lower: the forecast falls below 100 % and re-arms (silently); back up, it fires again.
+    const lowered = [
+      ...dayValues.map((_, d) => aggregate('g-1', 'DAY', new Date(today - (10 - d) * DAY).toISOString(), new Date(today - (9 - d) * DAY).toISOString(), '5', 2)),
+      aggregate('g-1', 'PERIOD', periodStart, periodEnd, '55', 3),
+    ];
+    await suite.produce(TOPICS.usageAggregates, lowered);
+    produced += lowered.length;
+    await settled(produced);
+    await expectEventually(async () =>
+      expect(await suite.query(`SELECT generation, recovered_at IS NOT NULL AS rearmed FROM "${alertingSchema}".fired_thresholds WHERE customer = 'g-1' AND threshold = 'forecast:100'`)).toEqual([
+        { generation: 1, rearmed: true },
+      ]),
+    );
+    expect(alertsOf('g-1', 'forecast')).toHaveLength(1);
+    expect(alertsOf('g-1', 'recovered')).toHaveLength(0);
+    const raised = [
+      ...dayValues.map((v, d) => aggregate('g-1', 'DAY', new Date(today - (10 - d) * DAY).toISOString(), new Date(today - (9 - d) * DAY).toISOString(), String(v), 3)),
+      aggregate('g-1', 'PERIOD', periodStart, periodEnd, usageSoFar, 4),
+    ];
+    await suite.produce(TOPICS.usageAggregates, [...raised, ...raised]);
+    produced += 2 * raised.length;
+    await expectEventually(() => expect(alertsOf('g-1', 'forecast')).toHaveLength(2));
+    await settled(produced);
+    const second = alertsOf('g-1', 'forecast')[1];
+    expect(second).toMatchObject({ generation: 2, eventId: `${TENANT}:g-1:tokens:${periodStart}:forecast:100:2`, recommendation: { plan: 'pro' } });
+
+    // health-scoring: one expansion signal for (customer, period, plan): for both generations, and when an alert comes again.
     await expectEventually(() => expect(expansionOf('g-1')).toHaveLength(1));
     await suite.produce(TOPICS.alertsUsageThreshold, [{ key: customerKey(TENANT, 'g-1'), value: alert }, { key: customerKey(TENANT, 'g-1'), value: { ...alert, eventId: `${alert.eventId}:again`, kind: 'overage' } }]);
     await expectEventually(async () => {
       const [row] = await suite.query<{ n: number }>(`SELECT coalesce(sum(next_offset), 0)::int AS n FROM "${suite.schema('health-scoring')}".consumer_offsets WHERE topic = $1`, [
         suite.topic(TOPICS.alertsUsageThreshold),
       ]);
-      expect(row.n).toBeGreaterThanOrEqual(3);
+      expect(row.n).toBeGreaterThanOrEqual(4);
     });
     await new Promise((r) => setTimeout(r, 1000));
     const signals = expansionOf('g-1');
