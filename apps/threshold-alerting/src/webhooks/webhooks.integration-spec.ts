@@ -218,6 +218,15 @@ describe('webhooks (real Kafka + Postgres, a local receiver)', () => {
 
     // The hanging requests end at the timeout and are retried, never marked succeeded.
     await expectEventually(async () => expect((await deliveries(GLOBEX)).some((d) => d.lastError?.startsWith('timed out after'))).toBe(true), 15_000);
+    // The same invoice once more, in a later batch, then a new one on the same partition (same key): once the new
+    // one is delivered the repeat has been consumed — it made no second delivery and no dead letter.
+    await suite.produce(TOPICS.billingInvoices, [invoice(ACME.tenant, 'c-1', 'inv-1')]);
+    await suite.produce(TOPICS.billingInvoices, [invoice(ACME.tenant, 'c-1', 'inv-2')]);
+    const alertEventId = acme.find((d) => d.eventKind === 'alerts')!.eventId;
+    await expectEventually(async () => expect((await deliveries(ACME)).map((d) => d.eventId).sort()).toEqual([alertEventId, 'inv-1:finalized', 'inv-2:finalized'].sort()));
+    expect(receiver.on('/flaky/invoices').filter((r) => r.body.includes('"inv-1"'))).toHaveLength(3);
+    const s = suite.schema('threshold-alerting');
+    expect(await suite.query(`SELECT topic FROM ${s}.outbox WHERE topic LIKE '%.dlq.%'`)).toEqual([]);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/tally_webhook_deliveries_total\{outcome="retried"\} [1-9]/);
     expect(metrics).toMatch(/tally_webhook_deliveries_total\{outcome="succeeded"\} [1-9]/);
