@@ -175,14 +175,26 @@ describe('forecast alerts with an upgrade recommendation (real Kafka + Postgres)
     const second = alertsOf('g-1', 'forecast')[1];
     expect(second).toMatchObject({ generation: 2, eventId: `${TENANT}:g-1:tokens:${periodStart}:forecast:100:2`, recommendation: { plan: 'pro' } });
 
-    // health-scoring: one expansion signal for (customer, period, plan): for both generations, and when an alert comes again.
+    // Over the included units: the overage alert carries the recommendation too, the percent alerts below 100 % do not.
+    await suite.produce(TOPICS.usageAggregates, [aggregate('g-1', 'PERIOD', periodStart, periodEnd, '1200', 5)]);
+    produced += 1;
+    await expectEventually(() => expect(alertsOf('g-1', 'overage')).toHaveLength(1));
+    await settled(produced);
+    const [overage] = alertsOf('g-1', 'overage');
+    expect(overage.recommendation).toMatchObject({ currentPlan: 'starter', plan: 'pro', recommendedCost: '49' });
+    expect(new Decimal(overage.recommendation!.saving).gt(0)).toBe(true);
+    expect(alertsOf('g-1', 'soft').map((a) => [a.thresholdPercent, a.recommendation])).toEqual([[50, undefined], [75, undefined], [90, undefined]]);
+
+    // health-scoring: one expansion signal for (customer, period, plan): for both generations, the overage, and when an alert comes again.
     await expectEventually(() => expect(expansionOf('g-1')).toHaveLength(1));
     await suite.produce(TOPICS.alertsUsageThreshold, [{ key: customerKey(TENANT, 'g-1'), value: alert }, { key: customerKey(TENANT, 'g-1'), value: { ...alert, eventId: `${alert.eventId}:again`, kind: 'overage' } }]);
+    await expectEventually(() => expect(collector.on<UsageThresholdAlert>(TOPICS.alertsUsageThreshold).some((m) => m.value.eventId.endsWith(':again'))).toBe(true));
+    // health-scoring has consumed every alert on the topic.
     await expectEventually(async () => {
       const [row] = await suite.query<{ n: number }>(`SELECT coalesce(sum(next_offset), 0)::int AS n FROM "${suite.schema('health-scoring')}".consumer_offsets WHERE topic = $1`, [
         suite.topic(TOPICS.alertsUsageThreshold),
       ]);
-      expect(row.n).toBeGreaterThanOrEqual(4);
+      expect(row.n).toBe(collector.on(TOPICS.alertsUsageThreshold).length);
     });
     await new Promise((r) => setTimeout(r, 1000));
     const signals = expansionOf('g-1');
