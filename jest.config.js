@@ -18,16 +18,21 @@ const transform = {
       module: { type: 'commonjs' },
     },
   ],
+  // The dashboard's React components (apps/dashboard), rendered to markup in the unit tier.
+  '^.+\\.tsx$': [
+    '@swc/jest',
+    { jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' }, module: { type: 'commonjs' } },
+  ],
 };
 
-const common = { rootDir: __dirname, testEnvironment: 'node', moduleNameMapper, transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = { rootDir: __dirname, testEnvironment: 'node', moduleNameMapper, transform, moduleFileExtensions: ['ts', 'tsx', 'js', 'json'] };
 
 module.exports = {
   maxWorkers: 2,
   // Integration suites wait on real brokers and processes; unit tests finish long before this matters.
   testTimeout: 180_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools,tests}/**/*.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools,tests}/**/*.spec.ts', '<rootDir>/apps/dashboard/**/*.spec.tsx'] },
     {
       ...common,
       displayName: 'integration',

@@ -79,14 +79,15 @@ export function formatQuantity(v: string | number | null | undefined): string {
 export const formatPercent = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(digits)} %`);
 
 /**
- * Background and text colour of a retention cell: a light-to-dark blue ramp, text switching to white on the dark
- * half so the contrast stays above 4.5:1 (WCAG AA) everywhere.
+ * Background and text colour of a retention cell: a light-to-dark blue ramp with dark text on the light half
+ * (lightness 96-55 %) and white text on the dark half (48-30 %). Lightness 49-54 % is skipped: there neither text
+ * colour reaches 4.5:1 (WCAG AA) on this blue.
  */
 export function heatCell(percent: number | null): { background: string; color: string } {
   if (percent === null || !Number.isFinite(percent)) return { background: '#f1f3f5', color: '#343a40' };
   const p = Math.max(0, Math.min(100, percent)) / 100;
-  const light = Math.round(96 - p * 66); // 96 % -> 30 % lightness
-  return { background: `hsl(212 80% ${light}%)`, color: light < 58 ? '#ffffff' : '#0b1f33' };
+  if (p < 0.5) return { background: `hsl(212 80% ${Math.round(96 - p * 2 * 41)}%)`, color: '#0b1f33' };
+  return { background: `hsl(212 80% ${Math.round(48 - (p - 0.5) * 2 * 18)}%)`, color: '#ffffff' };
 }
 
 /** Polyline points of a score history (oldest left), in a width × height box with scores 0-100. */
