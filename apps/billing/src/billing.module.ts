@@ -9,6 +9,7 @@ import { InvoicesController } from './invoices/invoices.controller';
 import { InvoiceService } from './invoices/invoice.service';
 import { CreditNotesController } from './invoices/credit-notes.controller';
 import { UsageCorrectionsService } from './invoices/usage-corrections.service';
+import { ProgressiveBillingService } from './invoices/progressive-billing.service';
 import { InvoiceNumberingController } from './invoices/invoice-numbering.controller';
 import { InvoiceNumberingRepository } from './invoices/invoice-numbering.repository';
 import { BillingJobsService } from './jobs/billing-jobs.service';
@@ -25,7 +26,7 @@ import { UsageAggregatesController } from './usage/usage-aggregates.controller';
 @Module({
   imports: [TenantAuthModule],
   controllers: [UsageAggregatesController, PaymentsController, CatalogController, SubscriptionsController, InvoicesController, PricingController, JobFailuresController, InvoiceNumberingController, CouponsController, CreditNotesController],
-  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService, InvoiceNumberingRepository, CouponsRepository, UsageCorrectionsService,
+  providers: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, PaymentRetryService, InvoiceNumberingRepository, CouponsRepository, UsageCorrectionsService, ProgressiveBillingService,
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
   exports: [CatalogRepository, JobFailuresService, SubscriptionService, InvoiceService, BillingJobsService, UsageCorrectionsService],
 })

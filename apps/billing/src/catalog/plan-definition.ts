@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decimalString } from '@tally/contracts';
 import { chargeInputNeeds, PricingError, validateChargeProperties } from '@tally/pricing';
+import { progressiveBillingIssues } from '../domain/progressive-billing';
 import { chargeAlertsSchema, thresholdPercentsSchema } from './charge-alerts';
 import { chargeValueIssues, decimalValueIssue, PLAN_LIMITS } from './plan-limits';
 
@@ -49,8 +50,13 @@ export const planDefinitionSchema = z
     committedUseDiscountPercent: decimalString.refine((v) => Number(v) >= 0 && Number(v) <= 100, 'must be between 0 and 100').optional(),
     /** Usage fees up to this amount per period are waived. */
     freeTier: money.optional(),
+    /** Mid-period invoices when the period's usage fees reach these amounts (domain/progressive-billing.ts). */
+    progressiveBilling: z.object({ thresholds: z.array(decimalString).optional(), recurring: decimalString.optional() }).strict().optional(),
   })
   .superRefine((plan, ctx) => {
+    if (plan.progressiveBilling && /^[A-Z]{3}$/.test(plan.currency)) {
+      for (const issue of progressiveBillingIssues(plan.progressiveBilling, plan.currency)) ctx.addIssue({ code: 'custom', path: ['progressiveBilling', ...issue.path], message: issue.message });
+    }
     const meters = new Set<string>();
     plan.charges.forEach((charge, i) => {
       if (meters.has(charge.meter)) ctx.addIssue({ code: 'custom', path: ['charges', i, 'meter'], message: `meter "${charge.meter}" is charged twice` });

@@ -5,6 +5,7 @@ import type { Customer, PlanVersion } from '../catalog/catalog.repository';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { nominalPeriodContaining } from '../domain/billing-periods';
 import { couponInput, couponsForInvoice, type AppliedCoupon } from '../domain/coupons';
+import { progressiveCreditLine } from '../domain/progressive-billing';
 import { periodRuleOf, type SubscriptionRow } from '../subscriptions/subscription.service';
 
 const DAY_MS = 86_400_000;
@@ -42,7 +43,18 @@ export interface InvoiceSources {
   lateUsage: Array<LateUsage & { invoicedUnits: string; charge: PlanDefinition['charges'][number] }>;
   /** The customer's applied coupons (locked with the wallet); the invoice uses those that apply to it. */
   coupons?: AppliedCoupon[];
+  /** The period's progressive invoices (not void) and what they billed before tax: the period's invoice is net of it. */
+  progressive: { invoices: number; billed: string };
 }
+
+/**
+ * The period's progressive invoices: how many (not void), how many threshold levels were invoiced (void ones
+ * too: a level is never invoiced again) and their taxable amounts (not void). $1 tenant, $2 subscription, $3 period start.
+ */
+export const progressiveBilledSql = (s: string) => `
+  SELECT (count(*) FILTER (WHERE status <> 'void'))::int AS invoices, COALESCE(max(threshold_level), 0)::int AS levels,
+    COALESCE(sum((document->>'taxableAmount')::numeric) FILTER (WHERE status <> 'void'), 0)::text AS billed
+  FROM ${s}.invoices WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND kind = 'progressive'`;
 
 /** Reads what one period's invoice is made of, from billing's own tables only. */
 export async function loadInvoiceSources(
@@ -76,6 +88,7 @@ export async function loadInvoiceSources(
      ORDER BY iu.period_start, iu.meter`,
     [period.tenant, period.subscription_id, period.period_start],
   );
+  const [progressive]: Array<{ invoices: number; billed: string }> = await m.query(progressiveBilledSql(s), [period.tenant, period.subscription_id, period.period_start]);
   const lateUsage: InvoiceSources['lateUsage'] = [];
   for (const l of late) {
     const charge = (await loadPlan(l.plan_code, l.plan_version))?.plan.charges.find((c) => c.meter === l.meter);
@@ -89,6 +102,7 @@ export async function loadInvoiceSources(
     usage: new Map(usageRows.map((r) => [r.meter, r.value])),
     creditBalance: wallet?.balance ?? '0',
     lateUsage,
+    progressive: { invoices: progressive.invoices, billed: progressive.billed },
   };
 }
 
@@ -129,6 +143,10 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
       ).toFixed(),
     });
   }
+
+  // Net of the period's progressive invoices: before discounts, coupons and tax, not counting towards the commitment.
+  const progressive = progressiveCreditLine(src.progressive.invoices, src.progressive.billed, plan.plan.currency);
+  if (progressive) adjustments.push(progressive);
 
   const coupons = couponsForInvoice(src.coupons ?? [], { subscriptionId: period.subscription_id, planCode: plan.plan.code, currency: plan.plan.currency }).map(couponInput);
   return {

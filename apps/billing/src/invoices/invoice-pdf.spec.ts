@@ -16,7 +16,7 @@ const document = composeInvoice(
   priceCharge,
 );
 const invoice = (over: Partial<InvoiceView> = {}): InvoiceView => ({
-  id: 'inv-1', number: 'ACME-2026-000123', customer: 'c-1', subscriptionId: 's-1', status: 'finalized', periodStart: '2026-09-01T00:00:00.000Z',
+  id: 'inv-1', number: 'ACME-2026-000123', kind: 'period', customer: 'c-1', subscriptionId: 's-1', status: 'finalized', periodStart: '2026-09-01T00:00:00.000Z',
   periodEnd: '2026-10-01T00:00:00.000Z', currency: 'EUR', issuedAt: '2026-10-01T02:00:00.000Z', dueAt: '2026-10-15T02:00:00.000Z', paidAt: null,
   paymentAttempts: 0, nextPaymentAttemptAt: null, document, ...over,
 });

@@ -39,11 +39,20 @@ export interface InvoiceRow {
   payment_attempts: number;
   last_payment_failed_at: Date | null;
   next_payment_attempt_at: Date | null;
+  /** 'period': the period's invoice (one per period); 'adjustment': late units of a canceled subscription; 'progressive': mid-period, at a spend threshold. */
+  kind: InvoiceKind;
+  threshold_level: number | null;
+  threshold_amount: string | null;
 }
+
+export type InvoiceKind = 'period' | 'adjustment' | 'progressive';
 
 export interface InvoiceView {
   id: string;
   number: string | null;
+  kind: InvoiceKind;
+  /** A progressive invoice's highest threshold reached (plan currency) and how many threshold levels of the period it covers so far. */
+  threshold?: { amount: string; levels: number };
   customer: string;
   subscriptionId: string;
   status: InvoiceStatus;
@@ -452,6 +461,10 @@ export function view(row: InvoiceRow): InvoiceView {
   return {
     id: row.invoice_id,
     number: row.status === 'draft' ? null : row.number,
+    kind: row.kind,
+    ...(row.kind === 'progressive' && row.threshold_level !== null && row.threshold_amount !== null
+      ? { threshold: { amount: new Dec(row.threshold_amount).toFixed(), levels: row.threshold_level } }
+      : {}),
     customer: row.customer,
     subscriptionId: row.subscription_id,
     status: row.status,

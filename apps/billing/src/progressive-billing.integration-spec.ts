@@ -1,0 +1,194 @@
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { customerMeterKey, TOPICS, type ApiKeyChanged, type InvoiceChanged, type UsageAggregate } from '@tally/contracts';
+import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
+import { billingService } from './billing.service';
+import type { PlanDefinition } from './catalog/plan-definition';
+import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
+import type { ReconciliationMismatch } from './invoices/usage-corrections.service';
+import { SubscriptionService } from './subscriptions/subscription.service';
+
+const TENANT = 'acme';
+const KEY = 'key-progressive';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+// 1.00 per call, a base fee of 20; invoices mid-period when the usage fees reach 100 and 500.
+const plan: PlanDefinition = {
+  code: 'pb', name: 'Progressive', interval: 'monthly', currency: 'EUR', baseFee: '20',
+  charges: [{ meter: 'api-calls', model: 'standard', properties: { amount: '1' } }],
+  progressiveBilling: { thresholds: ['500', '100'] },
+};
+
+/**
+ * Progressive billing on real Kafka and Postgres: usage aggregates arrive on billing's consumer in three
+ * steps crossing two thresholds; each crossing issues one progressive invoice in the consumer's transaction,
+ * redelivered and replayed aggregates issue nothing more, and the period's invoice is net of both, so the
+ * period's invoices add up to the full-period price and reconciliation stays clean.
+ */
+describe('progressive billing (real Kafka + Postgres)', () => {
+  const suite = new TestSuite();
+  let service: ServiceApp;
+  let base: string;
+  let collector: TopicCollector;
+  let invoices: InvoiceService;
+  let subscriptions: SubscriptionService;
+
+  const http = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${KEY}`, accept: 'application/json' } });
+  const post = (path: string, body: unknown) =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const invoicesOf = async (customer: string) => (await json<{ data: InvoiceView[] }>(http(`/api/v1/customers/${customer}/invoices`))).data;
+  const progressiveOf = async (customer: string) => (await invoicesOf(customer)).filter((i) => i.kind === 'progressive').sort((a, b) => (a.threshold!.levels - b.threshold!.levels));
+
+  const aggregate = (customer: string, period: { start: string; end: string }, value: string, version: number): UsageAggregate => ({
+    eventId: `${customer}@${period.start}:v${version}`, occurredAt: new Date().toISOString(), tenant: TENANT, customer, meter: 'api-calls', windowKind: 'PERIOD',
+    windowStart: period.start, windowEnd: period.end, value, eventCount: 1, lastEventTime: period.start, version,
+  });
+  /** Sends aggregates and waits until billing's consumer has applied the highest version among them. */
+  const deliver = async (customer: string, period: { start: string; end: string }, ...values: Array<[value: string, version: number]>) => {
+    await suite.produce(TOPICS.usageAggregates, values.map(([value, version]) => ({ key: customerMeterKey(TENANT, customer, 'api-calls'), value: aggregate(customer, period, value, version) })));
+    const highest = Math.max(...values.map(([, v]) => v));
+    await expectEventually(async () => {
+      const [row] = await suite.query<{ version: string }>(`SELECT version::text FROM "${suite.schema('billing')}".period_usage WHERE customer = $1 AND period_start = $2`, [customer, period.start]);
+      expect(Number(row?.version)).toBeGreaterThanOrEqual(highest);
+    });
+  };
+  // Subscriptions start at the month's start (UTC customers): a whole period, so the base fee is not prorated.
+  const now = new Date();
+  const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+
+  beforeAll(async () => {
+    await suite.createTopics();
+    const value: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, keyId: randomUUID(), keyHash: hashApiKey(KEY), revoked: false };
+    await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage(TENANT, value)]);
+    service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000' }));
+    await service.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
+    collector = await suite.collect([TOPICS.billingInvoices]);
+    invoices = service.app.get(InvoiceService);
+    subscriptions = service.app.get(SubscriptionService);
+    await expectEventually(async () => expect((await http('/api/v1/plans')).status).toBe(200));
+    expect((await post('/api/v1/plans', plan)).status).toBe(201);
+  });
+
+  afterAll(async () => {
+    await service?.app.close();
+    await suite.cleanup();
+  });
+
+  it('refuses progressive billing terms that cannot be invoiced', async () => {
+    const bad = async (progressiveBilling: unknown, currency = 'EUR') => {
+      const res = await post('/api/v1/plans', { ...plan, code: `bad-${randomUUID().slice(0, 8)}`, currency, progressiveBilling });
+      return { status: res.status, body: JSON.stringify(await res.json()) };
+    };
+    expect(await bad({})).toMatchObject({ status: 400, body: expect.stringContaining('needs thresholds, a recurring amount or both') });
+    expect(await bad({ thresholds: ['100', '100.0'] })).toMatchObject({ status: 400, body: expect.stringContaining('listed twice') });
+    expect(await bad({ thresholds: ['0'] })).toMatchObject({ status: 400, body: expect.stringContaining('must be more than 0') });
+    expect(await bad({ recurring: '10.5' }, 'JPY')).toMatchObject({ status: 400, body: expect.stringContaining('more decimals than JPY') });
+    expect(await bad({ thresholds: ['100'], every: '5' })).toMatchObject({ status: 400 });
+  });
+
+  it('two thresholds crossed in three steps: two progressive invoices, the period invoice net of them, totals = the full-period price', async () => {
+    expect((await post('/api/v1/customers', { id: 'pb-1', name: 'Progressive One', currency: 'EUR', taxRate: '10' })).status).toBe(201);
+    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-pb-1', customer: 'pb-1', plan: 'pb', startAt: monthStart }));
+    const period = { start: created.periodStart, end: created.periodEnd };
+
+    // Step 1: 60 calls, below the first threshold (usage fees 60.00 < 100).
+    await deliver('pb-1', period, ['60', 1]);
+    expect(await progressiveOf('pb-1')).toEqual([]);
+    // Step 2: 150 calls reach 100: an invoice for the 150.00 so far, + 10 % tax.
+    await deliver('pb-1', period, ['150', 2]);
+    const [first] = await expectEventually(async () => {
+      const list = await progressiveOf('pb-1');
+      expect(list).toHaveLength(1);
+      return list;
+    });
+    expect(first).toMatchObject({ kind: 'progressive', status: 'finalized', periodStart: period.start, periodEnd: period.end, threshold: { amount: '100', levels: 1 } });
+    expect(first.number).toMatch(/^INV-\d{6}$/);
+    expect(first.document).toMatchObject({ subtotal: '150.00', taxableAmount: '150.00', tax: '15.00', total: '165.00', amountDue: '165.00' });
+    expect(first.document.lines.map((l) => [l.kind, l.units, l.amount])).toEqual([['usage', '150', '150.00'], ['tax', null, '15.00']]);
+
+    // Redelivered (same version) and stale (lower version) aggregates, and a replay at a higher version with
+    // the same usage: nothing more is invoiced.
+    await deliver('pb-1', period, ['150', 2], ['60', 1]);
+    await deliver('pb-1', period, ['150', 3]);
+    // Step 3: 620 calls reach 500: net of the 150.00 already billed.
+    await deliver('pb-1', period, ['620', 4]);
+    const second = await expectEventually(async () => {
+      const list = await progressiveOf('pb-1');
+      expect(list).toHaveLength(2);
+      return list[1];
+    });
+    expect(second).toMatchObject({ status: 'finalized', threshold: { amount: '500', levels: 2 } });
+    expect(second.document).toMatchObject({ subtotal: '470.00', taxableAmount: '470.00', tax: '47.00', total: '517.00' });
+    expect(second.document.lines.map((l) => [l.kind, l.code, l.units, l.amount])).toEqual([
+      ['usage', 'api-calls', '620', '620.00'],
+      ['adjustment', 'progressive_billing', '1', '-150.00'],
+      ['tax', 'tax', null, '47.00'],
+    ]);
+    // More usage but no threshold left: nothing; the same batch delivered again: nothing.
+    await deliver('pb-1', period, ['800', 5]);
+    await deliver('pb-1', period, ['800', 5], ['620', 4]);
+    expect((await progressiveOf('pb-1')).map((i) => i.id)).toEqual([first.id, second.id]);
+
+    // The period ends: its invoice bills the base fee and the whole period's 800 calls, net of the 620.00 billed progressively.
+    const later = new Date(Date.parse(period.end) + 2 * HOUR);
+    await subscriptions.rollPeriods(later);
+    await invoices.closePeriods(later);
+    const final = (await invoicesOf('pb-1')).find((i) => i.kind === 'period' && i.periodStart === period.start)!;
+    expect(final.status).toBe('finalized');
+    expect(final.document.lines.map((l) => [l.kind, l.code, l.units, l.amount])).toEqual([
+      ['base_fee', 'pb', '1', '20.00'],
+      ['usage', 'api-calls', '800', '800.00'],
+      ['adjustment', 'progressive_billing', '2', '-620.00'],
+      ['tax', 'tax', null, '20.00'],
+    ]);
+    expect(final.document.total).toBe('220.00');
+    // 165 + 517 + 220 = 902 = (20 + 800) × 1.10: what the period costs without progressive billing.
+    const sum = [first, second, final].reduce((s, i) => s + Math.round(Number(i.document.total) * 100), 0);
+    expect(sum).toBe(90_200);
+    // No progressive invoice after the period's invoice exists, even with usage far past any threshold.
+    await deliver('pb-1', period, ['5000', 6]);
+    expect((await invoicesOf('pb-1')).filter((i) => i.periodStart === period.start).map((i) => i.kind).sort()).toEqual(['period', 'progressive', 'progressive']);
+
+    // Each invoice published once as finalized (one event id each).
+    await expectEventually(() => {
+      const finalized = collector.on<InvoiceChanged>(TOPICS.billingInvoices).filter((m) => m.value.customer === 'pb-1' && m.value.status === 'finalized');
+      expect(new Map(finalized.map((m) => [m.value.invoiceId, m.value.eventId])).size).toBe(3);
+      expect(new Set(finalized.map((m) => m.value.eventId)).size).toBe(3);
+      expect(finalized.filter((m) => m.value.invoiceId === second.id).map((m) => m.value.total)).toEqual(['517.00']);
+    });
+    // Reconciliation: the closed period's 5000 ledger units against the 800 invoiced — a late increase pending
+    // the next invoice, not a progressive double count; the 800 themselves reconcile once, not three times.
+    const range = `from=${new Date(Date.parse(period.start) - DAY).toISOString()}&to=${new Date(later.getTime() + DAY).toISOString()}`;
+    const rec = await json<{ periodsAndMetersChecked: number; mismatches: ReconciliationMismatch[] }>(http(`/api/v1/billing/reconciliation?${range}`));
+    expect(rec.periodsAndMetersChecked).toBe(1);
+    expect(rec.mismatches).toEqual([expect.objectContaining({ ledgerUnits: '5000', invoicedUnits: '800', state: 'pending_next_invoice' })]);
+  });
+
+  it('reconciliation stays clean when usage stops at the progressive invoices', async () => {
+    expect((await post('/api/v1/customers', { id: 'pb-2', name: 'Progressive Two', currency: 'EUR' })).status).toBe(201);
+    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-pb-2', customer: 'pb-2', plan: 'pb', startAt: monthStart }));
+    const period = { start: created.periodStart, end: created.periodEnd };
+    // Both thresholds crossed by one aggregate: one invoice covering both levels.
+    await deliver('pb-2', period, ['512.34', 1]);
+    const [only] = await expectEventually(async () => {
+      const list = await progressiveOf('pb-2');
+      expect(list).toHaveLength(1);
+      return list;
+    });
+    expect(only).toMatchObject({ threshold: { amount: '500', levels: 2 }, document: { total: '512.34' } });
+    const later = new Date(Date.parse(period.end) + 2 * HOUR);
+    await subscriptions.rollPeriods(later);
+    await invoices.closePeriods(later);
+    const final = (await invoicesOf('pb-2')).find((i) => i.kind === 'period' && i.periodStart === period.start)!;
+    expect([final.status, final.document.total]).toEqual(['finalized', '20.00']);
+    const range = `from=${new Date(Date.parse(period.start) - DAY).toISOString()}&to=${new Date(later.getTime() + DAY).toISOString()}`;
+    const rec = await json<{ periodsAndMetersChecked: number; mismatches: ReconciliationMismatch[] }>(http(`/api/v1/billing/reconciliation?${range}`));
+    expect(rec.mismatches.filter((m) => m.customer === 'pb-2')).toEqual([]);
+    const billed = await suite.query<{ document_kind: string; units: string }>(`SELECT document_kind, units::text FROM "${suite.schema('billing')}".billed_usage WHERE customer = 'pb-2'`);
+    expect(billed.map((b) => [b.document_kind, Number(b.units)])).toEqual([['invoice', 512.34]]);
+  });
+});
