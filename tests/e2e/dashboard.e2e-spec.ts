@@ -51,12 +51,12 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
       headers: { 'content-type': 'application/cloudevents-batch+json' },
       body: JSON.stringify(events.map((e) => ({ specversion: '1.0', id: e.id, source: 'e2e', type: 'api.call', subject: e.subject, time: new Date().toISOString(), data: { calls: e.calls } }))),
     });
-  const shot = async (page: Page, name: string) => {
+  const shot = async (page: Page, name: string, fullPage = true) => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage });
     if (process.env.UPDATE_SCREENSHOTS === '1') {
       mkdirSync(DOCS_SHOTS, { recursive: true });
-      await page.screenshot({ path: path.join(DOCS_SHOTS, `${name}.png`), fullPage: true });
+      await page.screenshot({ path: path.join(DOCS_SHOTS, `${name}.png`), fullPage });
     }
   };
 
@@ -202,7 +202,7 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     const frame = page.frameLocator('iframe.invoice-frame');
     await expectEventually(async () => expect(await frame.locator('body').textContent()).toContain('Customer One'));
     expect(await page.locator('iframe.invoice-frame').getAttribute('sandbox')).toBe('');
-    await shot(page, 'invoice');
+    await shot(page, 'invoice', false);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
 

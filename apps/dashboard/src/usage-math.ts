@@ -71,9 +71,9 @@ export function formatMoney(amount: string | number | null | undefined, currency
   }
 }
 
-export function formatQuantity(v: string | number | null | undefined): string {
+export function formatQuantity(v: string | number | null | undefined, maximumFractionDigits = 4): string {
   if (v === null || v === undefined || v === '') return '—';
-  return new Intl.NumberFormat('en', { maximumFractionDigits: 4 }).format(num(v));
+  return new Intl.NumberFormat('en', { maximumFractionDigits }).format(num(v));
 }
 
 export const formatPercent = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(digits)} %`);

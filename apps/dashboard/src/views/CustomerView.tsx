@@ -152,7 +152,7 @@ export function CustomerView({ api, customerId, portal }: { api: Api; customerId
                   </div>
                   <div>
                     <dt>Projected at period end</dt>
-                    <dd>{check?.projected ? formatQuantity(check.projected) : '—'}</dd>
+                    <dd>{check?.projected ? formatQuantity(check.projected, 1) : '—'}</dd>
                   </div>
                 </dl>
                 {check && progress && check.included && <ProgressMeter meter={m.meter} usage={check.usage} included={check.included} progress={progress} />}
