@@ -1,8 +1,11 @@
 // The chaos run: usage flows through all five services while they are SIGKILLed and restarted, Postgres
 // connections are terminated and (optionally) the broker restarts; meanwhile subscriptions are created
-// through billing's API, each starting last month, so billing rolls and closes those periods (one invoice
-// each) while it is being killed. Then everything drains and the run checks that nothing was lost or
-// counted twice, that every threshold alert fired exactly once and that every period was invoiced once.
+// through billing's API, each an anniversary subscription backdated a month, so billing rolls and closes
+// those periods (one invoice each) while it is being killed. Some events are sent with times in that first
+// period, before and after their subscription exists, so aggregation re-buckets usage (ADR 0006) under the
+// same faults. Then everything drains and the run checks that nothing was lost or counted twice, that every
+// threshold alert fired exactly once and that every period was invoiced once; finally every subscription is
+// canceled, and billing's reconciliation must show every closed period's ledger units = units invoiced.
 // Poison messages (chaos-poison.ts) are produced among the good ones on the same keys, in every codec, to the
 // raw topic and straight to usage.events.v1: each must end in the DLQ with its reason while readiness stays
 // 200 and every good event is still counted exactly once.
@@ -23,7 +26,7 @@ import {
   type InjectedPoison,
   type PoisonKind,
 } from './chaos-poison';
-import { freePort, isReady, postJson } from './local-http';
+import { freePort, getJson, isReady, postJson } from './local-http';
 
 const ROOT = path.resolve(__dirname, '..');
 const SERVICES = ['ingestion', 'aggregation', 'threshold-alerting', 'billing', 'health-scoring'] as const;
@@ -103,6 +106,8 @@ class Stack {
           KAFKA_PARTITIONS: '3',
           ADMIN_TOKEN: ADMIN,
           CATALOG_SIGNING_SECRET,
+          // Events of the backdated first period are up to a month and a day old.
+          INGEST_MAX_LATENESS_HOURS: String(40 * 24),
           INGEST_RATE_LIMIT_PER_SECOND: '1000000',
           LOG_LEVEL: 'error',
           // A SIGKILLed member holds its partitions until this expires; keep the outage short.
@@ -188,7 +193,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await postJson(stack.port('ingestion'), '/api/v1/meters', key, { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' });
 
     // Billing's catalog: a plan with 40 calls included and a base fee of 10, and the customers.
-    const billing = (pathname: string, body: unknown) => postJson(stack.port('billing'), pathname, key, body);
+    const billing = (pathname: string, body: unknown, idempotencyKey?: string) => postJson(stack.port('billing'), pathname, key, body, idempotencyKey);
     await retry(() => billing('/api/v1/plans', {
       code: 'chaos', name: 'Chaos', interval: 'monthly', currency: 'EUR', baseFee: '10',
       charges: [{ meter: 'calls', model: 'standard', properties: { amount: '0.01' }, includedUnits: '40', thresholds: THRESHOLDS, hardLimit: false }],
@@ -260,8 +265,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       .flat()
       .sort((a, b) => a.order - b.order)
       .map((p, i, all) => ({ ...p, afterBatch: Math.floor(((i + 1) * batches) / (all.length + 1)) }));
+    // Anniversary subscriptions backdated one month (day clamped to 28, so the anniversary exists in every
+    // month): the first period [firstStart, secondStart) is closed, the second holds now. Its bounds are not
+    // UTC months, so events counted before the subscription sit in calendar-month windows that re-bucketing
+    // must split (the first period's days of last month and of this month, and this month's after the anniversary).
     const now = new Date();
-    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+    const anniversary = Math.min(now.getUTCDate(), 28);
+    const firstStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, anniversary));
+    const secondStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), anniversary));
 
     /** Where the poison went: the DLQ, each service's dead-letter counters, and no parked outbox row. */
     const poisonChecks = async () => {
@@ -295,8 +306,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       return results;
     };
 
-    // Load at a fixed rate, with faults at random moments inside it.
+    // Load at a fixed rate, with faults at random moments inside it. Units per customer: all of them, and
+    // those with times in the closed first period (capped at 19, below the first alert threshold, 50 % of the
+    // 40 included, so that period never alerts and the alert checks stay about the running period).
     const expected = new Map<string, number>();
+    const expectedFirst = new Map<string, number>();
+    const FIRST_PERIOD_CAP = 19;
     const durationMs = (o.events / o.ratePerSecond) * 1000;
     const schedule: Array<{ at: number; fault: string }> = [];
     for (let i = 0; i < o.serviceKills; i++) schedule.push({ at: rand() * durationMs * 0.8, fault: `SIGKILL ${KILLABLE[i % KILLABLE.length]}` });
@@ -309,11 +324,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const brokerScript = (command: string) =>
       new Promise<void>((resolve) => spawn(process.execPath, [path.join(ROOT, 'tools/kafka.js'), command], { stdio: 'ignore' }).once('exit', () => resolve()));
     // Subscriptions arrive under load, through billing's API (retried while billing is down: the create is
-    // idempotent by id). Each started last month, so billing rolls it and invoices last month's period.
+    // idempotent by id). Each started a month ago, so billing rolls it and invoices its first period.
     const subscribing = (async () => {
       await new Promise((r) => setTimeout(r, durationMs * 0.1));
       for (let i = 0; i < o.customers; i++) {
-        await retry(() => billing('/api/v1/subscriptions', { id: `sub-${i}`, customer: `c${i}`, plan: 'chaos', startAt: lastMonth.toISOString() }), 120_000);
+        await retry(() => billing('/api/v1/subscriptions', { id: `sub-${i}`, customer: `c${i}`, plan: 'chaos', billingTime: 'anniversary', startAt: firstStart.toISOString() }), 120_000);
       }
     })();
     const injector = (async () => {
@@ -352,7 +367,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const customer = `c${Math.floor(rand() * o.customers)}`;
         const calls = 1 + Math.floor(rand() * 3);
         expected.set(customer, (expected.get(customer) ?? 0) + calls);
-        const event = { specversion: '1.0', id: `ev-${j}`, source: 'chaos', type: 'api.call', subject: customer, time: new Date().toISOString(), data: { calls } };
+        // One event in ten (until the customer's cap) belongs to the closed first period, at a random time in it.
+        const late = rand() < 0.1 && (expectedFirst.get(customer) ?? 0) + calls <= FIRST_PERIOD_CAP;
+        const at = rand();
+        if (late) expectedFirst.set(customer, (expectedFirst.get(customer) ?? 0) + calls);
+        const time = late ? new Date(firstStart.getTime() + Math.floor(at * (secondStart.getTime() - firstStart.getTime()))) : new Date();
+        const event = { specversion: '1.0', id: `ev-${j}`, source: 'chaos', type: 'api.call', subject: customer, time: time.toISOString(), data: { calls } };
         messages.push({ key: customer, value: JSON.stringify(event), headers: { [HEADERS.tenant]: 'chaos' } });
         // 2 % resent, as a producer retrying after a timeout would.
         if (rand() < 0.02) messages.push({ key: customer, value: JSON.stringify(event), headers: { [HEADERS.tenant]: 'chaos' } });
@@ -416,10 +436,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     checks.push({ check: 'aggregation: every accepted event counted exactly once', passed: aggDiff.length === 0, detail: aggDiff.length ? `${aggDiff.length} customers differ, e.g. ${aggDiff.slice(0, 3).map((c) => `${c}: expected ${expected.get(c)}, got ${totals.get(c)}`).join('; ')}` : `${uniqueEvents} events, ${expected.size} customers` });
 
     // Downstream projections converge after the aggregates drain through the outbox.
+    // Alerts are about the running period: its usage is everything but the first period's.
     const expectedAlerts = new Set<string>();
-    for (const [customer, usage] of expected) for (const t of THRESHOLDS) if (usage >= (40 * t) / 100) expectedAlerts.add(`${customer}:${t}`);
+    for (const [customer, usage] of expected) for (const t of THRESHOLDS) if (usage - (expectedFirst.get(customer) ?? 0) >= (40 * t) / 100) expectedAlerts.add(`${customer}:${t}`);
+    // Over all of a customer's PERIOD windows (the two periods, and the emptied calendar-month ones at 0).
     const billingUsage = async () =>
-      new Map<string, number>((await db.query(`SELECT customer, value::text AS v FROM "${runId}_billing".period_usage`)).rows.map((r: { customer: string; v: string }) => [r.customer, Number(r.v)]));
+      new Map<string, number>(
+        (await db.query(`SELECT customer, sum(value)::text AS v FROM "${runId}_billing".period_usage GROUP BY customer`)).rows.map((r: { customer: string; v: string }) => [r.customer, Number(r.v)]),
+      );
     const fired = async () => new Set<string>((await db.query(`SELECT customer || ':' || substr(threshold, 9) AS k FROM "${runId}_threshold_alerting".fired_thresholds WHERE threshold LIKE 'percent:%'`)).rows.map((r: { k: string }) => r.k));
     const settleDeadline = Date.now() + 60_000;
     while (Date.now() < settleDeadline && (diff(await billingUsage()).length > 0 || (await fired()).size < expectedAlerts.size)) await new Promise((r) => setTimeout(r, 500));
@@ -453,19 +477,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       passed: topicMissing.length === 0 && distinctIds.size === onTopic.size,
       detail: `${onTopic.size} alerts, ${[...onTopic.values()].reduce((s, n) => s + n, 0) - onTopic.size} redelivered copies, ${topicMissing.length} missing`,
     });
-    // Every subscription's last-month period invoiced exactly once (base fee only: its usage is all this month).
-    const invoiceRows: Array<{ subscription_id: string; n: string; statuses: string; totals: string }> = [];
+    // Every subscription's first period invoiced exactly once: the base fee, and its usage above the 40 included
+    // at 0.01 (the units on the invoice; units counted after it was final are the next invoice's adjustment).
+    const invoiceRows: Array<{ subscription_id: string; n: string; statuses: string; totals: string; units: string }> = [];
     const invoiceDeadline = Date.now() + 60_000;
     for (;;) {
       invoiceRows.splice(0, invoiceRows.length, ...(await db.query(
-        `SELECT subscription_id, count(*)::text AS n, string_agg(status, ',') AS statuses, string_agg(total::text, ',') AS totals
-         FROM "${runId}_billing".invoices WHERE period_start = $1 GROUP BY subscription_id`,
-        [lastMonth],
+        `SELECT i.subscription_id, count(*)::text AS n, string_agg(i.status, ',') AS statuses, string_agg(i.total::text, ',') AS totals,
+           COALESCE(sum(b.units), 0)::text AS units
+         FROM "${runId}_billing".invoices i
+         LEFT JOIN "${runId}_billing".billed_usage b ON b.tenant = i.tenant AND b.document_id = i.invoice_id AND b.document_kind = 'invoice'
+         WHERE i.period_start = $1 AND i.kind = 'period' GROUP BY i.subscription_id`,
+        [firstStart],
       )).rows);
       if (invoiceRows.filter((r) => r.statuses === 'finalized').length >= o.customers || Date.now() > invoiceDeadline) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    const badInvoices = invoiceRows.filter((r) => r.n !== '1' || r.statuses !== 'finalized' || Number(r.totals) !== 10);
+    const firstTotal = (units: number) => (1000 + Math.max(0, units - 40)) / 100;
+    const badInvoices = invoiceRows.filter((r) => r.n !== '1' || r.statuses !== 'finalized' || Number(r.totals) !== firstTotal(Number(r.units)));
     checks.push({
       check: 'billing: every ended period invoiced exactly once, for the right amount',
       passed: invoiceRows.length === o.customers && badInvoices.length === 0,
@@ -478,17 +507,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await invoiceConsumer.run({
       eachMessage: async ({ message }) => {
         const inv = JSON.parse(message.value!.toString());
-        if (inv.status === 'finalized') finalizedEvents.set(inv.invoiceId, (finalizedEvents.get(inv.invoiceId) ?? new Set()).add(inv.eventId));
+        // Issued: finalized, or paid at once when nothing is due (no payments are reported in this run).
+        if (inv.status === 'finalized' || inv.status === 'paid') finalizedEvents.set(inv.invoiceId, (finalizedEvents.get(inv.invoiceId) ?? new Set()).add(inv.eventId));
       },
     });
     const invoiceTopicDeadline = Date.now() + 30_000;
-    while (Date.now() < invoiceTopicDeadline && finalizedEvents.size < invoiceRows.length) await new Promise((r) => setTimeout(r, 300));
+    const issuedNow = async () => Number((await db.query(`SELECT count(*) AS n FROM "${runId}_billing".invoices WHERE status <> 'draft'`)).rows[0].n);
+    while (Date.now() < invoiceTopicDeadline && finalizedEvents.size < Math.max(invoiceRows.length, await issuedNow())) await new Promise((r) => setTimeout(r, 300));
     await invoiceConsumer.disconnect();
-    const numbered = (await db.query(`SELECT count(DISTINCT number)::int AS n FROM "${runId}_billing".invoices WHERE status <> 'draft'`)).rows[0].n;
+    // Every invoice issued so far (the first periods' and any other), each number once.
+    const numbers = (await db.query(`SELECT count(*)::int AS issued, count(DISTINCT number)::int AS n FROM "${runId}_billing".invoices WHERE status <> 'draft'`)).rows[0] as { issued: number; n: number };
     checks.push({
       check: 'billing.invoices.v1: each invoice finalized once (one event id), numbers unique',
-      passed: finalizedEvents.size === invoiceRows.length && [...finalizedEvents.values()].every((ids) => ids.size === 1) && numbered === invoiceRows.length,
-      detail: `${finalizedEvents.size} finalized invoices published, ${numbered} distinct numbers`,
+      passed: finalizedEvents.size >= invoiceRows.length && [...finalizedEvents.values()].every((ids) => ids.size === 1) && numbers.n === numbers.issued && numbers.issued === finalizedEvents.size,
+      detail: `${finalizedEvents.size} finalized invoices published, ${numbers.issued} issued, ${numbers.n} distinct numbers`,
     });
 
     if (poisonRounds > 0) checks.push(...(await poisonChecks()));
@@ -508,6 +540,63 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     while (Date.now() < healthDeadline && (await healthRowsNow()) < expected.size) await new Promise((r) => setTimeout(r, 300));
     const healthRows = await healthRowsNow();
     checks.push({ check: 'health-scoring: every active customer scored', passed: healthRows === expected.size, detail: `${healthRows} of ${expected.size}` });
+
+    // Reconciliation (ADR 0006): every subscription is canceled now, so both its periods close and the last
+    // invoice bills whatever of the first period was counted after that one was final. Then billing's own
+    // check (GET /api/v1/billing/reconciliation: per closed period and meter, ledger units = invoice +
+    // adjustments − credit notes) must be clean for every period, and the units billed per customer over all
+    // documents must equal the units sent.
+    for (let i = 0; i < o.customers; i++) {
+      await retry(() => billing(`/api/v1/subscriptions/sub-${i}/cancel`, { atPeriodEnd: false }, `chaos-cancel-${runId}-${i}`), 60_000);
+    }
+    const reconciliationPath = `/api/v1/billing/reconciliation?from=${encodeURIComponent(firstStart.toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`;
+    type Reconciliation = { periodsAndMetersChecked: number; mismatches: Array<{ customer: string; periodStart: string; ledgerUnits: string; invoicedUnits: string; state: string }> };
+    const billedPerCustomer = async () =>
+      new Map<string, number>(
+        (await db.query(`SELECT customer, sum(units)::text AS v FROM "${runId}_billing".billed_usage GROUP BY customer`)).rows.map((r: { customer: string; v: string }) => [r.customer, Number(r.v)]),
+      );
+    let reconciliation: Reconciliation = { periodsAndMetersChecked: 0, mismatches: [] };
+    const reconcileDeadline = Date.now() + 90_000;
+    for (;;) {
+      reconciliation = (await retry(() => getJson(stack.port('billing'), reconciliationPath, key), 30_000)) as unknown as Reconciliation;
+      const settled = reconciliation.periodsAndMetersChecked >= 2 * o.customers && reconciliation.mismatches.length === 0 && diff(await billedPerCustomer()).length === 0;
+      if (settled || Date.now() > reconcileDeadline) break;
+      await sleep(500);
+    }
+    checks.push({
+      check: 'billing reconciliation: every closed period, ledger units = units invoiced (GET /api/v1/billing/reconciliation)',
+      passed: reconciliation.periodsAndMetersChecked === 2 * o.customers && reconciliation.mismatches.length === 0,
+      detail:
+        `${reconciliation.periodsAndMetersChecked} closed periods x meters checked (expected ${2 * o.customers}), ${reconciliation.mismatches.length} mismatches` +
+        (reconciliation.mismatches.length
+          ? `, e.g. ${reconciliation.mismatches.slice(0, 3).map((m) => `${m.customer} ${m.periodStart}: ledger ${m.ledgerUnits}, invoiced ${m.invoicedUnits} (${m.state})`).join('; ')}`
+          : ''),
+    });
+    const billed = await billedPerCustomer();
+    const billedDiff = diff(billed);
+    const firstUnits = [...expectedFirst.values()].reduce((a, n) => a + n, 0);
+    const adjustments = Number((await db.query(`SELECT count(*) AS n FROM "${runId}_billing".billed_usage WHERE document_kind <> 'invoice'`)).rows[0].n);
+    checks.push({
+      check: 'billing: every unit sent invoiced exactly once, over all invoices, adjustments and credit notes',
+      passed: billedDiff.length === 0,
+      detail: billedDiff.length
+        ? `${billedDiff.length} customers differ, e.g. ${billedDiff.slice(0, 3).map((c) => `${c}: sent ${expected.get(c)}, billed ${billed.get(c)}`).join('; ')}`
+        : `${[...billed.values()].reduce((a, n) => a + n, 0)} units for ${billed.size} customers (${firstUnits} of them timed in the first periods; ${adjustments} adjustment or credit-note rows)`,
+    });
+    // Set by the correction job at each billing tick (every 300 ms here).
+    let gauge: Array<{ state: string; value: number }> = [];
+    const gaugeDeadline = Date.now() + 15_000;
+    do {
+      const metricsPage = await fetch(`http://127.0.0.1:${stack.port('billing')}/metrics`).then((r) => r.text());
+      gauge = [...metricsPage.matchAll(/^tally_billing_reconciliation_mismatches\{state="([a-z_]+)"\} (\S+)$/gm)].map((m) => ({ state: m[1], value: Number(m[2]) }));
+      if (gauge.length === 3 && gauge.every((g) => g.value === 0)) break;
+      await sleep(300);
+    } while (Date.now() < gaugeDeadline);
+    checks.push({
+      check: 'tally_billing_reconciliation_mismatches: 0 in every state',
+      passed: gauge.length === 3 && gauge.every((g) => g.value === 0),
+      detail: gauge.length ? gauge.map((g) => `${g.state} ${g.value}`).join(', ') : 'metric not exported',
+    });
     await producer.disconnect();
     return { faults, checks, passed: checks.every((c) => c.passed) };
   } finally {

@@ -23,6 +23,8 @@ describe('chaos (short): faults under load lose nothing and double nothing', () 
     expect(report.faults.filter((f) => f.fault.startsWith('SIGKILL'))).toHaveLength(4);
     // The poison checks ran (DLQ, oversized dead letters, metrics of all five services, parked rows, readiness).
     expect(report.checks.filter((c) => /^(DLQ|outbox|readiness)|tally_dead_letters_total/.test(c.check))).toHaveLength(10);
+    // The reconciliation checks ran (billing's API, units billed per customer, the mismatch gauge).
+    expect(report.checks.filter((c) => /reconciliation|every unit sent invoiced/.test(c.check))).toHaveLength(3);
     expect(report.checks.filter((c) => !c.passed)).toEqual([]);
   }, 600_000); // above the sum of the run's own drain deadlines, so a slow drain fails on its check, not here
 });

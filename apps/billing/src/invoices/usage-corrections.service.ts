@@ -87,11 +87,18 @@ const closedPeriodsSql = (s: string, where: string) => `
   FROM ${s}.billing_periods bp JOIN ${s}.invoices i ON i.tenant = bp.tenant AND i.invoice_id = bp.invoice_id
   WHERE i.status NOT IN ('draft', 'void') AND ${where}`;
 
-/** Whether a later period of the subscription is still to be finalized (it will bill late units as an adjustment). */
-const laterPeriodSql = (s: string, alias: string) => `EXISTS (
+/**
+ * Whether a later period of the subscription is still to be finalized (it will bill late units as an adjustment):
+ * one exists, or the subscription runs on and will renew. The second matters for a period closed before the roll
+ * job started the next one (a backdated subscription created between the roll and the close of a job run): its
+ * next invoice is certain, so an increase waits for it instead of getting an adjustment invoice of its own.
+ */
+const laterPeriodSql = (s: string, alias: string) => `(EXISTS (
   SELECT 1 FROM ${s}.billing_periods n LEFT JOIN ${s}.invoices ni ON ni.tenant = n.tenant AND ni.invoice_id = n.invoice_id
   WHERE n.tenant = ${alias}.tenant AND n.subscription_id = ${alias}.subscription_id AND n.period_start > ${alias}.period_start
-    AND (n.invoice_id IS NULL OR ni.status = 'draft'))`;
+    AND (n.invoice_id IS NULL OR ni.status = 'draft'))
+  OR EXISTS (SELECT 1 FROM ${s}.subscriptions sub WHERE sub.tenant = ${alias}.tenant AND sub.subscription_id = ${alias}.subscription_id
+    AND sub.status IN ('active', 'paused') AND NOT sub.cancel_at_period_end))`;
 
 /**
  * Usage that changes after its period's invoice is final (ADR 0006): a decrease becomes a credit note against
