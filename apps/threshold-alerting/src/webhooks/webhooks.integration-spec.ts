@@ -24,11 +24,14 @@ interface Received {
 
 /**
  * A local receiver: `/flaky/*` answers 503 to the first two attempts of each webhook-id and then 204, `/down/*`
- * answers 500 until told otherwise, `/hang/*` never answers (counts how many such requests are open at once).
+ * answers 500 until told otherwise, `/hang/*` never answers (counts how many such requests are open at once),
+ * `/sometimes/*` hangs until told otherwise.
  */
 class Receiver {
   readonly received: Received[] = [];
   downAnswer = 500;
+  /** `/sometimes/*` hangs while this is true, then answers 204. */
+  hangSometimes = true;
   hangingNow = 0;
   maxHanging = 0;
   private readonly attemptsById = new Map<string, number>();
@@ -58,7 +61,11 @@ class Receiver {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
     this.received.push({ path: req.url ?? '', headers, body: Buffer.concat(chunks).toString('utf8') });
     const id = headers['webhook-id'];
-    if (req.url?.startsWith('/hang/')) {
+    if (req.url?.startsWith('/sometimes/') && !this.hangSometimes) {
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.url?.startsWith('/hang/') || req.url?.startsWith('/sometimes/')) {
       this.open.add(res);
       this.hangingNow++;
       this.maxHanging = Math.max(this.maxHanging, this.hangingNow);
@@ -122,7 +129,14 @@ describe('webhooks (real Kafka + Postgres, a local receiver)', () => {
       return suite.signedApiKeyMessage(who.key, value);
     });
     await suite.produce(TOPICS.catalogApiKeys, keys);
-    service = await createServiceApp(
+    service = await start();
+    // The API key catalog is consumed asynchronously.
+    await expectEventually(async () => expect((await api(ACME, 'GET', '/api/v1/webhooks/endpoints')).status).toBe(200));
+    await expectEventually(async () => expect((await api(GLOBEX, 'GET', '/api/v1/webhooks/endpoints')).status).toBe(200));
+  });
+
+  const start = async (): Promise<ServiceApp> => {
+    const app = await createServiceApp(
       thresholdAlertingService,
       suite.serviceConfig(thresholdAlertingService, {
         WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
@@ -136,12 +150,10 @@ describe('webhooks (real Kafka + Postgres, a local receiver)', () => {
         WEBHOOKS_POLL_INTERVAL_MS: '50',
       }),
     );
-    await service.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
-    // The API key catalog is consumed asynchronously.
-    await expectEventually(async () => expect((await api(ACME, 'GET', '/api/v1/webhooks/endpoints')).status).toBe(200));
-    await expectEventually(async () => expect((await api(GLOBEX, 'GET', '/api/v1/webhooks/endpoints')).status).toBe(200));
-  });
+    await app.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(app.app.getHttpServer().address() as AddressInfo).port}`;
+    return app;
+  };
 
   afterAll(async () => {
     await service?.app.close();
@@ -265,6 +277,31 @@ describe('webhooks (real Kafka + Postgres, a local receiver)', () => {
     expect(new Set(requests.map((r) => `${r.headers['webhook-id']}|${r.body}`)).size).toBe(1);
     expect(new Webhook(endpoint.secret).verify(requests[4].body, requests[4].headers)).toMatchObject({ type: TOPICS.customersChurnRisk });
     expect(await deliveries(ACME, '?status=failed')).toEqual([]);
+  });
+
+  it('stops without waiting for a hanging endpoint, gives the aborted attempt back uncounted, and goes on after a restart without a second delivery', async () => {
+    const endpoint = await register(ACME, '/sometimes/1', ['invoices']);
+    receiver.hangSometimes = true;
+    await suite.produce(TOPICS.billingInvoices, [invoice(ACME.tenant, 'c-2', 'inv-r')]);
+    await expectEventually(() => expect(receiver.on('/sometimes/1')).toHaveLength(1));
+    const stopping = Date.now();
+    await service.app.close();
+    expect(Date.now() - stopping).toBeLessThan(HANG_TIMEOUT_MS);
+    const s = suite.schema('threshold-alerting');
+    const stored = () => suite.query<{ id: string; status: string; attempts: number; n: number }>(
+      `SELECT d.id, d.status, d.attempts, (SELECT count(*)::int FROM ${s}.webhook_delivery_attempts a WHERE a.delivery_id = d.id) AS n FROM ${s}.webhook_deliveries d WHERE d.event_id = 'inv-r:finalized' AND d.endpoint_id = $1`,
+      [endpoint.id],
+    );
+    expect(await stored()).toEqual([{ id: expect.any(String), status: 'pending', attempts: 0, n: 0 }]);
+
+    receiver.hangSometimes = false;
+    service = await start();
+    await expectEventually(async () => expect(await stored()).toEqual([{ id: expect.any(String), status: 'succeeded', attempts: 1, n: 1 }]));
+    const requests = receiver.on('/sometimes/1');
+    expect(requests).toHaveLength(2);
+    expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    // The restarted consumer resumed from its stored offsets: the invoice was not turned into deliveries again.
+    expect((await deliveries(ACME, `?endpointId=${endpoint.id}`)).filter((d) => d.eventId === 'inv-r:finalized')).toHaveLength(1);
   });
 
   it('validates registrations: kinds, secrets, URLs', async () => {
