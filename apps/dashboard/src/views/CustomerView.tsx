@@ -11,7 +11,8 @@ interface MeterUsage {
   meter: string;
   thresholds: Array<number | string>;
   check: EntitlementCheck | null;
-  series: Array<{ day: string; value: number }>;
+  /** Null: the daily query failed (the rest of the card still stands). */
+  series: Array<{ day: string; value: number }> | null;
 }
 
 interface CustomerData {
@@ -37,9 +38,9 @@ async function loadCustomer(api: Api, id: string): Promise<CustomerData> {
     [...entitlements].map(async ([meter, e]): Promise<MeterUsage> => {
       const [check, query] = await Promise.all([
         api.maybe<EntitlementCheck>(`/api/v1/entitlements/${c}/${enc(meter)}`),
-        api.maybe<{ data: UsageRow[] }>(`/api/v1/meters/${enc(meter)}/query?${new URLSearchParams({ subject: id, windowSize: 'DAY', from: e.from, to: e.to })}`),
+        api.maybe<{ data: UsageRow[] }>(`/api/v1/meters/${enc(meter)}/query?${new URLSearchParams({ subject: id, windowSize: 'DAY', from: e.from, to: e.to })}`).catch(() => undefined),
       ]);
-      return { meter, thresholds: e.thresholds, check, series: dailySeries(query?.data ?? [], e.from, e.to) };
+      return { meter, thresholds: e.thresholds, check, series: query === undefined ? null : dailySeries(query?.data ?? [], e.from, e.to) };
     }),
   );
   return { customer, subscriptions: active, meters, upcoming: upcoming.data, invoices: invoices.data };
@@ -157,7 +158,7 @@ export function CustomerView({ api, customerId, portal }: { api: Api; customerId
                 </dl>
                 {check && progress && check.included && <ProgressMeter meter={m.meter} usage={check.usage} included={check.included} progress={progress} />}
                 {check && !check.allowed && <p className="badge badge-red">Hard limit reached: use is blocked</p>}
-                <UsageChart meter={m.meter} series={m.series} />
+                {m.series ? <UsageChart meter={m.meter} series={m.series} /> : <p className="muted">Daily usage could not be read right now.</p>}
               </article>
             );
           })}

@@ -24,16 +24,31 @@ function HealthList({ api, band }: { api: Api; band: BandFilter }) {
   // The cursors of the pages seen so far, so Previous needs no extra API.
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const after = cursors[cursors.length - 1];
-  const [page] = useAsync(async () => {
+  const [page, retry] = useAsync(async () => {
     const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (band !== 'all') q.set('band', band);
     if (after) q.set('after', after);
     const list = await api.json<{ items: HealthItem[]; nextCursor: string | null }>(`/api/v1/customers/health?${q}`);
-    const details = await Promise.all(list.items.map((i) => api.maybe<HealthDetail>(`/api/v1/customers/${enc(i.customer)}/health`)));
+    // The trends are extra: one read per row, a few at a time (the tenant's read rate limit is shared), and a
+    // row whose history could not be read just shows none.
+    const details: Array<HealthDetail | null> = [];
+    for (let i = 0; i < list.items.length; i += 5) {
+      const chunk = list.items.slice(i, i + 5).map((item) => api.maybe<HealthDetail>(`/api/v1/customers/${enc(item.customer)}/health`).catch(() => null));
+      details.push(...(await Promise.all(chunk)));
+    }
     return { ...list, details };
   }, [api, band, after]);
   if (page.state === 'loading') return <p role="status">Loading {BAND_LABEL[band]}…</p>;
-  if (page.state === 'error') return <p role="alert">Could not load customers: {page.error.message}</p>;
+  if (page.state === 'error') {
+    return (
+      <div role="alert">
+        <p>Could not load customers: {page.error.message}</p>
+        <button type="button" onClick={retry}>
+          Retry
+        </button>
+      </div>
+    );
+  }
   const { items, nextCursor, details } = page.value;
   return (
     <>
