@@ -58,13 +58,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Looks for due deliveries now (after new ones committed, a redelivery, a finished request, the poll). */
   wake(): void {
     if (this.stopping.signal.aborted) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
+    this.again = true;
+    if (this.pumping) return;
     this.pumping = true;
     void this.pump().finally(() => {
       this.pumping = false;
+      // A wake that came while the last claim was finishing is not lost.
+      if (this.again) this.wake();
     });
   }
 
@@ -74,7 +74,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   private async pump(): Promise<void> {
     try {
-      do {
+      while (this.again) {
         this.again = false;
         if (this.total >= this.settings.limits.total || this.stopping.signal.aborted) return;
         const inFlight = { total: this.total, byTenant: this.byTenant, byEndpoint: this.byEndpoint };
@@ -86,8 +86,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         for (const delivery of claimed) this.start(delivery);
         // Something was claimed: there may be more due than one claim took.
         if (claimed.length > 0) this.again = true;
-      } while (this.again);
+      }
     } catch (e) {
+      this.again = false;
       // Postgres unreachable or similar: the poll tries again; nothing was claimed by the failed transaction.
       this.logger.error('claiming due webhook deliveries failed; retrying at the next poll', { error: e as Error });
     }

@@ -211,18 +211,23 @@ export class WebhookRepository {
     return rows.length;
   }
 
-  /** Newest first, `limit` per page; `after` continues from a page's last delivery. */
-  async listDeliveries(tenant: string, q: { status?: DeliveryStatus; endpointId?: string; limit: number; after?: DeliveryCursor }): Promise<Delivery[]> {
+  /**
+   * Newest first, `limit` per page; `after` continues from a page's last delivery (`last`). The cursor keeps
+   * created_at to the microsecond: deliveries of one batch share it, and a millisecond cursor would skip some.
+   */
+  async listDeliveries(tenant: string, q: { status?: DeliveryStatus; endpointId?: string; limit: number; after?: DeliveryCursor }): Promise<{ deliveries: Delivery[]; last: DeliveryCursor | null }> {
     const params: unknown[] = [tenant];
     const where = ['tenant = $1'];
     if (q.status) where.push(`status = $${params.push(q.status)}`);
     if (q.endpointId) where.push(`endpoint_id = $${params.push(q.endpointId)}`);
     if (q.after) where.push(`(created_at, id) < ($${params.push(q.after.createdAt)}::timestamptz, $${params.push(q.after.id)})`);
-    const rows: DeliveryRow[] = await this.reads.query(
-      `SELECT ${DELIVERY_COLUMNS} FROM ${this.s}.webhook_deliveries WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.push(q.limit)}`,
+    const rows: Array<DeliveryRow & { created_exact: string }> = await this.reads.query(
+      `SELECT ${DELIVERY_COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_exact
+         FROM ${this.s}.webhook_deliveries WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.push(q.limit)}`,
       params,
     );
-    return rows.map(deliveryOf);
+    const last = rows[rows.length - 1];
+    return { deliveries: rows.map(deliveryOf), last: last ? { createdAt: last.created_exact, id: last.id } : null };
   }
 
   async getDelivery(tenant: string, id: string): Promise<(Delivery & { payload: unknown; attemptLog: DeliveryAttempt[] }) | null> {

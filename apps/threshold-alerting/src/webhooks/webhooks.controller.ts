@@ -32,12 +32,12 @@ const listDeliveriesSchema = z
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const encodeCursor = (d: Delivery): string => Buffer.from(JSON.stringify({ createdAt: d.createdAt, id: d.id })).toString('base64url');
+const encodeCursor = (c: DeliveryCursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
 
 function decodeCursor(cursor: string): DeliveryCursor {
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as DeliveryCursor;
-    if (typeof c.id === 'string' && typeof c.createdAt === 'string' && !Number.isNaN(Date.parse(c.createdAt))) return c;
+    if (typeof c.id === 'string' && typeof c.createdAt === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(c.createdAt)) return c;
   } catch {
     // answered below
   }
@@ -102,8 +102,8 @@ export class WebhooksController {
   @Get('deliveries')
   async listDeliveries(@Tenant() tenant: string, @Query() query: Record<string, unknown>): Promise<{ deliveries: Delivery[]; nextCursor: string | null }> {
     const q = parseOrProblem(listDeliveriesSchema, query);
-    const deliveries = await this.repository.listDeliveries(tenant, { status: q.status, endpointId: q.endpointId, limit: q.limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
-    return { deliveries, nextCursor: deliveries.length === q.limit ? encodeCursor(deliveries[deliveries.length - 1]) : null };
+    const page = await this.repository.listDeliveries(tenant, { status: q.status, endpointId: q.endpointId, limit: q.limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
+    return { deliveries: page.deliveries, nextCursor: page.deliveries.length === q.limit && page.last ? encodeCursor(page.last) : null };
   }
 
   /** One delivery with its payload and every attempt. */

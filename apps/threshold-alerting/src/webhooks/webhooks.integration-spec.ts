@@ -277,6 +277,21 @@ describe('webhooks (real Kafka + Postgres, a local receiver)', () => {
     expect(new Set(requests.map((r) => `${r.headers['webhook-id']}|${r.body}`)).size).toBe(1);
     expect(new Webhook(endpoint.secret).verify(requests[4].body, requests[4].headers)).toMatchObject({ type: TOPICS.customersChurnRisk });
     expect(await deliveries(ACME, '?status=failed')).toEqual([]);
+
+    // Paging walks every delivery once, in the listing's order, whatever the page size.
+    const all = (await deliveries(ACME, '?limit=200')).map((d) => d.id);
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    for (const limit of [1, 2, 3]) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { deliveries: Delivery[]; nextCursor: string | null } } = await api(ACME, 'GET', `/api/v1/webhooks/deliveries?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...page.body.deliveries.map((d) => d.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(all);
+    }
+    expect((await api(ACME, 'GET', '/api/v1/webhooks/deliveries?cursor=bm9wZQ')).status).toBe(400);
   });
 
   it('stops without waiting for a hanging endpoint, gives the aborted attempt back uncounted, and goes on after a restart without a second delivery', async () => {
