@@ -60,6 +60,32 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     }
   };
 
+  /**
+   * Structural accessibility checks in the rendered page: every form control and button has an accessible name,
+   * every SVG is either described (role=img + aria-label) or hidden, ids are unique, heading levels do not skip,
+   * every table header has a scope or sits in a thead.
+   */
+  const a11yProblems = (page: Page) =>
+    page.evaluate(() => {
+      const problems: string[] = [];
+      const named = (el: Element) => Boolean(el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el as HTMLInputElement).labels?.length || el.textContent?.trim());
+      for (const el of document.querySelectorAll('input, select, textarea')) if (!(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')) problems.push(`unlabelled ${el.outerHTML.slice(0, 80)}`);
+      for (const el of document.querySelectorAll('button, a[href]')) if (!named(el)) problems.push(`nameless ${el.outerHTML.slice(0, 80)}`);
+      for (const el of document.querySelectorAll('svg')) {
+        if (el.getAttribute('aria-hidden') !== 'true' && !(el.getAttribute('role') === 'img' && el.getAttribute('aria-label'))) problems.push(`undescribed svg`);
+      }
+      const ids = [...document.querySelectorAll('[id]')].map((e) => e.id);
+      for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i))) problems.push(`duplicate id ${id}`);
+      let level = 0;
+      for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+        const next = Number(h.tagName[1]);
+        if (next > level + 1) problems.push(`heading h${next} after h${level}: ${h.textContent}`);
+        level = next;
+      }
+      for (const th of document.querySelectorAll('th')) if (!th.getAttribute('scope') && !th.closest('thead')) problems.push(`th without scope: ${th.textContent}`);
+      return problems;
+    });
+
   beforeAll(async () => {
     if (!existsSync(path.join(DASHBOARD_DIR, 'index.html'))) {
       const built = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/dashboard/vite.config.mts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
@@ -159,6 +185,7 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     await page.getByLabel('Tenant API key').fill('tly_not-a-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+    expect(await a11yProblems(page)).toEqual([]);
     await page.getByLabel('Tenant API key').fill(acmeKey);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Operations' }).waitFor();
@@ -198,6 +225,7 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     expect(await upcoming.textContent()).toMatch(/projected at period end: €/);
     expect(await upcoming.locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
     await shot(page, 'customer-usage');
+    expect(await a11yProblems(page)).toEqual([]);
 
     // A past invoice (the first period, closed in the set-up) as billing's HTML in the sandboxed frame.
     await page.getByRole('button', { name: /^View invoice/ }).first().click();
@@ -237,6 +265,7 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     await page.getByRole('link', { name: 'c-2' }).waitFor();
     await page.getByRole('heading', { name: 'Problems to look at' }).waitFor();
     await shot(page, 'operations');
+    expect(await a11yProblems(page)).toEqual([]);
     await page.getByRole('link', { name: 'c-2' }).click();
     await page.getByRole('heading', { name: 'Customer Two' }).waitFor();
 
@@ -277,6 +306,7 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     expect(page.url()).not.toContain(token);
     expect(await page.evaluate(() => Object.values(sessionStorage).join())).not.toContain(acmeKey);
     await shot(page, 'customer-portal');
+    expect(await a11yProblems(page)).toEqual([]);
 
     // Another customer through the UI: the portal view stays on its own customer.
     await page.goto(`${base}/dashboard/#/customers/c-2`);
@@ -416,6 +446,20 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     expect(firstPageMs).toBeLessThan(5_000);
     expect(nextPageMs).toBeLessThan(3_000);
     await context.close();
+  });
+
+  it('the accessibility check finds what it looks for', async () => {
+    const page = await browser.newPage();
+    await page.setContent('<h1>a</h1><h3>b</h3><input id="x"><input id="x" aria-label="ok"><button></button><svg></svg><table><tr><th>h</th></tr></table>');
+    expect(await a11yProblems(page)).toEqual([
+      'unlabelled <input id="x">',
+      'nameless <button></button>',
+      'undescribed svg',
+      'duplicate id x',
+      'heading h3 after h1: b',
+      'th without scope: h',
+    ]);
+    await page.close();
   });
 
   it('serves the built app with a strict content security policy and nothing outside its directory', async () => {
