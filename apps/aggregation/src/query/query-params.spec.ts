@@ -1,9 +1,8 @@
-import { countWindows, parseUsageQuery } from './query-params';
+import { countWindows, csvField, parseUsageQuery, unwindowedLabel, usageCsv, windowLimitProblem, zeroCountRows } from './query-params';
 
-const NOW = new Date('2024-05-20T12:00:00.000Z');
 const RFC3339 = 'must be an RFC 3339 timestamp';
 
-const parse = (params: Record<string, string | string[] | undefined>) => parseUsageQuery('api-calls', params, NOW);
+const parse = (params: Record<string, string | string[] | undefined>) => parseUsageQuery('api-calls', params);
 const query = (params: Record<string, string | string[] | undefined>) => {
   const result = parse(params);
   if (!result.ok) throw new Error(`expected a valid query, got ${JSON.stringify(result.errors)}`);
@@ -12,38 +11,21 @@ const query = (params: Record<string, string | string[] | undefined>) => {
 
 describe('parseUsageQuery', () => {
   describe('defaults', () => {
-    it('queries the 31 days up to now, unwindowed, in UTC, for every subject', () => {
+    it('covers all time (OpenMeter: no from/to), unwindowed, in UTC, for every subject', () => {
       expect(parse({})).toEqual({
         ok: true,
-        query: {
-          meter: 'api-calls',
-          subjects: [],
-          from: new Date('2024-04-19T12:00:00.000Z'),
-          to: NOW,
-          windowSize: null,
-          windowTimeZone: 'UTC',
-          groupBy: [],
-        },
+        query: { meter: 'api-calls', subjects: [], from: null, to: null, windowSize: null, windowTimeZone: 'UTC', groupBy: [] },
       });
     });
 
-    it('ends at now when only from is given', () => {
-      expect(query({ from: '2024-05-01T00:00:00Z' })).toMatchObject({ from: new Date('2024-05-01T00:00:00.000Z'), to: NOW });
+    it('leaves the other end open when only from or only to is given', () => {
+      expect(query({ from: '2024-05-01T00:00:00Z' })).toMatchObject({ from: new Date('2024-05-01T00:00:00.000Z'), to: null });
+      expect(query({ to: '2024-03-01T00:00:00Z' })).toMatchObject({ from: null, to: new Date('2024-03-01T00:00:00.000Z') });
     });
 
-    it('starts 31 days before to when only to is given', () => {
-      // 2024 is a leap year: 1 March minus 31 days is 30 January.
-      expect(query({ to: '2024-03-01T00:00:00Z' })).toMatchObject({ from: new Date('2024-01-30T00:00:00.000Z'), to: new Date('2024-03-01T00:00:00.000Z') });
-    });
-
-    it('uses the current time when none is passed', () => {
-      const before = Date.now();
-      const result = parseUsageQuery('api-calls', {});
-      const after = Date.now();
-      if (!result.ok) throw new Error('expected a valid query');
-      expect(result.query.to.getTime()).toBeGreaterThanOrEqual(before);
-      expect(result.query.to.getTime()).toBeLessThanOrEqual(after);
-      expect(result.query.to.getTime() - result.query.from.getTime()).toBe(31 * 86_400_000);
+    it('takes a from in the future or a to before any event (the answer is simply empty)', () => {
+      expect(query({ from: '2999-01-01T00:00:00Z' }).from).toEqual(new Date('2999-01-01T00:00:00.000Z'));
+      expect(query({ to: '1970-01-01T00:00:00.001Z' }).to).toEqual(new Date(1));
     });
   });
 
@@ -64,8 +46,6 @@ describe('parseUsageQuery', () => {
       expect(parse({ from: '2024-05-03T00:00:00Z', to: '2024-05-02T00:00:00Z' })).toEqual(expected);
       // The same instant written in two offsets is still equal.
       expect(parse({ from: '2024-05-02T02:00:00+02:00', to: '2024-05-02T00:00:00Z' })).toEqual(expected);
-      // A from in the future against the default to (now).
-      expect(parse({ from: '2024-05-21T00:00:00Z' })).toEqual(expected);
     });
 
     it('accepts from one millisecond before to', () => {
@@ -122,11 +102,11 @@ describe('parseUsageQuery', () => {
         ok: false,
         errors: [{ pointer: '/windowSize', detail: 'the range spans 10081 MINUTE windows; at most 10080 per query: shorten the range or use a larger windowSize' }],
       });
-      // The default range is 31 days.
-      expect(parse({ windowSize: 'MINUTE' })).toEqual({
-        ok: false,
-        errors: [{ pointer: '/windowSize', detail: 'the range spans 44640 MINUTE windows; at most 10080 per query: shorten the range or use a larger windowSize' }],
-      });
+    });
+
+    it('takes MINUTE without from or to: no default range can exceed the cap (the windows the events span are checked at query time)', () => {
+      expect(query({ windowSize: 'MINUTE' })).toMatchObject({ windowSize: 'MINUTE', from: null, to: null });
+      expect(query({ from: '2020-01-01T00:00:00Z', windowSize: 'MINUTE' })).toMatchObject({ windowSize: 'MINUTE', to: null });
     });
 
     it('allows HOUR and DAY over more than 7 days', () => {
@@ -206,33 +186,37 @@ describe('parseUsageQuery', () => {
   });
 
   it('passes the meter through', () => {
-    expect(parseUsageQuery('tokens', {}, NOW)).toMatchObject({ ok: true, query: { meter: 'tokens' } });
+    expect(parseUsageQuery('tokens', {})).toMatchObject({ ok: true, query: { meter: 'tokens' } });
   });
 });
 
 describe('query limits', () => {
   const limits = { maxWindows: 48, maxRangeDays: 10 };
-  const parseWith = (params: Record<string, string>) => parseUsageQuery('api-calls', params, NOW, limits);
+  const parseWith = (params: Record<string, string>) => parseUsageQuery('api-calls', params, limits);
 
   it('caps the number of windows, not the range: HOUR over two days passes, over two days and a minute does not', () => {
-    expect(parseWith({ from: '2024-05-18T12:00:00Z', windowSize: 'HOUR' }).ok).toBe(true);
-    expect(parseWith({ from: '2024-05-18T11:59:00Z', windowSize: 'HOUR' })).toEqual({
+    const to = '2024-05-20T12:00:00Z';
+    expect(parseWith({ from: '2024-05-18T12:00:00Z', to, windowSize: 'HOUR' }).ok).toBe(true);
+    expect(parseWith({ from: '2024-05-18T11:59:00Z', to, windowSize: 'HOUR' })).toEqual({
       ok: false,
       errors: [{ pointer: '/windowSize', detail: 'the range spans 49 HOUR windows; at most 48 per query: shorten the range or use a larger windowSize' }],
     });
     // The same range in DAY windows is three windows.
-    expect(parseWith({ from: '2024-05-18T11:59:00Z', windowSize: 'DAY' }).ok).toBe(true);
+    expect(parseWith({ from: '2024-05-18T11:59:00Z', to, windowSize: 'DAY' }).ok).toBe(true);
+    // An open end is not counted here: the query counts the windows its events span (windowLimitProblem).
+    expect(parseWith({ from: '2024-05-18T11:59:00Z', windowSize: 'HOUR' }).ok).toBe(true);
   });
 
-  it('caps the range of every query, windowed or not, at /from', () => {
-    expect(parseWith({ from: '2024-05-10T12:00:00Z' }).ok).toBe(true);
-    expect(parseWith({ from: '2024-05-10T11:59:59.999Z' })).toEqual({ ok: false, errors: [{ pointer: '/from', detail: 'the range may span at most 10 days' }] });
-    // The default 31 days is over this limit too: the client must narrow it.
-    expect(parseWith({})).toEqual({ ok: false, errors: [{ pointer: '/from', detail: 'the range may span at most 10 days' }] });
+  it('caps an explicit range, windowed or not, at /from; an open one covers the retained ledger', () => {
+    const to = '2024-05-20T12:00:00Z';
+    expect(parseWith({ from: '2024-05-10T12:00:00Z', to }).ok).toBe(true);
+    expect(parseWith({ from: '2024-05-10T11:59:59.999Z', to })).toEqual({ ok: false, errors: [{ pointer: '/from', detail: 'the range may span at most 10 days' }] });
+    expect(parseWith({}).ok).toBe(true);
+    expect(parseWith({ from: '2000-01-01T00:00:00Z' }).ok).toBe(true);
   });
 
   it('refuses a range of centuries without trying to count its windows', () => {
-    expect(parseUsageQuery('m', { from: '0001-01-01T00:00:00Z', to: '9999-12-31T00:00:00Z', windowSize: 'MINUTE' }, NOW)).toEqual({
+    expect(parseUsageQuery('m', { from: '0001-01-01T00:00:00Z', to: '9999-12-31T00:00:00Z', windowSize: 'MINUTE' })).toEqual({
       ok: false,
       errors: [{ pointer: '/from', detail: 'the range may span at most 400 days' }],
     });
@@ -252,5 +236,68 @@ describe('countWindows', () => {
     expect(countWindows(new Date('2024-04-30T22:00:00Z'), new Date('2024-05-01T22:00:00Z'), 'DAY', 'Europe/Berlin')).toBe(1);
     // Kolkata is UTC+05:30: a UTC hour straddles two of its hours.
     expect(countWindows(new Date('2024-05-01T00:00:00Z'), new Date('2024-05-01T01:00:00Z'), 'HOUR', 'Asia/Kolkata')).toBe(2);
+  });
+});
+
+describe('windowLimitProblem (the events\' span of an open query)', () => {
+  const limits = { maxWindows: 60, maxRangeDays: 400 };
+  it('passes exactly the cap and refuses one window more', () => {
+    const from = new Date('2024-05-01T10:00:00Z');
+    expect(windowLimitProblem(from, new Date('2024-05-01T11:00:00Z'), 'MINUTE', 'UTC', limits)).toBeNull();
+    expect(windowLimitProblem(from, new Date('2024-05-01T11:00:00.001Z'), 'MINUTE', 'UTC', limits)).toEqual({
+      pointer: '/windowSize',
+      detail: 'the range spans 61 MINUTE windows; at most 60 per query: shorten the range or use a larger windowSize',
+    });
+  });
+});
+
+describe('unwindowedLabel (OpenMeter: from/to when given, else the first and last event\'s minute windows)', () => {
+  const first = new Date('2024-05-01T10:15:42.123Z');
+  const last = new Date('2024-05-03T08:00:00.000Z');
+  it('labels an all-time row with the first event\'s minute start and the last event\'s minute end', () => {
+    expect(unwindowedLabel({ from: null, to: null }, first, last)).toEqual({ windowStart: new Date('2024-05-01T10:15:00Z'), windowEnd: new Date('2024-05-03T08:01:00Z') });
+  });
+  it('keeps each bound that was given, independently', () => {
+    const from = new Date('2024-04-01T00:00:00Z');
+    const to = new Date('2024-06-01T00:00:00Z');
+    expect(unwindowedLabel({ from, to: null }, first, last)).toEqual({ windowStart: from, windowEnd: new Date('2024-05-03T08:01:00Z') });
+    expect(unwindowedLabel({ from: null, to }, first, last)).toEqual({ windowStart: new Date('2024-05-01T10:15:00Z'), windowEnd: to });
+  });
+  it('an event exactly on a minute boundary ends its window one minute later; no events label the epoch minute (ClickHouse\'s empty min/max)', () => {
+    expect(unwindowedLabel({ from: null, to: null }, last, last)).toEqual({ windowStart: last, windowEnd: new Date('2024-05-03T08:01:00Z') });
+    expect(unwindowedLabel({ from: null, to: null }, null, null)).toEqual({ windowStart: new Date(0), windowEnd: new Date(60_000) });
+  });
+});
+
+describe('zeroCountRows (COUNT and UNIQUE_COUNT answer 0 over no events, the others no row)', () => {
+  const total = { subjects: [], windowSize: null, groupBy: [] };
+  it('the total row, only for the counting aggregations', () => {
+    expect(zeroCountRows(total, 'COUNT', [])).toEqual([null]);
+    expect(zeroCountRows(total, 'UNIQUE_COUNT', [])).toEqual([null]);
+    for (const a of ['SUM', 'AVG', 'MIN', 'MAX', 'LATEST', 'TIME_WEIGHTED_SUM']) expect(zeroCountRows(total, a, [])).toEqual([]);
+    expect(zeroCountRows(total, 'COUNT', [null])).toEqual([]);
+  });
+  it('each requested subject without a row, once (duplicates in the request)', () => {
+    expect(zeroCountRows({ ...total, subjects: ['a', 'b', 'a', 'c'] }, 'COUNT', ['b'])).toEqual(['a', 'c']);
+  });
+  it('nothing for windowed or grouped queries: only windows and groups with events exist', () => {
+    expect(zeroCountRows({ ...total, windowSize: 'DAY' }, 'COUNT', [])).toEqual([]);
+    expect(zeroCountRows({ ...total, groupBy: ['region'] }, 'COUNT', [])).toEqual([]);
+  });
+});
+
+describe('usageCsv', () => {
+  const row = { windowStart: '2024-05-01T00:00:00.000Z', windowEnd: '2024-05-02T00:00:00.000Z', subject: 'c-1', groupBy: { region: 'eu', model: '' }, value: '12.5' };
+  it('OpenMeter\'s columns: window_start, window_end, subject when per subject, the group-bys, value; CRLF lines', () => {
+    expect(usageCsv({ subjects: ['c-1'], groupBy: ['region', 'model'] }, [row])).toBe(
+      'window_start,window_end,subject,region,model,value\r\n2024-05-01T00:00:00.000Z,2024-05-02T00:00:00.000Z,c-1,eu,,12.5\r\n',
+    );
+    expect(usageCsv({ subjects: [], groupBy: [] }, [])).toBe('window_start,window_end,value\r\n');
+  });
+  it('quotes fields with commas, quotes and line breaks', () => {
+    expect(usageCsv({ subjects: [], groupBy: ['region'] }, [{ ...row, groupBy: { region: 'a,"b"\nc' } }]).split('\r\n')[1]).toBe(
+      '2024-05-01T00:00:00.000Z,2024-05-02T00:00:00.000Z,"a,""b""\nc",12.5',
+    );
+    expect(csvField('plain')).toBe('plain');
   });
 });

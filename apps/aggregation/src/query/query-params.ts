@@ -5,8 +5,10 @@ export type WindowSize = 'MINUTE' | 'HOUR' | 'DAY';
 export interface UsageQuery {
   meter: string;
   subjects: string[];
-  from: Date;
-  to: Date;
+  /** Inclusive; null: from the first event on (OpenMeter: a query without from/to covers all time). */
+  from: Date | null;
+  /** Exclusive; null: up to the last event. */
+  to: Date | null;
   windowSize: WindowSize | null;
   windowTimeZone: string;
   groupBy: string[];
@@ -52,30 +54,45 @@ export function rangeProblem(from: Date, to: Date, limits: QueryLimits): FieldEr
 }
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean);
-const DEFAULT_RANGE_MS = 31 * 86_400_000;
 // The offset is required: without one, Date reads the timestamp in the server's time zone.
 export const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
-/** Validates the query string of `GET /api/v1/meters/{slug}/query` (OpenMeter's parameter names). */
+/**
+ * The window-count limit over [from, to): refused at /windowSize when the range spans more windows than one
+ * query may answer. Checked on the request's own range when it has both ends, else on the range the matching
+ * events span (the windows that can be answered), so a missing bound never trips it by itself.
+ */
+export function windowLimitProblem(from: Date, to: Date, size: WindowSize, timeZone: string, limits: QueryLimits): FieldError | null {
+  const windows = countWindows(from, to, size, timeZone);
+  if (windows <= limits.maxWindows) return null;
+  return {
+    pointer: '/windowSize',
+    detail: `the range spans ${windows} ${size} windows; at most ${limits.maxWindows} per query: shorten the range or use a larger windowSize`,
+  };
+}
+
+/**
+ * Validates the query string of `GET /api/v1/meters/{slug}/query` (OpenMeter's parameter names). A missing
+ * from or to leaves that end open, as in OpenMeter: without either the query covers all (retained) time.
+ */
 export function parseUsageQuery(
   meter: string,
   params: Params,
-  now = new Date(),
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
 ): { ok: true; query: UsageQuery } | { ok: false; errors: FieldError[] } {
   const errors: FieldError[] = [];
-  const time = (name: 'from' | 'to', fallback: Date): Date => {
+  const time = (name: 'from' | 'to'): Date | null => {
     const raw = params[name];
-    if (raw === undefined) return fallback;
+    if (raw === undefined) return null;
     const d = new Date(String(raw));
     if (Array.isArray(raw) || Number.isNaN(d.getTime()) || !RFC3339.test(String(raw))) {
       errors.push({ pointer: `/${name}`, detail: 'must be an RFC 3339 timestamp' });
     }
     return d;
   };
-  const to = time('to', now);
-  const from = time('from', new Date(to.getTime() - DEFAULT_RANGE_MS));
-  if (errors.length === 0 && from >= to) errors.push({ pointer: '/from', detail: 'must be before to' });
+  const to = time('to');
+  const from = time('from');
+  if (errors.length === 0 && from && to && from >= to) errors.push({ pointer: '/from', detail: 'must be before to' });
   const windowSizeRaw = params.windowSize;
   let windowSize: WindowSize | null = null;
   if (windowSizeRaw !== undefined) {
@@ -93,17 +110,61 @@ export function parseUsageQuery(
   const groupBy = list(params.groupBy);
   for (const g of groupBy) if (!/^[A-Za-z0-9_-]{1,64}$/.test(g)) errors.push({ pointer: '/groupBy', detail: `"${g}" is not a group-by name` });
   const timesValid = !errors.some((e) => e.pointer === '/from' || e.pointer === '/to');
-  const tooLong = timesValid ? rangeProblem(from, to, limits) : null;
+  // An explicit range is bounded (what one read may scan); an open one covers the retained ledger.
+  const tooLong = timesValid && from && to ? rangeProblem(from, to, limits) : null;
   if (tooLong) errors.push(tooLong);
-  if (timesValid && !tooLong && windowSize && validZone) {
-    const windows = countWindows(from, to, windowSize, windowTimeZone);
-    if (windows > limits.maxWindows) {
-      errors.push({
-        pointer: '/windowSize',
-        detail: `the range spans ${windows} ${windowSize} windows; at most ${limits.maxWindows} per query: shorten the range or use a larger windowSize`,
-      });
-    }
+  if (timesValid && !tooLong && from && to && windowSize && validZone) {
+    const problem = windowLimitProblem(from, to, windowSize, windowTimeZone, limits);
+    if (problem) errors.push(problem);
   }
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, query: { meter, subjects: list(params.subject), from, to, windowSize, windowTimeZone, groupBy } };
+}
+
+const MINUTE_MS = 60_000;
+/** OpenMeter's label for an empty all-time aggregate: its min()/max() over no rows are the epoch. */
+const EPOCH = new Date(0);
+
+/**
+ * The window a row without windowSize is labelled with (OpenMeter): the request's from and to where given,
+ * else the minute windows of the first and last event counted in the row (the start of the first event's
+ * minute, the end of the last event's minute).
+ */
+export function unwindowedLabel(q: Pick<UsageQuery, 'from' | 'to'>, firstEvent: Date | null, lastEvent: Date | null): { windowStart: Date; windowEnd: Date } {
+  const floorMinute = (d: Date) => new Date(Math.floor(d.getTime() / MINUTE_MS) * MINUTE_MS);
+  const windowStart = q.from ?? (firstEvent ? floorMinute(firstEvent) : EPOCH);
+  const windowEnd = q.to ?? (lastEvent ? new Date(floorMinute(lastEvent).getTime() + MINUTE_MS) : new Date(EPOCH.getTime() + MINUTE_MS));
+  return { windowStart, windowEnd };
+}
+
+/**
+ * Which rows an unwindowed, ungrouped COUNT or UNIQUE_COUNT answers with 0 when nothing was counted (OpenMeter:
+ * a count over no events is 0, the other aggregations have no value): one per requested subject without a row,
+ * or the single total row. Windowed or grouped queries answer only the windows and groups that have events.
+ */
+export function zeroCountRows(q: Pick<UsageQuery, 'subjects' | 'windowSize' | 'groupBy'>, aggregation: string, answered: Array<string | null>): Array<string | null> {
+  if (q.windowSize !== null || q.groupBy.length > 0) return [];
+  if (aggregation !== 'COUNT' && aggregation !== 'UNIQUE_COUNT') return [];
+  const wanted: Array<string | null> = q.subjects.length > 0 ? [...new Set(q.subjects)] : [null];
+  const have = new Set(answered);
+  return wanted.filter((s) => !have.has(s));
+}
+
+/** One CSV field (RFC 4180 quoting). */
+export function csvField(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * The meter query as CSV, OpenMeter's columns: window_start, window_end, subject (when the query is per subject),
+ * one column per group-by key, value. Times are RFC 3339 in UTC.
+ */
+export function usageCsv(q: Pick<UsageQuery, 'subjects' | 'groupBy'>, rows: Array<{ windowStart: string; windowEnd: string; subject: string | null; groupBy: Record<string, string | null>; value: string }>): string {
+  const perSubject = q.subjects.length > 0;
+  const header = ['window_start', 'window_end', ...(perSubject ? ['subject'] : []), ...q.groupBy, 'value'];
+  const lines = [header.map(csvField).join(',')];
+  for (const r of rows) {
+    lines.push([r.windowStart, r.windowEnd, ...(perSubject ? [r.subject ?? ''] : []), ...q.groupBy.map((g) => r.groupBy[g] ?? ''), r.value].map(csvField).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
 }

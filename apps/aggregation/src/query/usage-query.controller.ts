@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { JsonLogger } from '@tally/telemetry';
 import { problem, ProjectedApiKeyGuard, SERVICE_CONFIG, Tenant, type ServiceConfig } from '@tally/nest-platform';
 import { aggregationSettings } from '../aggregation-config';
-import { parseUsageQuery, type QueryLimits } from './query-params';
+import { parseUsageQuery, usageCsv, windowLimitProblem, type QueryLimits } from './query-params';
 import { EventConflictsRepository, type EventConflict } from './event-conflicts.repository';
 import { EventsExportRepository, type EventsPage } from './events-export.repository';
 import { UsageQueryRepository, type UsageRow } from './usage-query.repository';
@@ -29,21 +29,39 @@ export class UsageQueryController {
     this.limits = { maxWindows: settings.QUERY_MAX_WINDOWS ?? 10_080, maxRangeDays: settings.QUERY_MAX_RANGE_DAYS ?? 400 };
   }
 
+  /**
+   * OpenMeter's meter query. Without from/to it covers all (retained) time, each unwindowed row labelled with
+   * its first and last event's minute windows; `Accept: text/csv` answers the same rows as CSV. Differences
+   * from OpenMeter: apps/gateway/README.md ("OpenMeter SDK").
+   */
   @Get('meters/:slug/query')
   async query(
     @Tenant() tenant: string,
     @Param('slug') slug: string,
     @Query() params: Record<string, string | string[]>,
-  ): Promise<{ meter: string; aggregation: string | null; from: string; to: string; windowSize: string | null; windowTimeZone: string; data: UsageRow[] }> {
-    const parsed = parseUsageQuery(slug, params, new Date(), this.limits);
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<{ meter: string; aggregation: string | null; from?: string; to?: string; windowSize: string | null; windowTimeZone: string; data: UsageRow[] } | string> {
+    const parsed = parseUsageQuery(slug, params, this.limits);
     if (!parsed.ok) throw problem(400, 'invalid query', parsed.errors);
     const q = parsed.query;
+    if (q.windowSize && !(q.from && q.to)) {
+      // An open end: the limit is on the windows the matching events span, the ones this query can answer.
+      const span = await this.usage.eventSpan(tenant, q);
+      const problemWith = span && windowLimitProblem(q.from ?? span.first, q.to ?? new Date(span.last.getTime() + 1), q.windowSize, q.windowTimeZone, this.limits);
+      if (problemWith) throw problem(400, 'invalid query', [problemWith]);
+    }
     const result = await this.usage.query(tenant, q);
+    if ((req.headers.accept ?? '').includes('text/csv')) {
+      res.status(200).type('text/csv').setHeader('Content-Disposition', `attachment; filename="${slug.replace(/[^A-Za-z0-9_-]/g, '_')}.csv"`);
+      return usageCsv(q, result.rows);
+    }
     return {
       meter: slug,
       aggregation: result.aggregation,
-      from: q.from.toISOString(),
-      to: q.to.toISOString(),
+      // As OpenMeter: only the bounds the request gave.
+      ...(q.from ? { from: q.from.toISOString() } : {}),
+      ...(q.to ? { to: q.to.toISOString() } : {}),
       windowSize: q.windowSize,
       windowTimeZone: q.windowTimeZone,
       data: result.rows,

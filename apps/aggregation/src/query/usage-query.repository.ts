@@ -4,7 +4,7 @@ import { READ_DATA_SOURCE } from '@tally/nest-platform';
 import type { Aggregation } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
 import { TIME_WEIGHTED_DECIMALS } from '../domain/time-weighted-sum';
-import type { UsageQuery } from './query-params';
+import { unwindowedLabel, zeroCountRows, type UsageQuery } from './query-params';
 
 export interface UsageRow {
   value: string;
@@ -13,6 +13,8 @@ export interface UsageRow {
   subject: string | null;
   groupBy: Record<string, string | null>;
 }
+
+const floorMinute = (d: Date) => new Date(Math.floor(d.getTime() / 60_000) * 60_000);
 
 /** SQL aggregate of one meter's readings (`r.value` text, `r.time`). */
 const AGGREGATE: Record<Aggregation, string> = {
@@ -38,52 +40,102 @@ export class UsageQueryRepository {
 
   async query(tenant: string, q: UsageQuery): Promise<{ aggregation: Aggregation | null; rows: UsageRow[] }> {
     const s = schemaOf(this.dataSource);
-    const params: unknown[] = [tenant, q.meter, q.from.toISOString(), q.to.toISOString()];
+    // The meter's aggregation, from any of its readings (Tally's aggregation learns meters from their events;
+    // a meter without any event answers no row). Not bounded by the range: a count over a range without events is 0.
+    const [kind] = await this.dataSource.query(
+      `SELECT x.aggregation FROM ${s}.event_ledger l CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, aggregation text)
+       WHERE l.tenant = $1 AND x.meter = $2 LIMIT 1`,
+      [tenant, q.meter],
+    );
+    if (!kind) return { aggregation: null, rows: [] };
+    const aggregation = kind.aggregation as Aggregation;
+    let rows: UsageRow[];
+    if (aggregation === 'TIME_WEIGHTED_SUM') {
+      // A gauge is held until the next reading or `to`, so an open end needs a bound: from the first reading
+      // (nothing is held before it) and to now (a value is held up to the present, not forever).
+      const first = q.from ?? (await this.eventSpan(tenant, { ...q, from: null }))?.first;
+      rows = first ? await this.select(tenant, { ...q, from: q.from ?? floorMinute(first), to: q.to ?? new Date() }, aggregation) : [];
+    } else rows = await this.select(tenant, q, aggregation);
+    const zeros = zeroCountRows(q, aggregation, rows.map((r) => r.subject));
+    for (const subject of zeros) {
+      const label = unwindowedLabel(q, null, null);
+      rows.push({ value: '0', windowStart: label.windowStart.toISOString(), windowEnd: label.windowEnd.toISOString(), subject, groupBy: {} });
+    }
+    if (zeros.length > 0) rows.sort((a, b) => (a.subject ?? '').localeCompare(b.subject ?? ''));
+    return { aggregation, rows };
+  }
+
+  /**
+   * First and last event time of the meter's readings matching the query's subjects within its bounds (null:
+   * none): the range an open-ended windowed query can answer, for the window-count limit.
+   */
+  async eventSpan(tenant: string, q: Pick<UsageQuery, 'meter' | 'subjects' | 'from' | 'to'>): Promise<{ first: Date; last: Date } | null> {
+    const s = schemaOf(this.dataSource);
+    const params: unknown[] = [tenant, q.meter];
     const p = (v: unknown) => {
       params.push(v);
       return `$${params.length}`;
     };
+    const [row] = await this.dataSource.query(
+      `SELECT min(l.time) AS first, max(l.time) AS last
+       FROM ${s}.event_ledger l CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text)
+       WHERE l.tenant = $1 AND x.meter = $2
+       ${q.subjects.length > 0 ? `AND l.subject = ANY(${p(q.subjects)}::text[])` : ''}
+       ${q.from ? `AND l.time >= ${p(q.from.toISOString())}::timestamptz` : ''} ${q.to ? `AND l.time < ${p(q.to.toISOString())}::timestamptz` : ''}`,
+      params,
+    );
+    return row?.first ? { first: row.first as Date, last: row.last as Date } : null;
+  }
+
+  private async select(tenant: string, q: UsageQuery, aggregation: Aggregation): Promise<UsageRow[]> {
+    const s = schemaOf(this.dataSource);
+    const params: unknown[] = [tenant, q.meter];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    // An open end has no condition (and no parameter: Postgres cannot type an unused one). The time-weighted SQL
+    // always has both ends, as $3 and $4.
+    const bounds = `${q.from ? `AND l.time >= ${p(q.from.toISOString())}::timestamptz` : ''} ${q.to ? `AND l.time < ${p(q.to.toISOString())}::timestamptz` : ''}`;
+    if (aggregation === 'TIME_WEIGHTED_SUM' && !(q.from && q.to)) throw new Error('a time-weighted query needs both bounds');
     const subjectFilter = q.subjects.length > 0 ? `AND l.subject = ANY(${p(q.subjects)}::text[])` : '';
     const readings = `
       SELECT l.subject, l.time, x.value, x.aggregation, x."groupBy" AS group_by
       FROM ${s}.event_ledger l CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, aggregation text, value text, "groupBy" jsonb)
-      WHERE l.tenant = $1 AND x.meter = $2 AND l.time >= $3::timestamptz AND l.time < $4::timestamptz ${subjectFilter}`;
-    // A gauge's value held from before the range counts in it, so the meter's kind is looked up before `to`.
-    const [kind] = await this.dataSource.query(
-      `SELECT x.aggregation FROM ${s}.event_ledger l CROSS JOIN LATERAL jsonb_to_recordset(l.readings) AS x(meter text, aggregation text)
-       WHERE l.tenant = $1 AND x.meter = $2 AND l.time < $3::timestamptz ${q.subjects.length > 0 ? 'AND l.subject = ANY($4::text[])' : ''} LIMIT 1`,
-      [tenant, q.meter, q.to.toISOString(), ...(q.subjects.length > 0 ? [q.subjects] : [])],
-    );
-    if (!kind) return { aggregation: null, rows: [] };
-    const aggregation = kind.aggregation as Aggregation;
+      WHERE l.tenant = $1 AND x.meter = $2 ${bounds} ${subjectFilter}`;
     const unit = q.windowSize?.toLowerCase();
     const tz = unit ? p(q.windowTimeZone) : '';
     // Windows are aligned in the requested time zone; the end adds one unit of wall-clock time there, so a
-    // DAY across a DST change is 23 or 25 hours long, as a customer in that zone expects.
-    const windowStart = unit ? `date_trunc('${unit}', r.time, ${tz}::text)` : '$3::timestamptz';
-    const windowEnd = unit ? `((date_trunc('${unit}', r.time, ${tz}::text) AT TIME ZONE ${tz}::text) + interval '1 ${unit}') AT TIME ZONE ${tz}::text` : '$4::timestamptz';
-    const groupCols = q.groupBy.map((g, i) => `r.group_by ->> ${p(g)} AS g${i}`);
+    // DAY across a DST change is 23 or 25 hours long, as a customer in that zone expects. Unwindowed rows are
+    // labelled afterwards (unwindowedLabel), from the first and last event they counted.
+    const windowStart = unit ? `date_trunc('${unit}', r.time, ${tz}::text)` : 'NULL::timestamptz';
+    const windowEnd = unit ? `((date_trunc('${unit}', r.time, ${tz}::text) AT TIME ZONE ${tz}::text) + interval '1 ${unit}') AT TIME ZONE ${tz}::text` : 'NULL::timestamptz';
+    // A reading without a group-by property groups as "" (OpenMeter), not apart from one that has "".
+    const groupCols = q.groupBy.map((g, i) => `COALESCE(r.group_by ->> ${p(g)}, '') AS g${i}`);
     const keys = ['window_start', 'window_end', ...(q.subjects.length > 0 ? ['subject'] : []), ...q.groupBy.map((_, i) => `g${i}`)];
     const rows: Array<Record<string, unknown>> = aggregation === 'TIME_WEIGHTED_SUM'
       ? await this.dataSource.query(this.timeWeightedSql(s, subjectFilter, unit, tz, groupCols, keys), params)
       : await this.dataSource.query(
-      `SELECT window_start, window_end, ${q.subjects.length > 0 ? 'subject,' : ''} ${q.groupBy.map((_, i) => `g${i},`).join(' ')} ${AGGREGATE[aggregation].replace(/r\./g, 'w.')} AS value
+      `SELECT window_start, window_end, ${q.subjects.length > 0 ? 'subject,' : ''} ${q.groupBy.map((_, i) => `g${i},`).join(' ')} ${AGGREGATE[aggregation].replace(/r\./g, 'w.')} AS value,
+              min(w.time) AS first_time, max(w.time) AS last_time
        FROM (SELECT ${windowStart} AS window_start, ${windowEnd} AS window_end, r.subject, r.value, r.time ${groupCols.map((c) => `, ${c}`).join('')}
              FROM (${readings}) r) w
        GROUP BY ${keys.join(', ')}
        ORDER BY ${keys.join(', ')}`,
       params,
     );
-    return {
-      aggregation,
-      rows: rows.map((r) => ({
+    return rows.map((r) => {
+      const label = unit
+        ? { windowStart: r.window_start as Date, windowEnd: r.window_end as Date }
+        : unwindowedLabel(q, (r.first_time as Date | undefined) ?? q.from, (r.last_time as Date | undefined) ?? q.to);
+      return {
         value: r.value === null ? '0' : String(r.value),
-        windowStart: (r.window_start as Date).toISOString(),
-        windowEnd: (r.window_end as Date).toISOString(),
+        windowStart: label.windowStart.toISOString(),
+        windowEnd: label.windowEnd.toISOString(),
         subject: q.subjects.length > 0 ? (r.subject as string) : null,
-        groupBy: Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null])),
-      })),
-    };
+        groupBy: Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? ''])),
+      };
+    });
   }
 
   /**
