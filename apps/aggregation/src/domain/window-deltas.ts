@@ -29,7 +29,9 @@ export const windowDeltaKey = (d: Pick<WindowDelta, 'tenant' | 'customer' | 'met
 
 /**
  * Pre-aggregates a batch of (already deduplicated) events into per-window deltas. `periodsOf` gives a
- * customer's known billing periods (none: calendar months).
+ * customer's known billing periods (none: calendar months). It runs for every reading of every event, in
+ * each of its windows: the key is built without an intermediate object, each reading's value is parsed
+ * once for all its windows, and each delta is created with its final shape.
  */
 export function computeWindowDeltas(
   events: UsageEvent[],
@@ -38,46 +40,57 @@ export function computeWindowDeltas(
   const deltas = new Map<string, WindowDelta>();
   for (const event of events) {
     const time = new Date(event.time);
+    const ms = time.getTime();
     const windows = windowsFor(time, periodsOf(event.tenant, event.subject));
     for (const reading of event.readings) {
+      const unique = reading.aggregation === 'UNIQUE_COUNT';
+      const value = unique || reading.value === null ? null : new Decimal(reading.value);
       for (const window of windows) {
-        const probe = { tenant: event.tenant, customer: event.subject, meter: reading.meter, window };
-        const key = windowDeltaKey(probe);
+        // Must equal windowDeltaKey(delta): callers look deltas up by it.
+        const key = `${event.tenant}\u0000${event.subject}\u0000${reading.meter}\u0000${window.kind}\u0000${window.start.getTime()}`;
         let d = deltas.get(key);
-        if (!d) {
-          d = {
-            ...probe,
-            aggregation: reading.aggregation,
-            sum: new Decimal(0),
-            count: 0,
-            min: null,
-            max: null,
-            latest: null,
-            distinctValues: new Set(),
-            lastEventTime: time,
-            lastEventId: event.eventId,
-          };
+        if (d === undefined) {
+          d = newDelta(event, reading.meter, reading.aggregation, window, time);
           deltas.set(key, d);
         }
         d.count += 1;
-        if (time >= d.lastEventTime) {
+        if (ms >= d.lastEventTime.getTime()) {
           d.lastEventTime = time;
           d.lastEventId = event.eventId;
         }
-        if (reading.aggregation === 'UNIQUE_COUNT') {
+        if (unique) {
           if (reading.value !== null) d.distinctValues.add(reading.value);
           continue;
         }
-        if (reading.value === null) continue;
-        const v = new Decimal(reading.value);
-        d.sum = d.sum.plus(v);
-        d.min = d.min === null || v.lt(d.min) ? v : d.min;
-        d.max = d.max === null || v.gt(d.max) ? v : d.max;
-        if (!d.latest || time >= d.latest.time) d.latest = { value: reading.value, time };
+        if (value === null) continue;
+        d.sum = d.sum.plus(value);
+        if (d.min === null || value.lt(d.min)) d.min = value;
+        if (d.max === null || value.gt(d.max)) d.max = value;
+        if (d.latest === null || ms >= d.latest.time.getTime()) d.latest = { value: reading.value, time };
       }
     }
   }
   return deltas;
+}
+
+const ZERO = new Decimal(0);
+
+function newDelta(event: UsageEvent, meter: string, aggregation: Aggregation, window: Window, time: Date): WindowDelta {
+  return {
+    tenant: event.tenant,
+    customer: event.subject,
+    meter,
+    aggregation,
+    window,
+    sum: ZERO,
+    count: 0,
+    min: null,
+    max: null,
+    latest: null,
+    distinctValues: new Set(),
+    lastEventTime: time,
+    lastEventId: event.eventId,
+  };
 }
 
 /** The reported value of a window from its stored accumulators. */
