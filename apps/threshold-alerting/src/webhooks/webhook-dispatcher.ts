@@ -41,7 +41,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   onApplicationBootstrap(): void {
-    // A hybrid Nest app runs bootstrap hooks for the microservice and again for HTTP: start once.
+    // Idempotent: a second call never starts a second loop (Nest calls it once per app; checked for this hybrid app).
     if (this.started) return;
     this.started = true;
     this.timer = setInterval(() => this.wake(), this.settings.pollIntervalMs);

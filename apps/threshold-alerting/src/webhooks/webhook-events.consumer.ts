@@ -56,7 +56,7 @@ export class WebhookEventsConsumer implements OnApplicationBootstrap, OnModuleDe
   }
 
   onApplicationBootstrap(): Promise<void> {
-    // A hybrid Nest app runs bootstrap hooks for the microservice and again for HTTP: start once.
+    // Idempotent: a second call never starts a second loop (Nest calls it once per app; checked for this hybrid app).
     this.starting ??= this.start();
     return this.starting;
   }
