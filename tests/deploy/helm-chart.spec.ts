@@ -11,7 +11,8 @@ import { UPSTREAMS, type UpstreamName } from '../../apps/gateway/src/route-table
 /*
  * There is no helm binary here (nor Go to build one, nor a cluster), so the chart is rendered by the small
  * renderer below: Go template actions restricted to what the chart uses (if/else/with/range/end, comments,
- * variables and .Values paths, the functions quote, upper, replace, toYaml, nindent), with Go's whitespace
+ * variables and .Values paths, the functions quote, upper, replace, toYaml, nindent, int, gt, min, not, eq, and),
+ * with Go's whitespace
  * trimming. Any other action throws, so a template the renderer does not understand fails this test rather
  * than rendering wrong. What it validates: the output is YAML; one Deployment, Service and PodDisruptionBudget
  * per service; every Deployment's environment (Secret references filled with valid stand-ins) is accepted by
@@ -50,6 +51,9 @@ const FUNCTIONS: Record<string, (...args: unknown[]) => unknown> = {
   nindent: (n, v) => `\n${String(v).split('\n').map((l) => ' '.repeat(Number(n)) + l).join('\n')}`,
   int: (v) => Math.trunc(Number(v)),
   gt: (a, b) => Number(a) > Number(b),
+  min: (...args) => Math.min(...args.map(Number)),
+  not: (v) => !truthy(v),
+  eq: (a, b) => a === b,
   // Go's `and`: the first empty argument, else the last.
   and: (...args) => args.find((a) => !truthy(a)) ?? args[args.length - 1],
 };
@@ -191,6 +195,7 @@ function render(values: unknown): Array<Record<string, any>> {
 
 const values = parse(readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Record<string, any>;
 const manifests = render(values);
+const autoscaled = { ...values, autoscaling: { ...values.autoscaling, enabled: true } };
 const of = (kind: string, name: string) => manifests.find((m) => m.kind === kind && m.metadata?.name === name);
 
 /** What the Secrets would hold: valid stand-ins, so the service's validation judges the names, not the contents. */
@@ -248,8 +253,8 @@ describe('Helm chart deploy/helm/tally (rendered by the restricted renderer abov
     }
   });
 
-  it('every manifest is valid against the Kubernetes API schemas', () => {
-    const manifests_ = manifests.map(({ __file, ...m }) => m);
+  it('every manifest is valid against the Kubernetes API schemas (and KEDA\'s, with autoscaling on)', () => {
+    const manifests_ = [...manifests, ...render(autoscaled).filter((m) => m.apiVersion.startsWith('keda.sh/'))].map(({ __file, ...m }) => m);
     const run = spawnSync(process.execPath, [path.join(__dirname, 'validate-k8s-manifests.mjs')], { input: JSON.stringify(manifests_), encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual([]);
@@ -315,6 +320,53 @@ describe('Helm chart deploy/helm/tally (rendered by the restricted renderer abov
         expect(pdb!.spec.maxUnavailable).toBe(1);
       } else expect(pdb).toBeUndefined();
     }
+  });
+
+  describe('with autoscaling on (KEDA)', () => {
+    const scaled = render(autoscaled);
+    const find = (kind: string, name: string) => scaled.find((m) => m.kind === kind && m.metadata?.name === name);
+
+    it('renders nothing of KEDA by default (its CRDs may not exist)', () => {
+      expect(manifests.filter((m) => String(m.apiVersion).startsWith('keda.sh/'))).toEqual([]);
+    });
+
+    it.each(SERVICES.map((s) => [s.name, s] as const))('%s: a ScaledObject on its own consumer group\'s lag, between its replicas and the partition count', (name, definition) => {
+      const deployment = find('Deployment', `tally-${name}`)!;
+      // The autoscaler owns the replica count.
+      expect(deployment.spec.replicas).toBeUndefined();
+      const scaledObject = find('ScaledObject', `tally-${name}`)!;
+      expect(scaledObject.spec.scaleTargetRef).toEqual({ name: deployment.metadata.name });
+      expect(scaledObject.spec.minReplicaCount).toBe(values.services[name].replicas);
+      expect(scaledObject.spec.maxReplicaCount).toBeLessThanOrEqual(values.kafka.partitions);
+      expect(scaledObject.spec.maxReplicaCount).toBeGreaterThanOrEqual(scaledObject.spec.minReplicaCount);
+      const [trigger] = scaledObject.spec.triggers;
+      expect(trigger.type).toBe('kafka');
+      // The group and brokers the service itself uses (its own config from the Deployment's environment).
+      const config = loadServiceConfig(name, { port: definition.defaultPort }, containerEnv(deployment).env, definition.configSchema);
+      expect(trigger.metadata.consumerGroup).toBe(config.consumerGroup);
+      expect(trigger.metadata.bootstrapServers.split(',')).toEqual(config.kafka.brokers);
+      expect(trigger.metadata.allowIdleConsumers).toBe('false');
+      expect(['plaintext', 'scram_sha256', 'scram_sha512']).toContain(trigger.metadata.sasl);
+      expect(trigger.metadata.tls).toBe('enable');
+      // Credentials from the same Secrets as the service's own.
+      const auth = find('TriggerAuthentication', trigger.authenticationRef.name)!;
+      const env = deployment.spec.template.spec.containers[0].env as Array<{ name: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>;
+      const ref = (n: string) => env.find((e) => e.name === n)!.valueFrom!.secretKeyRef;
+      expect(auth.spec.secretTargetRef).toEqual([
+        { parameter: 'username', ...ref('KAFKA_SASL_USERNAME') },
+        { parameter: 'password', ...ref('KAFKA_SASL_PASSWORD') },
+        { parameter: 'ca', name: values.kafka.tls.secret, key: 'ca.crt' },
+      ]);
+    });
+
+    it('caps the ceiling at the partition count when maxReplicas is larger, and maps SASL mechanisms to KEDA\'s names', () => {
+      const wide = render({ ...autoscaled, autoscaling: { ...autoscaled.autoscaling, maxReplicas: 1000 }, kafka: { ...values.kafka, sasl: { ...values.kafka.sasl, mechanism: 'plain' } } });
+      const so = wide.find((m) => m.kind === 'ScaledObject' && m.metadata.name === 'tally-aggregation')!;
+      expect(so.spec.maxReplicaCount).toBe(values.kafka.partitions);
+      expect(so.spec.triggers[0].metadata.sasl).toBe('plaintext');
+      const scram256 = render({ ...autoscaled, kafka: { ...values.kafka, sasl: { ...values.kafka.sasl, mechanism: 'scram-sha-256' } } });
+      expect(scram256.find((m) => m.kind === 'ScaledObject')!.spec.triggers[0].metadata.sasl).toBe('scram_sha256');
+    });
   });
 
   it('the renderer itself: trimming, else branches, ranges in key order, and refusing what it does not implement', () => {
