@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { MeterReading, UsageEvent } from '@tally/contracts';
+import { SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
-import { rebucketSpan } from '../domain/period-rebucketing';
+import { JsonLogger } from '@tally/telemetry';
+import { aggregationSettings } from '../aggregation-config';
+import { rebucketSpan, retainedSpan } from '../domain/period-rebucketing';
 import { computeWindowDeltas } from '../domain/window-deltas';
 import type { BillingPeriod } from '../domain/windows';
 import { storedWindowKey, UsageLedgerRepository, type StoredWindow } from './usage-ledger.repository';
@@ -18,10 +21,28 @@ const RETURNING = `tenant, customer, meter, window_kind, window_start, window_en
  * affected span (see rebucketSpan) are rebuilt from the ledger: emptied (version + 1, so consumers take the
  * emptied state over what they hold) and filled again from the events the ledger holds for that span, each
  * in the window its time now belongs to. Windows that lost every event are published with value 0.
+ * Only what the ledger still holds is rebuilt: windows before its retention cut-off keep their values.
  */
 @Injectable()
 export class PeriodRebucketingRepository {
-  constructor(private readonly ledger: UsageLedgerRepository) {}
+  private readonly retentionDays: number;
+
+  constructor(
+    private readonly ledger: UsageLedgerRepository,
+    private readonly logger: JsonLogger,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+  ) {
+    this.retentionDays = aggregationSettings(config).LEDGER_RETENTION_DAYS;
+  }
+
+  /**
+   * From when the ledger surely holds every event: the retention job drops whole UTC days before
+   * (today − retention); one day more, so a drop after midnight during this transaction cannot take events
+   * the rebuild counts on.
+   */
+  retainedFrom(now = new Date()): Date {
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (this.retentionDays - 1) * 86_400_000);
+  }
 
   async rebucket(manager: EntityManager, changed: Array<{ tenant: string; customer: string; start: Date; end: Date }>): Promise<StoredWindow[]> {
     const byCustomer = new Map<string, { tenant: string; customer: string; periods: BillingPeriod[] }>();
@@ -41,12 +62,21 @@ export class PeriodRebucketingRepository {
   private async rebucketCustomer(manager: EntityManager, tenant: string, customer: string, changed: BillingPeriod[]): Promise<StoredWindow[]> {
     const s = schemaOf(manager.connection);
     const known = (await this.ledger.periodsOf(manager, [{ tenant, customer }])).get(`${tenant}\u0000${customer}`) ?? [];
+    // Windows holding events: an emptied one (left by an earlier rebuild) has none to give up.
     const existing: Array<{ start: Date; end: Date }> = await manager.query(
       `SELECT DISTINCT window_start AS start, window_end AS "end" FROM ${s}.window_aggregates
-       WHERE tenant = $1 AND customer = $2 AND window_kind = 'PERIOD'`,
+       WHERE tenant = $1 AND customer = $2 AND window_kind = 'PERIOD' AND event_count > 0`,
       [tenant, customer],
     );
-    const span = rebucketSpan(changed, existing, known);
+    const wanted = rebucketSpan(changed, existing, known);
+    if (!wanted) return [];
+    const retainedFrom = this.retainedFrom();
+    const span = retainedSpan(wanted, retainedFrom, existing, known);
+    if (span !== wanted) {
+      this.logger.warn('period change reaches before the ledger retention: windows before the cut-off keep their values', {
+        tenant, customer, wantedFrom: wanted.start.toISOString(), rebuiltFrom: span?.start.toISOString() ?? null, retainedFrom: retainedFrom.toISOString(),
+      });
+    }
     if (!span) return [];
     const [zeroed]: [StoredWindow[], number] = await manager.query(
       `UPDATE ${s}.window_aggregates SET sum_value = 0, event_count = 0, min_value = NULL, max_value = NULL, latest_value = NULL,
