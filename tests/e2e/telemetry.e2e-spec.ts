@@ -100,8 +100,9 @@ const isPostgres = (s: ExportedSpan) => (s.attributes['db.system'] ?? s.attribut
 const traceIdOf = (m: CollectedMessage) => m.headers.traceparent?.split('-')[1];
 
 /**
- * Telemetry end to end: the five services run as processes (`node -r tools/register.js apps/<service>/src/main.ts`,
- * as `npm start` runs them) with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a receiver in this test. One event
+ * Telemetry end to end: the five services and the gateway run as processes (`node -r tools/register.js
+ * apps/<service>/src/main.ts`, as `npm start` runs them) with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a receiver
+ * in this test. One event
  * ingested over HTTP and one produced to Kafka by a "product service" are each followed, by the spans the
  * services exported, to the threshold alert and the health score: the same trace id where the path is one
  * message after another, a span link where a consumed batch (many parents) takes the event in.
@@ -146,6 +147,20 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
     await suite.createTopics();
     const endpoint = await receiver.listen();
     await Promise.all(SERVICES.map((s) => start(s, endpoint)));
+    // The front door, in front of them: the HTTP event goes through it.
+    const gatewayPort = await freePort();
+    ports.set('gateway', gatewayPort);
+    const upstreams = Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase().replace(/-/g, '_')}_URL`, `http://127.0.0.1:${ports.get(s)}`]));
+    const gateway = spawn(process.execPath, ['-r', path.join(ROOT, 'tools/register.js'), path.join(ROOT, 'apps/gateway/src/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, ...upstreams, GATEWAY_PORT: String(gatewayPort), LOG_LEVEL: 'error', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_BSP_SCHEDULE_DELAY: '200' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(gateway);
+    await expectEventually(async () => {
+      expect(gateway.exitCode).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${gatewayPort}/health`).catch(() => null))?.status).toBe(200);
+    }, 60_000);
   }, 300_000);
 
   afterAll(async () => {
@@ -177,10 +192,11 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
     await expectEventually(async () => expect(await suite.query(scored)).toHaveLength(2), 60_000);
     const collector = await suite.collect([TOPICS.usageEvents, TOPICS.usageAggregates, TOPICS.alertsUsageThreshold, TOPICS.customersHealth]);
 
-    // 1. Over HTTP, with the caller's trace context (as an instrumented client sends it): 6 of 10 calls, 50 % crossed.
+    // 1. Over HTTP through the front door, with the caller's trace context (as an instrumented client sends it):
+    //    6 of 10 calls, 50 % crossed.
     const httpTrace = randomBytes(16).toString('hex');
     const callerSpan = randomBytes(8).toString('hex');
-    const res = await fetch(`http://127.0.0.1:${port('ingestion')}/api/v1/events`, {
+    const res = await fetch(`http://127.0.0.1:${port('gateway')}/api/v1/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/cloudevents+json', traceparent: `00-${httpTrace}-${callerSpan}-01` },
       body: JSON.stringify({ specversion: '1.0', id: 'evt-http', source: 'telemetry-e2e', type: 'api.call', subject: 'c-http', time: new Date().toISOString(), data: { calls: 6 } }),
@@ -218,10 +234,16 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
       expect(usage.map(traceIdOf)).toEqual([traceId]);
     }
 
-    // And the exported spans tell the same story. HTTP path: ingestion's server span continues the caller's span.
+    // And the exported spans tell the same story. HTTP path: caller -> gateway server span -> gateway client span
+    // (the proxied request) -> ingestion's server span.
     await expectEventually(() => {
-      const server = receiver.inTrace(httpTrace).find((s) => s.service === 'ingestion' && s.kind === SPAN_KIND.SERVER);
-      expect(server).toMatchObject({ parentSpanId: callerSpan });
+      const spans = receiver.inTrace(httpTrace);
+      const gatewayServer = spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.SERVER);
+      expect(gatewayServer).toMatchObject({ parentSpanId: callerSpan });
+      const gatewayClient = spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.CLIENT);
+      expect(gatewayClient).toMatchObject({ parentSpanId: gatewayServer!.spanId });
+      const server = spans.find((s) => s.service === 'ingestion' && s.kind === SPAN_KIND.SERVER);
+      expect(server).toMatchObject({ parentSpanId: gatewayClient!.spanId });
     }, 30_000);
 
     for (const [traceId, origin] of [[httpTrace, 'HTTP'], [kafkaTrace, 'Kafka']] as const) {
