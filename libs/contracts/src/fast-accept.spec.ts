@@ -2,6 +2,7 @@ import type { ZodType } from 'zod';
 import { fastAcceptFor } from './fast-accept';
 import { usageEventSchema, type UsageEvent } from './events/usage-event';
 import { usageAggregateSchema, type UsageAggregate } from './events/usage-aggregate';
+import { rawUsageEventSchema } from './events/usage-event-raw';
 
 const event: UsageEvent = {
   eventId: 'e1',
@@ -109,5 +110,36 @@ describe('fast acceptance of usage.aggregates.v1', () => {
     let refused = 0;
     for (const v of variants(aggregate as unknown as Record<string, unknown>)) if (!expectNeverAcceptsWhatTheSchemaWouldChange(usageAggregateSchema, v)) refused++;
     expect(refused).toBeGreaterThan(100);
+  });
+});
+
+describe('fast acceptance of usage.events.raw.v1 (hostile input)', () => {
+  const raw = { specversion: '1.0', id: 'r-1', source: 'svc', type: 'api.call', subject: 'cust-1', time: '2026-11-30T10:00:00Z', data: { calls: 3, user: 'u1', deep: { list: [1, 'two', null, true] } } };
+  const HOSTILE: unknown[] = ['a\u0000b', '\uD800', 'x'.repeat(600), 'ok', 2 ** 53 + 2, Infinity, { 'bad\u0000key': 1 }, JSON.parse('{"__proto__":{"p":1}}'), [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]];
+
+  it('accepts a plain CloudEvent and refuses nothing the schema would accept only by changing it', () => {
+    expect(expectNeverAcceptsWhatTheSchemaWouldChange(rawUsageEventSchema, clone(raw))).toBe(true);
+    expect(expectNeverAcceptsWhatTheSchemaWouldChange(rawUsageEventSchema, { ...clone(raw), tenant: 'acme', datacontenttype: 'application/json' })).toBe(true);
+    let refused = 0;
+    for (const v of variants(raw)) if (!expectNeverAcceptsWhatTheSchemaWouldChange(rawUsageEventSchema, v)) refused++;
+    for (const odd of [...HOSTILE, ...ODD_VALUES]) {
+      for (const key of ['id', 'source', 'type', 'subject', 'tenant', 'datacontenttype', 'time']) expectNeverAcceptsWhatTheSchemaWouldChange(rawUsageEventSchema, { ...clone(raw), [key]: odd });
+      if (!expectNeverAcceptsWhatTheSchemaWouldChange(rawUsageEventSchema, { ...clone(raw), data: { ...raw.data, v: odd } })) refused++;
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it('leaves hostile values to the schema: NUL, lone surrogates, over-long attributes, unsafe integers, deep nesting', () => {
+    const accepts = fastAcceptFor(rawUsageEventSchema)!;
+    expect(accepts({ ...clone(raw), id: 'a\u0000b' })).toBe(false);
+    expect(accepts({ ...clone(raw), subject: '\uD800' })).toBe(false);
+    expect(accepts({ ...clone(raw), source: 'x'.repeat(600) })).toBe(false);
+    expect(accepts({ ...clone(raw), data: { n: 2 ** 53 + 2 } })).toBe(false);
+    expect(accepts({ ...clone(raw), data: { list: HOSTILE[HOSTILE.length - 1] } })).toBe(false);
+    expect(accepts({ ...clone(raw), extension: 'x' })).toBe(false);
+  });
+
+  it('counts keys present with an undefined value as the schema keeps them (values a binary-mode decoder builds)', () => {
+    expect(expectNeverAcceptsWhatTheSchemaWouldChange(rawUsageEventSchema, { ...clone(raw), time: undefined, tenant: undefined, data: undefined })).toBe(true);
   });
 });
