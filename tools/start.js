@@ -151,10 +151,15 @@ function adminToken() {
  * else one generated once into .tally/catalog-signing-secret (kept, so keys signed earlier stay valid).
  */
 function catalogSigningSecret() {
-  if (process.env.CATALOG_SIGNING_SECRET) return process.env.CATALOG_SIGNING_SECRET;
-  const file = path.join(p.stateDir, 'catalog-signing-secret');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
-  return fs.readFileSync(file, 'utf8').trim();
+  return keptSecret('CATALOG_SIGNING_SECRET', 'catalog-signing-secret');
+}
+
+/** `name` from the environment, else a random secret generated once into .tally/<file> and kept across starts. */
+function keptSecret(name, file) {
+  if (process.env[name]) return process.env[name];
+  const where = path.join(p.stateDir, file);
+  if (!fs.existsSync(where)) fs.writeFileSync(where, crypto.randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return fs.readFileSync(where, 'utf8').trim();
 }
 
 async function main() {
@@ -162,6 +167,8 @@ async function main() {
   const admin = adminToken();
   process.env.ADMIN_TOKEN = admin.token;
   process.env.CATALOG_SIGNING_SECRET = catalogSigningSecret();
+  // Customer portal tokens minted by the gateway stay valid across `npm start` restarts.
+  process.env.PORTAL_TOKEN_SECRET = keptSecret('PORTAL_TOKEN_SECRET', 'portal-token-secret');
   process.on('SIGINT', () => shutdown(0));
   process.on('SIGTERM', () => shutdown(0));
   if (process.env.KAFKA_BROKERS) {
