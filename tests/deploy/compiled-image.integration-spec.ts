@@ -29,6 +29,7 @@ describe('production build: compiled JavaScript, started with node', () => {
   // Inside the repository so the compiled code finds node_modules the way /app/dist/server finds /app/node_modules.
   const out = path.join(ROOT, '.tally', `build-${suite.topicPrefix.replace(/[^a-z0-9]/gi, '')}`);
   let child: ChildProcess | undefined;
+  let gateway: ChildProcess | undefined;
   let stderr = '';
 
   beforeAll(async () => {
@@ -41,9 +42,11 @@ describe('production build: compiled JavaScript, started with node', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null && !child.signalCode) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child!.once('exit', r));
+    for (const c of [gateway, child]) {
+      if (c && c.exitCode === null && !c.signalCode) {
+        c.kill('SIGTERM');
+        await new Promise((r) => c.once('exit', r));
+      }
     }
     rmSync(out, { recursive: true, force: true });
     await suite.cleanup();
@@ -123,5 +126,27 @@ describe('production build: compiled JavaScript, started with node', () => {
     // guards, controllers and services), and the migrations ran from the compiled classes.
     const [{ n }] = await suite.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${suite.schema('ingestion')}".meters`);
     expect(n).toBe(1);
+
+    // The compiled gateway in front of it: its OpenAPI document (a JSON file beside the code) is served, and a tenant
+    // call is routed to the compiled ingestion.
+    const gatewayPort = await freePort();
+    let gatewayErr = '';
+    gateway = spawn(process.execPath, [path.join(out, 'apps/gateway/src/main.js')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', GATEWAY_PORT: String(gatewayPort), INGESTION_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    gateway.stderr!.on('data', (c: Buffer) => (gatewayErr += c.toString()));
+    const doc = await expectEventually(async () => {
+      expect({ exitCode: gateway!.exitCode, stderr: gatewayErr.slice(-2000) }).toMatchObject({ exitCode: null });
+      const res = await fetch(`http://127.0.0.1:${gatewayPort}/api/v1/openapi.json`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    }, 60_000);
+    expect(doc.openapi).toMatch(/^3\.1/);
+    expect(doc.paths['/api/v1/events']).toBeDefined();
+    const meters = await fetch(`http://127.0.0.1:${gatewayPort}/api/v1/meters`, { headers: { authorization: `Bearer ${key}` } });
+    expect(meters.status).toBe(200);
+    expect(JSON.stringify(await meters.json())).toContain('"calls"');
   }, 180_000);
 });
