@@ -311,6 +311,18 @@ describe('Helm chart deploy/helm/tally (rendered by the restricted renderer abov
     expect(ingress.spec.rules[0].http.paths).toEqual([{ path: '/api/', pathType: 'Prefix', backend: { service: { name: 'tally-gateway', port: { name: 'http' } } } }]);
   });
 
+  it('every Deployment runs as the image\'s non-root user, read-only, without privileges, /tmp writable', () => {
+    const deployments = manifests.filter((m) => m.kind === 'Deployment');
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...SERVICES.map((s) => `tally-${s.name}`), 'tally-gateway'].sort());
+    for (const d of deployments) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      expect(pod.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+      expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: {} });
+    }
+  });
+
   it('a PodDisruptionBudget per Deployment with more than one replica, selecting its pods', () => {
     for (const deployment of manifests.filter((m) => m.kind === 'Deployment')) {
       const pdb = of('PodDisruptionBudget', deployment.metadata.name);
