@@ -1,14 +1,11 @@
-import type { EntityManager } from 'typeorm';
-import { Dec, priceCharge, priceLateUsage, prorationDays, type InvoiceAdjustmentInput, type InvoiceInput } from '@tally/pricing';
-import { schemaOf } from '@tally/postgres';
+import { Dec, priceCharge, priceLateUsage, type InvoiceAdjustmentInput, type InvoiceInput } from '@tally/pricing';
 import type { Customer, PlanVersion } from '../catalog/catalog.repository';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { nominalPeriodContaining } from '../domain/billing-periods';
 import { couponInput, couponsForInvoice, type AppliedCoupon } from '../domain/coupons';
+import { pauseCreditLine, pausedMsSoFar } from '../domain/invoice-lifecycle';
 import { progressiveCreditLine } from '../domain/progressive-billing';
 import { periodRuleOf, type SubscriptionRow } from '../subscriptions/subscription.service';
-
-const DAY_MS = 86_400_000;
 
 export interface BillingPeriodRow {
   tenant: string;
@@ -48,65 +45,6 @@ export interface InvoiceSources {
 }
 
 /**
- * The period's progressive invoices: how many (not void), how many threshold levels were invoiced (void ones
- * too: a level is never invoiced again) and their taxable amounts (not void). $1 tenant, $2 subscription, $3 period start.
- */
-export const progressiveBilledSql = (s: string) => `
-  SELECT (count(*) FILTER (WHERE status <> 'void'))::int AS invoices, COALESCE(max(threshold_level), 0)::int AS levels,
-    COALESCE(sum((document->>'taxableAmount')::numeric) FILTER (WHERE status <> 'void'), 0)::text AS billed
-  FROM ${s}.invoices WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND kind = 'progressive'`;
-
-/** Reads what one period's invoice is made of, from billing's own tables only. */
-export async function loadInvoiceSources(
-  m: EntityManager,
-  period: BillingPeriodRow,
-  loadPlan: (code: string, version: number) => Promise<PlanVersion | null>,
-  customer: Customer,
-  subscription: SubscriptionRow,
-): Promise<InvoiceSources> {
-  const s = schemaOf(m.connection);
-  const plan = await loadPlan(period.plan_code, period.plan_version);
-  if (!plan) throw new Error(`plan "${period.plan_code}" version ${period.plan_version} of the period is missing`);
-  const previousPlan = period.plan_change ? await loadPlan(period.plan_change.previousPlan, period.plan_change.previousVersion) : null;
-  if (period.plan_change && !previousPlan) throw new Error(`plan "${period.plan_change.previousPlan}" version ${period.plan_change.previousVersion} (before the plan change) is missing`);
-  const usageRows: Array<{ meter: string; value: string }> = await m.query(
-    `SELECT meter, value::text FROM ${s}.period_usage WHERE tenant = $1 AND customer = $2 AND period_start = $3`,
-    [period.tenant, period.customer, period.period_start],
-  );
-  // Locked: two of the customer's invoices finalized at once must not both spend the same credits.
-  const [wallet] = await m.query(
-    `SELECT balance::text FROM ${s}.credit_wallets WHERE tenant = $1 AND customer = $2 AND currency = $3 FOR UPDATE`,
-    [period.tenant, period.customer, subscription.currency],
-  );
-  // Usage that grew after its period was invoiced: the difference is billed on this invoice.
-  const late: Array<{ period_start: Date; meter: string; invoiced: string; value: string; plan_code: string; plan_version: number }> = await m.query(
-    `SELECT iu.period_start, iu.meter, iu.units::text AS invoiced, pu.value::text AS value, bp.plan_code, bp.plan_version
-     FROM ${s}.invoiced_usage iu
-     JOIN ${s}.billing_periods bp ON bp.tenant = iu.tenant AND bp.subscription_id = iu.subscription_id AND bp.period_start = iu.period_start
-     JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = bp.customer AND pu.meter = iu.meter AND pu.period_start = iu.period_start
-     WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start < $3 AND pu.value > iu.units
-     ORDER BY iu.period_start, iu.meter`,
-    [period.tenant, period.subscription_id, period.period_start],
-  );
-  const [progressive]: Array<{ invoices: number; billed: string }> = await m.query(progressiveBilledSql(s), [period.tenant, period.subscription_id, period.period_start]);
-  const lateUsage: InvoiceSources['lateUsage'] = [];
-  for (const l of late) {
-    const charge = (await loadPlan(l.plan_code, l.plan_version))?.plan.charges.find((c) => c.meter === l.meter);
-    if (charge) lateUsage.push({ periodStart: l.period_start, meter: l.meter, units: l.value, invoicedUnits: l.invoiced, charge });
-  }
-  return {
-    customer,
-    plan,
-    previousPlan,
-    subscription,
-    usage: new Map(usageRows.map((r) => [r.meter, r.value])),
-    creditBalance: wallet?.balance ?? '0',
-    lateUsage,
-    progressive: { invoices: progressive.invoices, billed: progressive.billed },
-  };
-}
-
-/**
  * The pricing engine's input for one period. The base fee is prorated against the whole (nominal)
  * period when the subscription was active for only part of it; whole days paused are credited.
  */
@@ -120,17 +58,8 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
   const proration = changeAt ? { from: changeAt, to: activeTo } : partial ? { from: period.active_from, to: activeTo } : undefined;
 
   const adjustments: InvoiceAdjustmentInput[] = [];
-  const pausedMs = Number(period.paused_ms) + (period.paused_at ? Math.max(0, Math.min(now.getTime(), period.period_end.getTime()) - period.paused_at.getTime()) : 0);
-  const pausedDays = Math.floor(pausedMs / DAY_MS);
-  if (pausedDays > 0 && new Dec(plan.plan.baseFee).gt(0)) {
-    const { periodDays } = prorationDays({ periodStart: nominal.start, periodEnd: nominal.end, from: nominal.start, to: nominal.end, timeZone });
-    adjustments.push({
-      code: 'pause_credit',
-      description: `Paused ${pausedDays} of ${periodDays} days: base fee credited`,
-      units: String(pausedDays),
-      amount: new Dec(plan.plan.baseFee).times(pausedDays).div(periodDays).neg().toFixed(),
-    });
-  }
+  const pauseCredit = pauseCreditLine(pausedMsSoFar({ pausedMs: period.paused_ms, pausedAt: period.paused_at, periodEnd: period.period_end }, now), plan.plan.baseFee, nominal, timeZone);
+  if (pauseCredit) adjustments.push(pauseCredit);
   for (const late of src.lateUsage) {
     const lateUnits = new Dec(late.units).minus(late.invoicedUnits);
     adjustments.push({

@@ -1,18 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { UsageAggregate } from '@tally/contracts';
 import { SERVICE_CONFIG, type OutgoingEvent, type ServiceConfig } from '@tally/nest-platform';
-import { schemaOf } from '@tally/postgres';
-import { composeInvoice, Dec, priceCharge } from '@tally/pricing';
+import { composeInvoice, priceCharge } from '@tally/pricing';
 import { billingSettings, type BillingSettings } from '../billing-config';
 import { CatalogRepository } from '../catalog/catalog.repository';
-import { formatInvoiceNumber } from '../domain/invoice-numbering';
+import { finalization } from '../domain/invoice-lifecycle';
 import { progressiveCreditLine, progressiveInvoiceDue } from '../domain/progressive-billing';
 import { SubscriptionService } from '../subscriptions/subscription.service';
-import { invoiceInputFor, loadInvoiceSources, progressiveBilledSql, type BillingPeriodRow } from './invoice-input';
+import { invoiceInputFor, type BillingPeriodRow } from './invoice-input';
 import { InvoiceNumberingRepository } from './invoice-numbering.repository';
-import { InvoiceService, type InvoiceRow } from './invoice.service';
+import { invoiceEvent, InvoiceRepository } from './invoice.repository';
 
 /**
  * Progressive billing (domain/progressive-billing.ts): runs in the usage consumer's batch transaction, after
@@ -25,11 +23,11 @@ import { InvoiceService, type InvoiceRow } from './invoice.service';
 @Injectable()
 export class ProgressiveBillingService {
   private readonly settings: BillingSettings;
+  private readonly repo = new InvoiceRepository();
 
   constructor(
     private readonly catalog: CatalogRepository,
     private readonly subscriptions: SubscriptionService,
-    private readonly invoices: InvoiceService,
     private readonly numbering: InvoiceNumberingRepository,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
@@ -39,32 +37,23 @@ export class ProgressiveBillingService {
   async onUsage(m: EntityManager, emit: (event: OutgoingEvent) => void, aggregates: UsageAggregate[], now = new Date()): Promise<number> {
     const customers = [...new Map(aggregates.map((a) => [`${a.tenant}\u0000${a.customer}`, a])).values()];
     if (customers.length === 0) return 0;
-    const s = schemaOf(m.connection);
-    // Locked in one statement, in a fixed order, so two batches never wait on each other crosswise.
-    const periods: BillingPeriodRow[] = await m.query(
-      `SELECT bp.* FROM ${s}.billing_periods bp
-       JOIN ${s}.plans p ON p.tenant = bp.tenant AND p.code = bp.plan_code AND p.version = bp.plan_version
-       WHERE (bp.tenant, bp.customer) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND bp.invoice_id IS NULL AND p.definition ? 'progressiveBilling'
-       ORDER BY bp.tenant, bp.subscription_id, bp.period_start FOR UPDATE OF bp`,
-      [customers.map((c) => c.tenant), customers.map((c) => c.customer)],
-    );
+    const periods = await this.repo.lockProgressivePeriods(m, customers);
     let issued = 0;
     for (const period of periods) if (await this.evaluate(m, emit, period, now)) issued++;
     return issued;
   }
 
   private async evaluate(m: EntityManager, emit: (event: OutgoingEvent) => void, period: BillingPeriodRow, now: Date): Promise<boolean> {
-    const s = schemaOf(m.connection);
     const customer = await this.catalog.customer(period.tenant, period.customer, m);
     const subscription = await this.subscriptions.row(m, period.tenant, period.subscription_id);
     // A period whose customer or subscription is gone is the close job's to report (job_failures), not the usage consumer's.
     if (!customer || !subscription) return false;
-    const sources = await loadInvoiceSources(m, period, (code, version) => this.catalog.plan(period.tenant, code, version, m), customer, subscription);
+    const sources = await this.repo.invoiceSources(m, period, (code, version) => this.catalog.plan(period.tenant, code, version, m), customer, subscription);
     const terms = sources.plan.plan.progressiveBilling;
     if (!terms) return false;
     const input = invoiceInputFor(period, sources, now);
     const usageFees = composeInvoice({ currency: input.currency, period: input.period, charges: input.charges }, priceCharge).subtotal;
-    const [state]: Array<{ invoices: number; levels: number; billed: string }> = await m.query(progressiveBilledSql(s), [period.tenant, period.subscription_id, period.period_start]);
+    const state = await this.repo.progressiveBilled(m, period);
     const decision = progressiveInvoiceDue(terms, usageFees, { levelsInvoiced: state.levels, billedAmount: state.billed }, input.currency);
     if (!decision.invoice) return false;
     const credit = progressiveCreditLine(state.invoices, state.billed, input.currency);
@@ -72,21 +61,12 @@ export class ProgressiveBillingService {
       { currency: input.currency, period: input.period, charges: input.charges, adjustments: credit ? [credit] : [], ...(input.taxRatePercent !== undefined ? { taxRatePercent: input.taxRatePercent } : {}) },
       priceCharge,
     );
-    const [seq] = await m.query(
-      `INSERT INTO ${s}.invoice_numbers (tenant, last) VALUES ($1, 1) ON CONFLICT (tenant) DO UPDATE SET last = invoice_numbers.last + 1 RETURNING last`,
-      [period.tenant],
-    );
-    const number = formatInvoiceNumber(await this.numbering.get(period.tenant, m), seq.last, now, customer.timezone);
-    const paidNow = new Dec(document.amountDue).isZero();
-    const [row]: InvoiceRow[] = await m.query(
-      `INSERT INTO ${s}.invoices (tenant, invoice_id, number, customer, subscription_id, period_start, period_end, currency, status, document, total, amount_due,
-         finalized_at, due_at, paid_at, kind, threshold_level, threshold_amount)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'progressive', $16, $17) RETURNING *`,
-      [period.tenant, randomUUID(), number, period.customer, period.subscription_id, period.period_start, period.period_end, input.currency, paidNow ? 'paid' : 'finalized',
-        JSON.stringify(document), document.total, document.amountDue, now, new Date(now.getTime() + this.settings.PAYMENT_TERMS_DAYS * 86_400_000), paidNow ? now : null,
-        decision.levelsReached, decision.highestCrossed],
-    );
-    emit(this.invoices.event(row, now));
+    const number = await this.numbering.next(m, period.tenant, now, customer.timezone);
+    const row = await this.repo.insertIssued(m, {
+      period, kind: 'progressive', number, currency: input.currency, document, finalization: finalization(document.amountDue, now, this.settings.PAYMENT_TERMS_DAYS),
+      threshold: { level: decision.levelsReached, amount: decision.highestCrossed },
+    });
+    emit(invoiceEvent(row, now));
     return true;
   }
 }

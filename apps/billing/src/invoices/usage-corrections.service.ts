@@ -9,11 +9,11 @@ import { composeInvoice, Dec, priceCharge, priceLateUsage } from '@tally/pricing
 import { billingSettings, type BillingSettings } from '../billing-config';
 import { CatalogRepository, type PlanVersion } from '../catalog/catalog.repository';
 import type { PlanDefinition } from '../catalog/plan-definition';
-import { formatInvoiceNumber } from '../domain/invoice-numbering';
+import { finalization } from '../domain/invoice-lifecycle';
 import { correctionDirection, correctionRoute, creditNoteFor, creditNoteNumber, reconcile, type CreditNoteDocument } from '../domain/usage-corrections';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { InvoiceNumberingRepository } from './invoice-numbering.repository';
-import { InvoiceService, type InvoiceRow } from './invoice.service';
+import { invoiceEvent, InvoiceRepository, type InvoiceRow } from './invoice.repository';
 
 type Emit = (event: OutgoingEvent) => void;
 type Charge = PlanDefinition['charges'][number];
@@ -103,18 +103,18 @@ const laterPeriodSql = (s: string, alias: string) => `(EXISTS (
 /**
  * Usage that changes after its period's invoice is final (ADR 0006): a decrease becomes a credit note against
  * that invoice, at once (its total goes to the customer's credit wallet); an increase is billed on the
- * subscription's next invoice as an adjustment (InvoiceService), or, when nothing of the subscription is left
+ * subscription's next invoice as an adjustment (InvoiceService's finalize), or, when nothing of the subscription is left
  * to invoice (canceled), on an adjustment invoice of its own. Every document records the units it billed per
  * period and meter in `billed_usage`, which reconciliation compares with period usage.
  */
 @Injectable()
 export class UsageCorrectionsService {
   private readonly settings: BillingSettings;
+  private readonly invoiceRows = new InvoiceRepository();
 
   constructor(
     private readonly outbox: OutboxPublisher,
     private readonly catalog: CatalogRepository,
-    private readonly invoices: InvoiceService,
     private readonly numbering: InvoiceNumberingRepository,
     private readonly failures: JobFailuresService,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
@@ -270,7 +270,6 @@ export class UsageCorrectionsService {
     increases: Array<{ meter: string; billed: string; ledger: string; charge: Charge }>,
     now: Date,
   ): Promise<void> {
-    const s = schemaOf(m.connection);
     const document = composeInvoice(
       {
         currency,
@@ -292,23 +291,12 @@ export class UsageCorrectionsService {
       },
       priceCharge,
     );
-    const [seq] = await m.query(
-      `INSERT INTO ${s}.invoice_numbers (tenant, last) VALUES ($1, 1) ON CONFLICT (tenant) DO UPDATE SET last = invoice_numbers.last + 1 RETURNING last`,
-      [period.tenant],
-    );
-    const number = formatInvoiceNumber(await this.numbering.get(period.tenant, m), seq.last, now, timeZone);
-    const id = randomUUID();
-    const paidNow = new Dec(document.amountDue).isZero();
-    await m.query(
-      `INSERT INTO ${s}.invoices (tenant, invoice_id, number, customer, subscription_id, period_start, period_end, currency, status, document, total, amount_due,
-         finalized_at, due_at, paid_at, kind)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'adjustment')`,
-      [period.tenant, id, number, period.customer, period.subscription_id, period.period_start, period.period_end, currency, paidNow ? 'paid' : 'finalized',
-        JSON.stringify(document), document.total, document.amountDue, now, new Date(now.getTime() + this.settings.PAYMENT_TERMS_DAYS * 86_400_000), paidNow ? now : null],
-    );
-    await this.recordBilled(m, period, 'adjustment', id, increases.map((u) => ({ meter: u.meter, units: new Dec(u.ledger).minus(u.billed).toFixed() })));
-    const [row]: InvoiceRow[] = await m.query(`SELECT * FROM ${s}.invoices WHERE tenant = $1 AND invoice_id = $2`, [period.tenant, id]);
-    emit(this.invoices.event(row, now));
+    const number = await this.numbering.next(m, period.tenant, now, timeZone);
+    const row = await this.invoiceRows.insertIssued(m, {
+      period, kind: 'adjustment', number, currency, document, finalization: finalization(document.amountDue, now, this.settings.PAYMENT_TERMS_DAYS),
+    });
+    await this.recordBilled(m, period, 'adjustment', row.invoice_id, increases.map((u) => ({ meter: u.meter, units: new Dec(u.ledger).minus(u.billed).toFixed() })));
+    emit(invoiceEvent(row, now));
   }
 
   /** The units a document billed (negative for a credit note), in the ledger of billed units, and in what later corrections diff against. */
