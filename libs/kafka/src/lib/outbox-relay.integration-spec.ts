@@ -48,6 +48,8 @@ describe('OutboxRelay (real Kafka + Postgres)', () => {
     await dataSource.transaction((m) =>
       writeOutbox(m, [
         { topic: suite.topic(topic), key: 'k', value: JSON.stringify({ eventId: 'traced' }), headers: { traceparent: `00-${stored.trace}-${stored.span}-01`, tracestate: 'vendor=x', 'tally-tenant': 'acme' } },
+        // Another event of the same cause: sent under the same span.
+        { topic: suite.topic(topic), key: 'k', value: JSON.stringify({ eventId: 'traced-too' }), headers: { traceparent: `00-${stored.trace}-${stored.span}-01`, tracestate: 'vendor=x', 'tally-tenant': 'acme' } },
         // No context stored (written outside any trace), and a malformed one: both sent as stored, no span.
         { topic: suite.topic(topic), key: 'k', value: JSON.stringify({ eventId: 'untraced' }), headers: { 'tally-tenant': 'acme' } },
         { topic: suite.topic(topic), key: 'k', value: JSON.stringify({ eventId: 'garbage' }), headers: { traceparent: 'not-a-traceparent' } },
@@ -59,7 +61,7 @@ describe('OutboxRelay (real Kafka + Postgres)', () => {
 
     const got = await expectEventually(() => {
       const list = collector.on<{ eventId: string }>(topic);
-      expect(list.map((m) => m.value.eventId)).toEqual(['traced', 'untraced', 'garbage']);
+      expect(list.map((m) => m.value.eventId)).toEqual(['traced', 'traced-too', 'untraced', 'garbage']);
       return list;
     });
     const sends = spans.getFinishedSpans().filter((s) => s.name === `send ${suite.topic(topic)}`);
@@ -71,8 +73,9 @@ describe('OutboxRelay (real Kafka + Postgres)', () => {
     expect(got[0].headers.traceparent).toBe(`00-${stored.trace}-${send.spanContext().spanId}-01`);
     expect(got[0].headers.tracestate).toBe('vendor=x');
     expect(got[0].headers['tally-tenant']).toBe('acme');
-    expect(got[1].headers.traceparent).toBeUndefined();
-    expect(got[2].headers.traceparent).toBe('not-a-traceparent');
+    expect(got[1].headers.traceparent).toBe(got[0].headers.traceparent);
+    expect(got[2].headers.traceparent).toBeUndefined();
+    expect(got[3].headers.traceparent).toBe('not-a-traceparent');
   });
 
   it('loses nothing when it crashes between publishing and marking: the rows are published again, in order per key', async () => {
