@@ -1,9 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { customerKey, customerMeterKey, dlqTopicFor, TOPICS, type ApiKeyChanged, type InvoiceChanged, type PaymentReported, type UsageAggregate } from '@tally/contracts';
-import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { customerKey, customerMeterKey, dlqTopicFor, TOPICS, type InvoiceChanged, type PaymentReported, type UsageAggregate } from '@tally/contracts';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
-import { billingService } from './billing.service';
+import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './test-support/billing-test-app';
 import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import type { JobFailureView } from './jobs/job-failures.service';
@@ -27,48 +25,31 @@ const plan: PlanDefinition = {
 
 describe('billing jobs isolate failures; money-moving requests apply once (real Kafka + Postgres)', () => {
   const suite = new TestSuite();
-  let service: ServiceApp;
-  let base: string;
+  let app: BillingTestApp;
   let collector: TopicCollector;
   let invoices: InvoiceService;
   let subscriptions: SubscriptionService;
   const schema = () => `"${suite.schema('billing')}"`;
 
-  const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, key = KEY) =>
-    fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, key = KEY) => app.request(method, path, { body, headers, key });
   const failures = async (key = KEY, query = '') => (await json<{ data: JobFailureView[] }>(http('GET', `/api/v1/billing/job-failures${query}`, undefined, {}, key))).data;
   const metric = async (name: string, job: string): Promise<number> => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${app.base}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}{job="${job}"}`));
     return line ? Number(line.split(' ').at(-1)) : 0;
   };
   const invoicesOf = async (customer: string) => (await json<{ data: InvoiceView[] }>(http('GET', `/api/v1/customers/${customer}/invoices`))).data;
-  const apiKey = (tenant: string, key: string): ApiKeyChanged => ({ eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, keyId: randomUUID(), keyHash: hashApiKey(key), revoked: false });
 
   beforeAll(async () => {
-    await suite.createTopics();
-    await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage('k1', apiKey(TENANT, KEY)), suite.signedApiKeyMessage('k2', apiKey(OTHER_TENANT, OTHER_KEY))]);
     // The job timer is left to the tests (explicit clocks); grace is one hour; the default backoff (1 min, doubling).
-    service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000' }));
-    await service.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
-    collector = await suite.collect([TOPICS.billingInvoices]);
-    invoices = service.app.get(InvoiceService);
-    subscriptions = service.app.get(SubscriptionService);
-    await expectEventually(async () => expect((await http('GET', '/api/v1/plans')).status).toBe(200));
-    await expectEventually(async () => expect((await http('GET', '/api/v1/plans', undefined, {}, OTHER_KEY)).status).toBe(200));
+    app = await startBillingApp(suite, { keys: [{ tenant: TENANT, key: KEY }, { tenant: OTHER_TENANT, key: OTHER_KEY }], collect: [TOPICS.billingInvoices] });
+    collector = app.collector;
+    invoices = app.service.app.get(InvoiceService);
+    subscriptions = app.service.app.get(SubscriptionService);
     expect((await http('POST', '/api/v1/plans', plan)).status).toBe(201);
   });
 
-  afterAll(async () => {
-    await service?.app.close();
-    await suite.cleanup();
-  });
+  afterAll(() => stopBillingApp(app, suite));
 
   it('a period that cannot close is recorded, listed and metered while the others close; once fixed, it closes exactly once', async () => {
     const start = '2027-03-01T00:00:00.000Z';

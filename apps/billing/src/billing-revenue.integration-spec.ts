@@ -1,9 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { customerKey, TOPICS, type ApiKeyChanged, type DunningNotice, type PaymentReported, type PaymentRetryRequested } from '@tally/contracts';
-import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { customerKey, TOPICS, type DunningNotice, type PaymentReported, type PaymentRetryRequested } from '@tally/contracts';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
-import { billingService } from './billing.service';
+import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './test-support/billing-test-app';
 import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import { PaymentRetryService } from './payments/payment-retry.service';
@@ -23,45 +21,28 @@ const plan: PlanDefinition = {
 
 describe('billing revenue features (real Kafka + Postgres)', () => {
   const suite = new TestSuite();
-  let service: ServiceApp;
-  let base: string;
+  let app: BillingTestApp;
   let collector: TopicCollector;
   let invoices: InvoiceService;
   let subscriptions: SubscriptionService;
   let retries: PaymentRetryService;
 
-  const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, apiKey = KEY) =>
-    fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json', ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, apiKey = KEY) => app.request(method, path, { body, headers, key: apiKey });
 
   beforeAll(async () => {
-    await suite.createTopics();
-    for (const [tenant, key] of [[TENANT, KEY], [OTHER_TENANT, OTHER_KEY]]) {
-      const value: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, keyId: randomUUID(), keyHash: hashApiKey(key), revoked: false };
-      await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage(tenant, value)]);
-    }
-    service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000', DUNNING_RETRY_DAYS: '1,3' }));
-    await service.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
-    collector = await suite.collect([TOPICS.billingPaymentRetries, TOPICS.billingDunningNotices]);
-    invoices = service.app.get(InvoiceService);
-    subscriptions = service.app.get(SubscriptionService);
-    retries = service.app.get(PaymentRetryService);
-    await expectEventually(async () => {
-      expect((await http('GET', '/api/v1/plans')).status).toBe(200);
-      expect((await http('GET', '/api/v1/plans', undefined, {}, OTHER_KEY)).status).toBe(200);
+    app = await startBillingApp(suite, {
+      keys: [{ tenant: TENANT, key: KEY }, { tenant: OTHER_TENANT, key: OTHER_KEY }],
+      collect: [TOPICS.billingPaymentRetries, TOPICS.billingDunningNotices],
+      config: { DUNNING_RETRY_DAYS: '1,3' },
     });
+    collector = app.collector;
+    invoices = app.service.app.get(InvoiceService);
+    subscriptions = app.service.app.get(SubscriptionService);
+    retries = app.service.app.get(PaymentRetryService);
     expect((await http('POST', '/api/v1/plans', plan)).status).toBe(201);
   });
 
-  afterAll(async () => {
-    await service?.app.close();
-    await suite.cleanup();
-  });
+  afterAll(() => stopBillingApp(app, suite));
 
   describe('Idempotency-Key on every POST', () => {
     it('replays the first answer (status, body) for the same request and creates nothing more', async () => {

@@ -1,9 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { customerKey, customerMeterKey, dlqTopicFor, TOPICS, type AccountStatusChanged, type ApiKeyChanged, type InvoiceChanged, type PaymentReported, type UsageAggregate } from '@tally/contracts';
-import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { customerKey, customerMeterKey, dlqTopicFor, TOPICS, type AccountStatusChanged, type InvoiceChanged, type PaymentReported, type UsageAggregate } from '@tally/contracts';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
-import { billingService } from './billing.service';
+import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './test-support/billing-test-app';
 import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import { SubscriptionService } from './subscriptions/subscription.service';
@@ -37,20 +35,13 @@ const plan: PlanDefinition = {
 
 describe('billing service (real Kafka + Postgres)', () => {
   const suite = new TestSuite();
-  let service: ServiceApp;
-  let base: string;
+  let app: BillingTestApp;
   let collector: TopicCollector;
   let invoices: InvoiceService;
   let subscriptions: SubscriptionService;
   let version = 0;
 
-  const http = (method: string, path: string, body?: unknown, accept = 'application/json') =>
-    fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', accept },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const http = (method: string, path: string, body?: unknown, accept = 'application/json') => app.request(method, path, { body, headers: { accept } });
 
   /** Period usage as aggregation publishes it. */
   const usage = (customer: string, meter: string, start: string, end: string, value: string): { key: string; value: UsageAggregate } => ({
@@ -72,23 +63,14 @@ describe('billing service (real Kafka + Postgres)', () => {
     );
 
   beforeAll(async () => {
-    await suite.createTopics();
-    const key: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, keyId: randomUUID(), keyHash: hashApiKey(KEY), revoked: false };
-    await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage('k', key)]);
     // The job timer is left to the tests (explicit clocks); grace is one hour.
-    service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000' }));
-    await service.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
-    collector = await suite.collect([TOPICS.billingInvoices, TOPICS.billingAccountStatus, TOPICS.billingSubscriptions]);
-    invoices = service.app.get(InvoiceService);
-    subscriptions = service.app.get(SubscriptionService);
-    await expectEventually(async () => expect((await http('GET', '/api/v1/plans')).status).toBe(200));
+    app = await startBillingApp(suite, { keys: [{ tenant: TENANT, key: KEY }], collect: [TOPICS.billingInvoices, TOPICS.billingAccountStatus, TOPICS.billingSubscriptions] });
+    collector = app.collector;
+    invoices = app.service.app.get(InvoiceService);
+    subscriptions = app.service.app.get(SubscriptionService);
   });
 
-  afterAll(async () => {
-    await service?.app.close();
-    await suite.cleanup();
-  });
+  afterAll(() => stopBillingApp(app, suite));
 
   it('manages customers and versioned plans, refusing invalid pricing with a pointer to the field', async () => {
     expect((await http('POST', '/api/v1/customers', { id: 'c-1', name: 'One GmbH', currency: 'EUR', timezone: 'UTC', taxRate: '19' })).status).toBe(201);

@@ -1,9 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { customerMeterKey, TOPICS, type ApiKeyChanged, type InvoiceChanged, type UsageAggregate } from '@tally/contracts';
-import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { customerMeterKey, TOPICS, type InvoiceChanged, type UsageAggregate } from '@tally/contracts';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
-import { billingService } from './billing.service';
+import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './test-support/billing-test-app';
 import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import type { ReconciliationMismatch } from './invoices/usage-corrections.service';
@@ -29,16 +27,13 @@ const plan: PlanDefinition = {
  */
 describe('progressive billing (real Kafka + Postgres)', () => {
   const suite = new TestSuite();
-  let service: ServiceApp;
-  let base: string;
+  let app: BillingTestApp;
   let collector: TopicCollector;
   let invoices: InvoiceService;
   let subscriptions: SubscriptionService;
 
-  const http = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${KEY}`, accept: 'application/json' } });
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const http = (path: string) => app.get(path);
+  const post = (path: string, body: unknown) => app.post(path, body);
   const invoicesOf = async (customer: string) => (await json<{ data: InvoiceView[] }>(http(`/api/v1/customers/${customer}/invoices`))).data;
   const progressiveOf = async (customer: string) => (await invoicesOf(customer)).filter((i) => i.kind === 'progressive').sort((a, b) => (a.threshold!.levels - b.threshold!.levels));
 
@@ -60,23 +55,14 @@ describe('progressive billing (real Kafka + Postgres)', () => {
   const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
 
   beforeAll(async () => {
-    await suite.createTopics();
-    const value: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, keyId: randomUUID(), keyHash: hashApiKey(KEY), revoked: false };
-    await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage(TENANT, value)]);
-    service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000' }));
-    await service.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
-    collector = await suite.collect([TOPICS.billingInvoices]);
-    invoices = service.app.get(InvoiceService);
-    subscriptions = service.app.get(SubscriptionService);
-    await expectEventually(async () => expect((await http('/api/v1/plans')).status).toBe(200));
+    app = await startBillingApp(suite, { keys: [{ tenant: TENANT, key: KEY }], collect: [TOPICS.billingInvoices] });
+    collector = app.collector;
+    invoices = app.service.app.get(InvoiceService);
+    subscriptions = app.service.app.get(SubscriptionService);
     expect((await post('/api/v1/plans', plan)).status).toBe(201);
   });
 
-  afterAll(async () => {
-    await service?.app.close();
-    await suite.cleanup();
-  });
+  afterAll(() => stopBillingApp(app, suite));
 
   it('refuses progressive billing terms that cannot be invoiced', async () => {
     const bad = async (progressiveBilling: unknown, currency = 'EUR') => {

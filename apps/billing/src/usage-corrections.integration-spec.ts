@@ -1,9 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { customerMeterKey, TOPICS, type ApiKeyChanged, type CreditNoteIssued, type InvoiceChanged, type UsageAggregate } from '@tally/contracts';
-import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
+import { customerMeterKey, TOPICS, type CreditNoteIssued, type InvoiceChanged, type UsageAggregate } from '@tally/contracts';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
-import { billingService } from './billing.service';
+import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './test-support/billing-test-app';
 import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import { UsageCorrectionsService, type CreditNoteView, type ReconciliationMismatch } from './invoices/usage-corrections.service';
@@ -26,18 +23,15 @@ const plan: PlanDefinition = { code: 'metered', name: 'Metered', interval: 'mont
  */
 describe('usage corrections after an invoice is final (real Kafka + Postgres)', () => {
   const suite = new TestSuite();
-  let service: ServiceApp;
-  let base: string;
+  let app: BillingTestApp;
   let collector: TopicCollector;
   let invoices: InvoiceService;
   let subscriptions: SubscriptionService;
   let corrections: UsageCorrectionsService;
   const versions = new Map<string, number>();
 
-  const http = (path: string, apiKey = KEY) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' } });
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const http = (path: string, apiKey = KEY) => app.get(path, apiKey);
+  const post = (path: string, body: unknown) => app.post(path, body);
 
   /** Aggregation's next state of the customer's PERIOD window (a higher version each time, unless told). */
   const periodUsage = async (customer: string, period: { start: string; end: string }, value: string, version?: number) => {
@@ -67,29 +61,15 @@ describe('usage corrections after an invoice is final (real Kafka + Postgres)', 
   const adjustmentUnits = (i: InvoiceView) => i.document.lines.filter((l) => l.kind === 'adjustment').map((l) => l.units);
 
   beforeAll(async () => {
-    await suite.createTopics();
-    for (const [tenant, key] of [[TENANT, KEY], [OTHER_TENANT, OTHER_KEY]]) {
-      const value: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant, keyId: randomUUID(), keyHash: hashApiKey(key), revoked: false };
-      await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage(tenant, value)]);
-    }
-    service = await createServiceApp(billingService, suite.serviceConfig(billingService, { BILLING_GRACE_PERIOD_HOURS: '1', BILLING_JOB_INTERVAL_MS: '3600000' }));
-    await service.app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
-    collector = await suite.collect([TOPICS.billingCreditNotes, TOPICS.billingInvoices]);
-    invoices = service.app.get(InvoiceService);
-    subscriptions = service.app.get(SubscriptionService);
-    corrections = service.app.get(UsageCorrectionsService);
-    await expectEventually(async () => {
-      expect((await http('/api/v1/plans')).status).toBe(200);
-      expect((await http('/api/v1/plans', OTHER_KEY)).status).toBe(200);
-    });
+    app = await startBillingApp(suite, { keys: [{ tenant: TENANT, key: KEY }, { tenant: OTHER_TENANT, key: OTHER_KEY }], collect: [TOPICS.billingCreditNotes, TOPICS.billingInvoices] });
+    collector = app.collector;
+    invoices = app.service.app.get(InvoiceService);
+    subscriptions = app.service.app.get(SubscriptionService);
+    corrections = app.service.app.get(UsageCorrectionsService);
     expect((await post('/api/v1/plans', plan)).status).toBe(201);
   });
 
-  afterAll(async () => {
-    await service?.app.close();
-    await suite.cleanup();
-  });
+  afterAll(() => stopBillingApp(app, suite));
 
   it('running subscription: a decrease is credited at once, an increase billed on the next invoice; reconciliation follows', async () => {
     const startedAt = new Date(Date.now() - 40 * DAY);
@@ -131,7 +111,7 @@ describe('usage corrections after an invoice is final (real Kafka + Postgres)', 
     expect(await corrections.correctFinalizedPeriods(now)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
     expect((await reconciliation(range.from, range.to)).mismatches).toEqual([expect.objectContaining({ ledgerUnits: '130', invoicedUnits: '80', difference: '50', state: 'pending_next_invoice' })]);
     await corrections.refreshGauge();
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain('tally_billing_reconciliation_mismatches{state="pending_next_invoice"} 1');
+    expect(await (await fetch(`${app.base}/metrics`)).text()).toContain('tally_billing_reconciliation_mismatches{state="pending_next_invoice"} 1');
     const running = await json<{ periodEnd: string }>(http('/api/v1/subscriptions/sub-run'));
     const later = new Date(Date.parse(running.periodEnd) + 2 * HOUR);
     await subscriptions.rollPeriods(later);

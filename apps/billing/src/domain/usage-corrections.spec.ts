@@ -1,5 +1,5 @@
 import { priceCharge } from '@tally/pricing';
-import { correctionDirection, correctionRoute, creditNoteFor, creditNoteNumber, reconcile, type UsageDecrease } from './usage-corrections';
+import { correctionDirection, correctionRoute, creditNoteFor, creditNoteNumber, lateUsageLine, reconcile, type UsageDecrease } from './usage-corrections';
 
 const perUnit = { model: 'standard', properties: { amount: '0.25' } };
 const graduated = {
@@ -65,6 +65,25 @@ describe('creditNoteFor', () => {
 
   it('refuses a "decrease" that is not one', () => {
     expect(() => creditNoteFor([decrease({ billedUnits: '4', ledgerUnits: '4' })], 'EUR', '0', priceCharge)).toThrow('needs fewer units than billed');
+  });
+});
+
+describe('lateUsageLine', () => {
+  const periodStart = new Date('2027-03-01T00:00:00Z');
+  it('bills the late units at the tier they fall in, with the period they belong to', () => {
+    expect(lateUsageLine({ meter: 'api-calls', code: 'calls', charge: graduated, billedUnits: '90', ledgerUnits: '120', periodStart }, priceCharge)).toEqual({
+      code: 'calls',
+      description: 'api-calls: 30 units reported after the period from 2027-03-01T00:00:00.000Z was invoiced',
+      units: '30',
+      // 10 units at 1 up to 100, 20 at 0.5 above it
+      amount: '20',
+    });
+  });
+  it('included units are free first; only what exceeds them is priced', () => {
+    expect(lateUsageLine({ meter: 'm', code: 'm', charge: { ...perUnit, includedUnits: '100' }, billedUnits: '80', ledgerUnits: '130.5', periodStart }, priceCharge)).toMatchObject({ units: '50.5', amount: '7.625' });
+  });
+  it('a period invoiced negative (charged 0) pays only what the late units add above zero, a first range flat amount included', () => {
+    expect(lateUsageLine({ meter: 'm', code: 'm', charge: graduated, billedUnits: '-20', ledgerUnits: '5', periodStart }, priceCharge)).toMatchObject({ units: '25', amount: '15' });
   });
 });
 

@@ -1,4 +1,4 @@
-import { Dec, formatMinor, roundToMinorUnit, type ChargePricer, type DecimalInput } from '@tally/pricing';
+import { Dec, formatMinor, priceLateUsage, roundToMinorUnit, type ChargePricer, type DecimalInput, type InvoiceAdjustmentInput } from '@tally/pricing';
 
 /**
  * Usage that changes after its period's invoice was finalized (aggregation re-bucketed events into or out of
@@ -97,6 +97,34 @@ export function creditNoteFor(decreases: readonly UsageDecrease[], currency: str
   const subtotal = lines.reduce((sum, l) => sum.plus(l.amount), new Dec(0));
   const tax = roundToMinorUnit(subtotal.times(taxRatePercent).div(100), currency);
   return { currency, lines, subtotal: formatMinor(subtotal, currency), tax: formatMinor(tax, currency), total: formatMinor(subtotal.plus(tax), currency) };
+}
+
+/** An increase of a period already invoiced, as billed later (`ledgerUnits` > `billedUnits`). */
+export interface UsageIncrease {
+  meter: string;
+  /** The charge's code on the invoice (its code, else the meter). */
+  code: string;
+  charge: ChargeTerms;
+  billedUnits: DecimalInput;
+  ledgerUnits: DecimalInput;
+  /** The start of the period the units belong to. */
+  periodStart: Date;
+}
+
+/**
+ * The adjustment line that bills an increase — on the subscription's next invoice or on an adjustment invoice
+ * of its own, the same line: the late units priced at the tier they fall in (price(all) − price(billed),
+ * included units first).
+ */
+export function lateUsageLine(increase: UsageIncrease, priceCharge: ChargePricer): InvoiceAdjustmentInput {
+  const late = new Dec(increase.ledgerUnits).minus(increase.billedUnits).toFixed();
+  const { charge } = increase;
+  return {
+    code: increase.code,
+    description: `${increase.meter}: ${late} units reported after the period from ${increase.periodStart.toISOString()} was invoiced`,
+    units: late,
+    amount: priceLateUsage({ model: charge.model, properties: charge.properties, includedUnits: charge.includedUnits, invoicedUnits: increase.billedUnits, lateUnits: late }, priceCharge).toFixed(),
+  };
 }
 
 /** A credit note's number: `CN-` and the tenant's credit-note sequence, six digits at least. */

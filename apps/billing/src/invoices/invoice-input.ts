@@ -1,10 +1,11 @@
-import { Dec, priceCharge, priceLateUsage, type InvoiceAdjustmentInput, type InvoiceInput } from '@tally/pricing';
+import { Dec, priceCharge, type InvoiceAdjustmentInput, type InvoiceInput } from '@tally/pricing';
 import type { Customer, PlanVersion } from '../catalog/catalog.repository';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { nominalPeriodContaining } from '../domain/billing-periods';
 import { couponInput, couponsForInvoice, type AppliedCoupon } from '../domain/coupons';
 import { pauseCreditLine, pausedMsSoFar } from '../domain/invoice-lifecycle';
 import { progressiveCreditLine } from '../domain/progressive-billing';
+import { lateUsageLine } from '../domain/usage-corrections';
 import { periodRuleOf, type SubscriptionRow } from '../subscriptions/subscription.service';
 
 export interface BillingPeriodRow {
@@ -61,16 +62,7 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
   const pauseCredit = pauseCreditLine(pausedMsSoFar({ pausedMs: period.paused_ms, pausedAt: period.paused_at, periodEnd: period.period_end }, now), plan.plan.baseFee, nominal, timeZone);
   if (pauseCredit) adjustments.push(pauseCredit);
   for (const late of src.lateUsage) {
-    const lateUnits = new Dec(late.units).minus(late.invoicedUnits);
-    adjustments.push({
-      code: late.charge.code ?? late.meter,
-      description: `${late.meter}: ${lateUnits.toFixed()} units reported after the period from ${late.periodStart.toISOString()} was invoiced`,
-      units: lateUnits.toFixed(),
-      amount: priceLateUsage(
-        { model: late.charge.model, properties: late.charge.properties, includedUnits: late.charge.includedUnits, invoicedUnits: late.invoicedUnits, lateUnits: lateUnits.toFixed() },
-        priceCharge,
-      ).toFixed(),
-    });
+    adjustments.push(lateUsageLine({ meter: late.meter, code: late.charge.code ?? late.meter, charge: late.charge, billedUnits: late.invoicedUnits, ledgerUnits: late.units, periodStart: late.periodStart }, priceCharge));
   }
 
   // Net of the period's progressive invoices: before discounts, coupons and tax, not counting towards the commitment.

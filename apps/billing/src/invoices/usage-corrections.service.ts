@@ -5,12 +5,12 @@ import { Gauge, register } from 'prom-client';
 import { customerKey, TOPICS, type CreditNoteIssued } from '@tally/contracts';
 import { OutboxPublisher, problem, SERVICE_CONFIG, type OutgoingEvent, type ServiceConfig } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
-import { composeInvoice, Dec, priceCharge, priceLateUsage } from '@tally/pricing';
+import { composeInvoice, Dec, priceCharge } from '@tally/pricing';
 import { billingSettings, type BillingSettings } from '../billing-config';
 import { CatalogRepository, type PlanVersion } from '../catalog/catalog.repository';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { finalization } from '../domain/invoice-lifecycle';
-import { correctionDirection, correctionRoute, creditNoteFor, creditNoteNumber, reconcile, type CreditNoteDocument } from '../domain/usage-corrections';
+import { correctionDirection, correctionRoute, creditNoteFor, creditNoteNumber, lateUsageLine, reconcile, type CreditNoteDocument } from '../domain/usage-corrections';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { InvoiceNumberingRepository } from './invoice-numbering.repository';
 import { invoiceEvent, InvoiceRepository, type InvoiceRow } from './invoice.repository';
@@ -275,18 +275,9 @@ export class UsageCorrectionsService {
         currency,
         period: { start: period.period_start, end: period.period_end, timeZone },
         charges: [],
-        adjustments: increases.map((u) => {
-          const late = new Dec(u.ledger).minus(u.billed);
-          return {
-            code: u.charge.code ?? u.meter,
-            description: `${u.meter}: ${late.toFixed()} units reported after the period from ${period.period_start.toISOString()} was invoiced`,
-            units: late.toFixed(),
-            amount: priceLateUsage(
-              { model: u.charge.model, properties: u.charge.properties, includedUnits: u.charge.includedUnits, invoicedUnits: u.billed, lateUnits: late.toFixed() },
-              priceCharge,
-            ).toFixed(),
-          };
-        }),
+        adjustments: increases.map((u) =>
+          lateUsageLine({ meter: u.meter, code: u.charge.code ?? u.meter, charge: u.charge, billedUnits: u.billed, ledgerUnits: u.ledger, periodStart: period.period_start }, priceCharge),
+        ),
         taxRatePercent,
       },
       priceCharge,
