@@ -60,6 +60,8 @@ describe('health-scoring analytics (real Kafka + Postgres)', () => {
       invoice('e', '2025-05', '1000', 'draft'), // a draft is not revenue
       invoice('c', '2025-05', '999', 'void'), // nor a void invoice
       invoice('f', '2025-05', '500', 'paid', 'USD'),
+      // A yearly plan (in its own currency, so the EUR figures stand): a twelfth of it in each month it covers.
+      { key: customerKey(TENANT, 'y'), value: { ...env('2025-01-15T00:00:00Z'), customer: 'y', invoiceId: 'inv-y-2025', subscriptionId: 'sub-y', status: 'paid', currency: 'GBP', periodStart: '2025-01-15T00:00:00Z', periodEnd: '2026-01-15T00:00:00Z', total: '1200' } satisfies InvoiceChanged },
     ]);
     await produce(TOPICS.feedbackNps, [
       nps('a', 10, '2025-05-03T00:00:00Z'), nps('b', 9, '2025-05-03T00:00:00Z'), nps('c', 7, '2025-05-03T00:00:00Z'),
@@ -108,6 +110,13 @@ describe('health-scoring analytics (real Kafka + Postgres)', () => {
     });
     const shortWindow = await (await get('/api/v1/analytics?month=2025-05&currency=EUR&upgradeWindowDays=1')).json();
     expect(shortWindow).toMatchObject({ upgradeConversionRate: 0 }); // b upgraded 2 days after its alert
+  });
+
+  it('spreads a yearly invoice over its months: steady MRR, no churn in the months between invoices', async () => {
+    const may = (await (await get('/api/v1/analytics?month=2025-05&currency=GBP')).json()) as Record<string, unknown>;
+    expect(may).toMatchObject({ startMrr: '100.00', endMrr: '100.00', churnedMrr: '0.00', customersAtStart: 1, customersLost: 0, churnRate: 0 });
+    const january = (await (await get('/api/v1/analytics?month=2025-01&currency=GBP')).json()) as Record<string, unknown>;
+    expect(january).toMatchObject({ startMrr: '0.00', endMrr: '100.00', newMrr: '100.00' });
   });
 
   it('returns activation cohorts with month-2 and year-1 retention', async () => {

@@ -10,6 +10,7 @@ import {
   churnRate,
   lifetimeValue,
   monthOf,
+  recurringRevenueMonths,
   netPromoterScore,
   revenueMovement,
   thresholdUtilizationRate,
@@ -37,7 +38,8 @@ const monthStart = (month: Month) => new Date(`${month}-01T00:00:00Z`);
 /**
  * Reads the facts health-scoring keeps (invoices, subscription changes, NPS answers, threshold alerts) and
  * feeds the pure formulas of saas-metrics. Revenue of a month = totals of the invoices (finalized, paid or
- * failed; not drafts or voids) whose period starts in it: monthly recurring revenue for monthly plans.
+ * failed; not drafts or voids) whose period starts in it, a yearly invoice's spread over its twelve months
+ * (recurringRevenueMonths): monthly recurring revenue.
  */
 @Injectable()
 export class AnalyticsService {
@@ -48,10 +50,16 @@ export class AnalyticsService {
     const previous = addMonths(month, -1);
     const from = monthStart(previous);
     const to = monthStart(addMonths(month, 1));
-    const revenue: Array<{ customer: string; month: Month; currency: string; total: string }> = await this.read.query(
-      `SELECT customer, to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM') AS month, currency, sum(total)::text AS total FROM ${s}.invoices
-       WHERE tenant = $1 AND status IN ('finalized', 'paid', 'payment_failed') AND period_start >= $2 AND period_start < $3 GROUP BY 1, 2, 3`,
+    // A yearly period that started up to a year before `from` still counts in these months.
+    const invoiced: Array<{ customer: string; currency: string; period_start: Date; period_end: Date; total: string }> = await this.read.query(
+      `SELECT customer, currency, period_start, period_end, total::text FROM ${s}.invoices
+       WHERE tenant = $1 AND status IN ('finalized', 'paid', 'payment_failed') AND period_start < $3 AND period_end > $2`,
       [tenant, from, to],
+    );
+    const revenue = invoiced.flatMap((i) =>
+      recurringRevenueMonths(i.period_start, i.period_end, i.total)
+        .filter((r) => r.month === previous || r.month === month)
+        .map((r) => ({ customer: i.customer, currency: i.currency, month: r.month, total: r.amount })),
     );
     const currencies = [...new Set(revenue.map((r) => r.currency))];
     if (currency === undefined && currencies.length > 1) throw problem(400, `invoices are in ${currencies.sort().join(', ')}: name one with ?currency=`, [{ pointer: '/currency', detail: 'is required when invoices are in several currencies' }]);
@@ -125,13 +133,13 @@ export class AnalyticsService {
       `SELECT customer, min(first_seen_at) AS signed_up FROM ${s}.subscriptions WHERE tenant = $1 GROUP BY customer HAVING min(first_seen_at) < $2`,
       [tenant, monthStart(addMonths(through, 1))],
     );
-    const paying: Array<{ customer: string; month: Month }> = await this.read.query(
-      `SELECT DISTINCT customer, to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM') AS month FROM ${s}.invoices
+    const paying: Array<{ customer: string; period_start: Date; period_end: Date; total: string }> = await this.read.query(
+      `SELECT customer, period_start, period_end, total::text FROM ${s}.invoices
        WHERE tenant = $1 AND status IN ('finalized', 'paid', 'payment_failed') AND total > 0 AND ($2::text IS NULL OR currency = $2)`,
       [tenant, currency ?? null],
     );
     const months = new Map<string, Month[]>();
-    for (const p of paying) months.set(p.customer, [...(months.get(p.customer) ?? []), p.month]);
+    for (const p of paying) for (const r of recurringRevenueMonths(p.period_start, p.period_end, p.total)) months.set(p.customer, [...(months.get(p.customer) ?? []), r.month]);
     return activationCohorts(signups.map((c) => ({ customer: c.customer, signupMonth: monthOf(c.signed_up), payingMonths: months.get(c.customer) ?? [] })), through);
   }
 }

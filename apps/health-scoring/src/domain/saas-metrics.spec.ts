@@ -1,5 +1,5 @@
 import Decimal from 'decimal.js';
-import { activationCohorts, addMonths, arpa, churnRate, lifetimeValue, netPromoterScore, revenueMovement, thresholdUtilizationRate, upgradeConversionRate } from './saas-metrics';
+import { activationCohorts, addMonths, arpa, churnRate, lifetimeValue, netPromoterScore, recurringRevenueMonths, revenueMovement, thresholdUtilizationRate, upgradeConversionRate } from './saas-metrics';
 
 describe('churnRate', () => {
   it('is customers lost / customers at the start × 100', () => {
@@ -141,5 +141,41 @@ describe('upgradeConversionRate', () => {
     expect(upgradeConversionRate(alerts, upgrades, 30)).toBe(25);
     expect(upgradeConversionRate(alerts, upgrades, 31)).toBe(50);
     expect(upgradeConversionRate([], upgrades, 30)).toBeNull();
+  });
+});
+
+describe('recurringRevenueMonths', () => {
+  const at = (s: string) => new Date(s);
+  const months = (start: string, end: string, total: string) => recurringRevenueMonths(at(start), at(end), total).map((r) => [r.month, r.amount.toFixed()]);
+
+  it('counts a monthly invoice in full in the month its period starts in (calendar, anniversary, prorated first)', () => {
+    expect(months('2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z', '49')).toEqual([['2026-03', '49']]);
+    expect(months('2026-01-31T00:00:00Z', '2026-02-28T00:00:00Z', '49')).toEqual([['2026-01', '49']]);
+    expect(months('2026-03-20T00:00:00Z', '2026-04-01T00:00:00Z', '19.03')).toEqual([['2026-03', '19.03']]);
+    // A Berlin March starts on Feb 28 at 23:00 UTC: it counts in the UTC month its start falls in (analytics
+    // months are UTC months).
+    expect(months('2026-02-28T23:00:00Z', '2026-03-31T22:00:00Z', '49')).toEqual([['2026-02', '49']]);
+  });
+
+  it('spreads a yearly invoice over the twelve months whose 15th it covers', () => {
+    const calendar = months('2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z', '1200');
+    expect(calendar).toHaveLength(12);
+    expect(calendar[0]).toEqual(['2026-01', '100']);
+    expect(calendar[11]).toEqual(['2026-12', '100']);
+    const anniversary = months('2026-01-15T00:00:00Z', '2027-01-15T00:00:00Z', '1200');
+    expect(anniversary.map(([m]) => m)).toEqual(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11', '2026-12']);
+    const late = months('2026-01-16T00:00:00Z', '2027-01-16T00:00:00Z', '1200');
+    expect(late.map(([m]) => m)).toEqual(['2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01']);
+  });
+
+  it('keeps the total exact across the months (shares in full precision)', () => {
+    const parts = recurringRevenueMonths(at('2026-01-01T00:00:00Z'), at('2027-01-01T00:00:00Z'), '1000');
+    expect(parts.reduce((sum, p) => sum.plus(p.amount), new Decimal(0)).toDecimalPlaces(10).toFixed()).toBe('1000');
+  });
+
+  it('switches to spreading at 45 days: a 44-day period counts whole, a 45-day one in the months whose 15th it covers', () => {
+    expect(months('2026-03-01T00:00:00Z', '2026-04-14T00:00:00Z', '90')).toEqual([['2026-03', '90']]);
+    expect(months('2026-03-01T00:00:00Z', '2026-04-15T00:00:00Z', '90')).toEqual([['2026-03', '90']]);
+    expect(months('2026-03-01T00:00:00Z', '2026-04-16T00:00:00Z', '90')).toEqual([['2026-03', '45'], ['2026-04', '45']]);
   });
 });

@@ -134,6 +134,29 @@ export function addMonths(month: Month, n: number): Month {
   return monthOf(new Date(Date.UTC(y, m - 1 + n, 1)));
 }
 
+/** Periods at least this long are spread over their months (a yearly plan's invoice); shorter ones count whole. */
+export const SPREAD_PERIODS_FROM_DAYS = 45;
+
+/**
+ * The months an invoice's revenue counts in, and how much in each: a period of a month or less (a monthly
+ * plan's invoice, also a prorated first period) counts in full in the month its period starts in; a longer one
+ * (a yearly plan's) is spread evenly over the UTC months whose 15th lies in its period, so a yearly customer
+ * shows a steady MRR of a twelfth rather than everything in one month and nothing in eleven.
+ */
+export function recurringRevenueMonths(periodStart: Date, periodEnd: Date, total: Decimal.Value): Array<{ month: Month; amount: Decimal }> {
+  const days = (periodEnd.getTime() - periodStart.getTime()) / 86_400_000;
+  if (days < SPREAD_PERIODS_FROM_DAYS) return [{ month: monthOf(periodStart), amount: new Decimal(total) }];
+  const months: Month[] = [];
+  for (let m = addMonths(monthOf(periodStart), -1); ; m = addMonths(m, 1)) {
+    const mid = new Date(`${m}-15T00:00:00Z`);
+    if (mid >= periodEnd) break;
+    if (mid >= periodStart) months.push(m);
+  }
+  if (months.length === 0) return [{ month: monthOf(periodStart), amount: new Decimal(total) }];
+  const share = new Decimal(total).div(months.length);
+  return months.map((month) => ({ month, amount: share }));
+}
+
 export interface CohortRow {
   cohort: Month;
   customers: number;
