@@ -72,7 +72,7 @@ export class UsageLedgerRepository {
     const rows: Array<{ ord: string; duplicate_hash: string | null }> = await manager.query(
       `WITH raw AS (
          SELECT x.*, ${PAYLOAD_HASH_SQL} AS hash
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::jsonb[])
+         FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (tenant text, source text, id text, subject text, type text, time timestamptz, readings jsonb, data jsonb))
            WITH ORDINALITY AS x(tenant, source, event_id, subject, type, time, readings, data, ord)
        ), input AS (
          SELECT DISTINCT ON (tenant, source, event_id) * FROM raw ORDER BY tenant, source, event_id, ord
@@ -90,16 +90,9 @@ export class UsageLedgerRepository {
        SELECT ord, NULL AS duplicate_hash FROM counted
        UNION ALL
        SELECT ord, encode(hash, 'hex') FROM raw WHERE ord NOT IN (SELECT ord FROM counted)`,
-      [
-        events.map((e) => e.tenant),
-        events.map((e) => e.source),
-        events.map((e) => e.id),
-        events.map((e) => e.subject),
-        events.map((e) => e.type),
-        events.map((e) => e.time),
-        events.map((e) => JSON.stringify(e.readings)),
-        events.map((e) => JSON.stringify(e.data)),
-      ],
+      // The batch as one JSON document (its fields are the event's own): one native stringify instead of
+      // eight arrays whose every element the driver escapes (its array literal escaping was ~3 % of the profile).
+      [JSON.stringify(events)],
     );
     const duplicates = rows.filter((r) => r.duplicate_hash !== null).map((r) => ({ event: events[Number(r.ord) - 1], hash: r.duplicate_hash as string }));
     if (duplicates.length > 0) conflictingDuplicates.inc({ topic: TOPICS.usageEvents }, await this.recordConflicts(manager, duplicates));
