@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TenantAuthModule } from '@tally/nest-platform';
+import { AlertsModule } from './alerts/alerts.module';
 import { EntitlementCheckController } from './entitlements/entitlement-check.controller';
 import { ThresholdAlertingController } from './entitlements/threshold-alerting.controller';
 import { ThresholdStateRepository } from './entitlements/threshold-state.repository';
@@ -9,7 +10,7 @@ import { PlansController } from './forecast/plans.controller';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
-  imports: [TenantAuthModule, WebhooksModule],
+  imports: [TenantAuthModule, WebhooksModule, AlertsModule],
   controllers: [ThresholdAlertingController, EntitlementCheckController, PlansController],
   providers: [ThresholdStateRepository, EntitlementProjection, ForecastRepository],
 })

@@ -5,6 +5,7 @@ import { EntitlementsPerSubscription1732400000310 } from './db/1732400000310-ent
 import { DecimalThresholdsAndAlertKinds1732400000320 } from './db/1732400000320-decimal-thresholds-and-alert-kinds';
 import { ForecastAndPlans1732400000325 } from './db/1732400000325-forecast-and-plans';
 import { CreateWebhooks1732400000350 } from './db/1732400000350-create-webhooks';
+import { CreateAlertLog1732400000360 } from './db/1732400000360-create-alert-log';
 import { ThresholdAlertingModule } from './threshold-alerting.module';
 import { webhooksConfigSchema } from './webhooks/webhooks.config';
 
@@ -14,7 +15,7 @@ export const thresholdAlertingService: ServiceDefinition = {
   rootModule: ThresholdAlertingModule,
   migrations: [
     CreateApiKeyProjection1732400000060, CreatePeriodUsage1732400000050, CreateEntitlements1732400000300, EntitlementsPerSubscription1732400000310,
-    DecimalThresholdsAndAlertKinds1732400000320, ForecastAndPlans1732400000325, CreateWebhooks1732400000350,
+    DecimalThresholdsAndAlertKinds1732400000320, ForecastAndPlans1732400000325, CreateWebhooks1732400000350, CreateAlertLog1732400000360,
   ],
   // Its tenant API authenticates against the signed API-key catalog; webhooks have their own settings.
   configSchema: catalogSigningConfigSchema.merge(webhooksConfigSchema),

@@ -13,3 +13,4 @@ export * from './lib/tenant-auth/catalog-signature';
 export * from './lib/tenant-auth/api-key-cache';
 export * from './lib/rate-limit/token-buckets';
 export * from './lib/rate-limit/lru-cache';
+export * from './lib/feed/feed-page';

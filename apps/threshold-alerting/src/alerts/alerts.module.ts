@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TenantAuthModule } from '@tally/nest-platform';
+import { AlertLogConsumer } from './alert-log.consumer';
+import { AlertLogRepository } from './alert-log.repository';
+import { AlertsController } from './alerts.controller';
+
+/** The alerts API (README "Alerts API"): the alert log's consumer and its read side. */
+@Module({
+  imports: [TenantAuthModule],
+  controllers: [AlertsController],
+  providers: [AlertLogRepository, AlertLogConsumer],
+})
+export class AlertsModule {}
