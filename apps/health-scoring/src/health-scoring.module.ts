@@ -4,6 +4,7 @@ import { AnalyticsController } from './analytics/analytics.controller';
 import { AnalyticsService } from './analytics/analytics.service';
 import { FeedbackIngestionController } from './api/feedback-ingestion.controller';
 import { HealthApiController } from './api/health-api.controller';
+import { HealthSignalsFeedController } from './api/health-signals-feed.controller';
 import { HealthFactsRepository } from './inputs/health-facts.repository';
 import { HealthInputsController } from './inputs/health-inputs.controller';
 import { RescoringJob } from './scoring/rescoring.job';
@@ -11,7 +12,7 @@ import { RescoringService } from './scoring/rescoring.service';
 
 @Module({
   imports: [TenantAuthModule],
-  controllers: [HealthInputsController, HealthApiController, FeedbackIngestionController, AnalyticsController],
+  controllers: [HealthInputsController, HealthApiController, HealthSignalsFeedController, FeedbackIngestionController, AnalyticsController],
   providers: [HealthFactsRepository, RescoringService, RescoringJob, AnalyticsService],
   exports: [RescoringService, RescoringJob],
 })

@@ -5,6 +5,7 @@ import { CreateHealthSignals1732400000510 } from './db/1732400000510-create-heal
 import { CreateSubscriptionChanges1732400000520 } from './db/1732400000520-create-subscription-changes';
 import { AddRescoreTrace1732400000530 } from './db/1732400000530-add-rescore-trace';
 import { IndexRescoringDue1732400000535 } from './db/1732400000535-index-rescoring-due';
+import { IndexSignalFeeds1732400000540 } from './db/1732400000540-index-signal-feeds';
 import { healthConfigSchema } from './health-config';
 import { HealthScoringModule } from './health-scoring.module';
 
@@ -13,7 +14,7 @@ export const healthScoringService: ServiceDefinition = {
   defaultPort: 3005,
   rootModule: HealthScoringModule,
   migrations: [CreateApiKeyProjection1732400000060, CreateHealthInputs1732400000500, CreateHealthSignals1732400000510, CreateSubscriptionChanges1732400000520,
-    AddRescoreTrace1732400000530, IndexRescoringDue1732400000535],
+    AddRescoreTrace1732400000530, IndexRescoringDue1732400000535, IndexSignalFeeds1732400000540],
   configSchema: healthConfigSchema,
   rawBodyPaths: FEEDBACK_PATHS,
 };
