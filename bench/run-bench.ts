@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { HEADERS, subscriptionKey, TOPICS } from '@tally/contracts';
+import { registerKafkajsCodecs } from '@tally/kafka';
 import { ensureDatabase } from '@tally/postgres';
 import { generateEvents, type ExpectedTotals } from './load-generator';
 import { ProcessMonitor, type ProcessGroup } from './process-stats';
@@ -499,6 +500,8 @@ async function main(): Promise<void> {
   await ensureDatabase(DATABASE_URL);
   const db = new Client({ connectionString: DATABASE_URL });
   await db.connect();
+  // The services compress their topics (KAFKA_COMPRESSION); the latency observer and the naive baseline read them.
+  registerKafkajsCodecs();
   const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS.split(','), logLevel: logLevel.ERROR });
   const brokerPid = Number(spawnSync('pgrep', ['-f', 'kafka.Kafka'], { encoding: 'utf8' }).stdout.split('\n')[0]) || 0;
   const pids: Record<string, number> = brokerPid ? { broker: brokerPid } : {};
