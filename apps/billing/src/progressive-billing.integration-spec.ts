@@ -5,6 +5,8 @@ import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './te
 import type { PlanDefinition } from './catalog/plan-definition';
 import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
 import type { ReconciliationMismatch } from './invoices/usage-corrections.service';
+import { BillingJobsService } from './jobs/billing-jobs.service';
+import type { JobFailureView } from './jobs/job-failures.service';
 import { SubscriptionService } from './subscriptions/subscription.service';
 
 const TENANT = 'acme';
@@ -176,5 +178,120 @@ describe('progressive billing (real Kafka + Postgres)', () => {
     expect(rec.mismatches.filter((m) => m.customer === 'pb-2')).toEqual([]);
     const billed = await suite.query<{ document_kind: string; units: string }>(`SELECT document_kind, units::text FROM "${suite.schema('billing')}".billed_usage WHERE customer = 'pb-2'`);
     expect(billed.map((b) => [b.document_kind, Number(b.units)])).toEqual([['invoice', 512.34]]);
+  });
+
+  it('an evaluation that throws for one customer is isolated: the batch and the other customers go on, the job retries it later', async () => {
+    for (const id of ['pb-bad', 'pb-good']) {
+      expect((await post('/api/v1/customers', { id, name: id, currency: 'EUR' })).status).toBe(201);
+      expect((await post('/api/v1/subscriptions', { id: `sub-${id}`, customer: id, plan: 'pb', startAt: monthStart })).status).toBe(201);
+    }
+    const [{ periodStart, periodEnd }] = await suite.query<{ periodStart: Date; periodEnd: Date }>(
+      `SELECT period_start AS "periodStart", period_end AS "periodEnd" FROM "${suite.schema('billing')}".billing_periods WHERE subscription_id = 'sub-pb-bad'`,
+    );
+    const period = { start: periodStart.toISOString(), end: periodEnd.toISOString() };
+    // A stored time zone the runtime does not know (written past the API's check): pricing the period throws.
+    await suite.query(`UPDATE "${suite.schema('billing')}".customers SET timezone = 'Mars/Olympus_Mons' WHERE customer_id = 'pb-bad'`);
+    await suite.produce(TOPICS.usageAggregates, [
+      { key: customerMeterKey(TENANT, 'pb-bad', 'api-calls'), value: aggregate('pb-bad', period, '300', 1) },
+      { key: customerMeterKey(TENANT, 'pb-good', 'api-calls'), value: aggregate('pb-good', period, '300', 1) },
+    ]);
+    // Both customers' usage is applied (the batch committed) and the good one is invoiced at its threshold.
+    await expectEventually(async () => {
+      const rows = await suite.query<{ customer: string }>(`SELECT customer FROM "${suite.schema('billing')}".period_usage WHERE customer IN ('pb-bad', 'pb-good') AND version = 1 ORDER BY customer`);
+      expect(rows.map((r) => r.customer)).toEqual(['pb-bad', 'pb-good']);
+      expect((await progressiveOf('pb-good')).map((i) => i.threshold)).toEqual([{ amount: '100', levels: 1 }]);
+    });
+    expect(await progressiveOf('pb-bad')).toEqual([]);
+    // The failure is recorded once for the customer, with the error and the next attempt.
+    const failures = async () => (await json<{ data: JobFailureView[] }>(http('/api/v1/billing/job-failures?job=progressive-billing'))).data;
+    const [failure] = await expectEventually(async () => {
+      const list = await failures();
+      expect(list).toHaveLength(1);
+      return list;
+    });
+    expect(failure).toMatchObject({ job: 'progressive-billing', item: { customer: 'pb-bad' }, attempts: 1 });
+    expect(failure.error).toContain('Mars/Olympus_Mons');
+
+    // Fixed; a job run before the backoff is over leaves it alone, one after it issues the invoice and clears the record.
+    await suite.query(`UPDATE "${suite.schema('billing')}".customers SET timezone = 'UTC' WHERE customer_id = 'pb-bad'`);
+    const jobs = app.service.app.get(BillingJobsService);
+    await jobs.tick(new Date(Date.parse(failure.nextAttemptAt) - 1));
+    expect(await progressiveOf('pb-bad')).toEqual([]);
+    await jobs.tick(new Date(Date.parse(failure.nextAttemptAt) + 1));
+    const [late] = await progressiveOf('pb-bad');
+    expect(late).toMatchObject({ status: 'finalized', threshold: { amount: '100', levels: 1 }, document: { subtotal: '300.00' } });
+    expect(await failures()).toEqual([]);
+    await expectEventually(() =>
+      expect(collector.on<InvoiceChanged>(TOPICS.billingInvoices).filter((m) => m.value.invoiceId === late.id).map((m) => m.value.status)).toEqual(['finalized']),
+    );
+    // Another run has nothing to retry and issues nothing more.
+    await jobs.tick(new Date(Date.parse(failure.nextAttemptAt) + 2));
+    expect((await progressiveOf('pb-bad')).map((i) => i.id)).toEqual([late.id]);
+  });
+
+  it('a plan change mid-period to other thresholds: the new plan decides, spend already invoiced is not invoiced again', async () => {
+    // The new plan: 1.00 per call too, thresholds 50, 120 and 1000.
+    expect((await post('/api/v1/plans', { ...plan, code: 'pb-other', name: 'Other thresholds', progressiveBilling: { thresholds: ['50', '120', '1000'] } })).status).toBe(201);
+    expect((await post('/api/v1/customers', { id: 'pb-chg', name: 'Changer', currency: 'EUR' })).status).toBe(201);
+    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-pb-chg', customer: 'pb-chg', plan: 'pb', startAt: monthStart }));
+    const period = { start: created.periodStart, end: created.periodEnd };
+    // On the old plan: 130 calls pass 100.
+    await deliver('pb-chg', period, ['130', 1]);
+    await expectEventually(async () => expect((await progressiveOf('pb-chg')).map((i) => i.threshold)).toEqual([{ amount: '100', levels: 1 }]));
+    expect((await post('/api/v1/subscriptions/sub-pb-chg/change-plan', { plan: 'pb-other' })).status).toBe(200);
+    // 140 reaches the new plan's 50 and 120, but 130 was invoiced already: nothing (counting levels, 2 > 1 would have invoiced 10.00).
+    await deliver('pb-chg', period, ['140', 2]);
+    await deliver('pb-chg', period, ['999', 3]);
+    expect(await progressiveOf('pb-chg')).toHaveLength(1);
+    // 1000: the new plan's next threshold; net of the 130 billed; the period's level count goes on (2).
+    await deliver('pb-chg', period, ['1000', 4]);
+    const list = await expectEventually(async () => {
+      const l = await progressiveOf('pb-chg');
+      expect(l).toHaveLength(2);
+      return l;
+    });
+    expect(list[1]).toMatchObject({ threshold: { amount: '1000', levels: 2 }, document: { subtotal: '870.00', total: '870.00' } });
+  });
+
+  it('coupons and prepaid credits apply to progressive invoices as to any invoice; the period invoice nets the amounts before coupons', async () => {
+    expect((await post('/api/v1/coupons', { code: 'pb-ten', name: 'Ten', kind: 'percentage', percent: '10', frequency: 'forever' })).status).toBe(201);
+    expect((await post('/api/v1/customers', { id: 'pb-cc', name: 'Couponed', currency: 'EUR', taxRate: '10' })).status).toBe(201);
+    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-pb-cc', customer: 'pb-cc', plan: 'pb', startAt: monthStart }));
+    const period = { start: created.periodStart, end: created.periodEnd };
+    expect((await post('/api/v1/customers/pb-cc/coupons', { coupon: 'pb-ten' })).status).toBe(201);
+    expect((await post('/api/v1/customers/pb-cc/credits', { amount: '50' })).status).toBe(201);
+
+    // 200 calls pass 100: 200.00, 10 % off, 10 % tax, then the 50.00 of credits.
+    await deliver('pb-cc', period, ['200', 1]);
+    const [first] = await expectEventually(async () => {
+      const l = await progressiveOf('pb-cc');
+      expect(l).toHaveLength(1);
+      return l;
+    });
+    expect(first.document).toMatchObject({ subtotal: '200.00', discountTotal: '20.00', taxableAmount: '180.00', tax: '18.00', total: '198.00', creditsApplied: '50.00', amountDue: '148.00' });
+    expect(await json(http('/api/v1/customers/pb-cc/credits'))).toEqual({ data: [{ currency: 'EUR', balance: '0.00' }] });
+    // 600 calls pass 500: net of the 200.00 billed before the coupon (not of the 180.00 after it), 10 % off that.
+    await deliver('pb-cc', period, ['600', 2]);
+    const second = await expectEventually(async () => {
+      const l = await progressiveOf('pb-cc');
+      expect(l).toHaveLength(2);
+      return l[1];
+    });
+    expect(second.document).toMatchObject({ subtotal: '400.00', discountTotal: '40.00', taxableAmount: '360.00', tax: '36.00', total: '396.00', creditsApplied: '0.00', amountDue: '396.00' });
+
+    const later = new Date(Date.parse(period.end) + 2 * HOUR);
+    await subscriptions.rollPeriods(later);
+    await invoices.closePeriods(later);
+    const final = (await invoicesOf('pb-cc')).find((i) => i.kind === 'period' && i.periodStart === period.start)!;
+    expect(final.document.lines.map((l) => [l.kind, l.code, l.amount])).toEqual([
+      ['base_fee', 'pb', '20.00'],
+      ['usage', 'api-calls', '600.00'],
+      ['adjustment', 'progressive_billing', '-600.00'],
+      ['discount', 'coupon:pb-ten', '-2.00'],
+      ['tax', 'tax', '1.80'],
+    ]);
+    // 198 + 396 + 19.80 = 613.80 = (20 + 600) × 0.9 × 1.1: the coupon took its 10 % of every invoice, once.
+    const sum = [first, second, final].reduce((t, i) => t + Math.round(Number(i.document.total) * 100), 0);
+    expect(sum).toBe(61_380);
   });
 });

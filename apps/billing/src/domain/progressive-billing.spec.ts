@@ -1,6 +1,8 @@
-import { levelAmount, levelsReached, progressiveBillingIssues, progressiveCreditLine, progressiveInvoiceDue } from './progressive-billing';
+import { levelAmount, levelsPassed, levelsReached, progressiveBillingIssues, progressiveCreditLine, progressiveInvoiceDue } from './progressive-billing';
 
-const none = { levelsInvoiced: 0, billedAmount: '0' };
+const none = { levelsInvoiced: 0, highestThreshold: null, billedAmount: '0' };
+/** After progressive invoices of the period: `levels` recorded, the highest threshold invoiced and the amount billed. */
+const after = (levels: number, highest: string, billed: string) => ({ levelsInvoiced: levels, highestThreshold: highest, billedAmount: billed });
 
 describe('levelsReached / levelAmount', () => {
   const terms = { thresholds: ['500', '100'], recurring: '250' };
@@ -45,12 +47,12 @@ describe('progressiveInvoiceDue', () => {
 
   it('a threshold exactly hit: an invoice for the whole amount so far', () => {
     expect(progressiveInvoiceDue(terms, '100', none, 'EUR')).toEqual({
-      invoice: true, levelsReached: 1, lowestCrossed: '100', highestCrossed: '100', crossedCount: 1, amountSoFar: '100.00', alreadyBilled: '0.00', amountToBill: '100.00',
+      invoice: true, levelsReached: 1, levelsRecorded: 1, lowestCrossed: '100', highestCrossed: '100', crossedCount: 1, amountSoFar: '100.00', alreadyBilled: '0.00', amountToBill: '100.00',
     });
   });
 
   it('the next threshold: net of what the earlier progressive invoices billed', () => {
-    expect(progressiveInvoiceDue(terms, '620.40', { levelsInvoiced: 1, billedAmount: '130.25' }, 'EUR')).toMatchObject({
+    expect(progressiveInvoiceDue(terms, '620.40', after(1, '100', '130.25'), 'EUR')).toMatchObject({
       invoice: true, levelsReached: 2, lowestCrossed: '500', highestCrossed: '500', amountSoFar: '620.40', alreadyBilled: '130.25', amountToBill: '490.15',
     });
   });
@@ -61,27 +63,54 @@ describe('progressiveInvoiceDue', () => {
   });
 
   it('a level already invoiced is not invoiced again, also after usage went down and back up', () => {
-    expect(progressiveInvoiceDue(terms, '150', { levelsInvoiced: 1, billedAmount: '120' }, 'EUR')).toEqual({ invoice: false, reason: 'no_new_threshold', levelsReached: 1 });
+    expect(progressiveInvoiceDue(terms, '150', after(1, '100', '120'), 'EUR')).toEqual({ invoice: false, reason: 'no_new_threshold', levelsReached: 1 });
     // Usage went down below the first threshold after its invoice: nothing, and nothing is given back here (the period's invoice nets it).
-    expect(progressiveInvoiceDue(terms, '40', { levelsInvoiced: 1, billedAmount: '120' }, 'EUR')).toEqual({ invoice: false, reason: 'no_new_threshold', levelsReached: 0 });
-    expect(progressiveInvoiceDue(terms, '100', { levelsInvoiced: 2, billedAmount: '600' }, 'EUR')).toMatchObject({ invoice: false });
+    expect(progressiveInvoiceDue(terms, '40', after(1, '100', '120'), 'EUR')).toEqual({ invoice: false, reason: 'no_new_threshold', levelsReached: 0 });
+    expect(progressiveInvoiceDue(terms, '100', after(2, '500', '600'), 'EUR')).toMatchObject({ invoice: false });
   });
 
-  it('a new level but nothing above what was billed (a decrease corrected in between): nothing, the level stays open', () => {
-    const billedHigh = { levelsInvoiced: 1, billedAmount: '520' };
-    expect(progressiveInvoiceDue(terms, '510', billedHigh, 'EUR')).toEqual({ invoice: false, reason: 'nothing_new_to_bill', levelsReached: 2 });
-    expect(progressiveInvoiceDue(terms, '520', billedHigh, 'EUR')).toEqual({ invoice: false, reason: 'nothing_new_to_bill', levelsReached: 2 });
-    expect(progressiveInvoiceDue(terms, '520.01', billedHigh, 'EUR')).toMatchObject({ invoice: true, levelsReached: 2, amountToBill: '0.01' });
+  it('a void progressive invoice: its levels stay passed (never invoiced twice), its amount is no longer netted', () => {
+    // Level 1 was invoiced at 130 and voided: billed 0, highest threshold 100.
+    expect(progressiveInvoiceDue(terms, '499.99', after(1, '100', '0'), 'EUR')).toEqual({ invoice: false, reason: 'no_new_threshold', levelsReached: 1 });
+    expect(progressiveInvoiceDue(terms, '500', after(1, '100', '0'), 'EUR')).toMatchObject({ invoice: true, levelsRecorded: 2, lowestCrossed: '500', amountToBill: '500.00' });
+  });
+
+  describe('a plan change mid-period to other thresholds (the plan in force decides, amounts already invoiced count as passed)', () => {
+    it('thresholds of the new plan at or below the highest threshold invoiced, or the amount billed, are passed', () => {
+      // The old plan (100, 500) invoiced level 1 at 130; the new plan's 120 is covered by the 130 billed (Lago: 120 <= invoiced usage).
+      const state = after(1, '100', '130');
+      expect(levelsPassed({ thresholds: ['120', '300'] }, state)).toBe(1);
+      expect(progressiveInvoiceDue({ thresholds: ['120', '300'] }, '299.99', state, 'EUR')).toEqual({ invoice: false, reason: 'no_new_threshold', levelsReached: 1 });
+      expect(progressiveInvoiceDue({ thresholds: ['120', '300'] }, '300', state, 'EUR')).toMatchObject({
+        invoice: true, levelsReached: 2, levelsRecorded: 2, lowestCrossed: '300', highestCrossed: '300', crossedCount: 1, alreadyBilled: '130.00', amountToBill: '170.00',
+      });
+    });
+    it('a new plan with lower thresholds only invoices above what was invoiced; levels recorded keep counting up', () => {
+      // Two levels (100, 500) invoiced, 540 billed; the new plan has 50, 200, 600, 1000.
+      const state = after(2, '500', '540');
+      const lower = { thresholds: ['50', '200', '600', '1000'] };
+      expect(levelsPassed(lower, state)).toBe(2);
+      expect(progressiveInvoiceDue(lower, '599', state, 'EUR')).toMatchObject({ invoice: false });
+      expect(progressiveInvoiceDue(lower, '1000', state, 'EUR')).toMatchObject({ invoice: true, levelsReached: 4, levelsRecorded: 4, lowestCrossed: '600', crossedCount: 2, amountToBill: '460.00' });
+    });
+    it('a new plan with higher thresholds: its first threshold is new even if the old plan had invoiced more levels', () => {
+      const state = after(2, '500', '520');
+      expect(progressiveInvoiceDue({ thresholds: ['1000'] }, '1000', state, 'EUR')).toMatchObject({ invoice: true, levelsReached: 1, levelsRecorded: 3, crossedCount: 1, amountToBill: '480.00' });
+    });
+    it('recurring steps of the new plan are passed up to what was invoiced', () => {
+      expect(levelsPassed({ recurring: '50' }, after(1, '100', '130'))).toBe(2);
+      expect(progressiveInvoiceDue({ recurring: '50' }, '150', after(1, '100', '130'), 'EUR')).toMatchObject({ invoice: true, levelsRecorded: 2, lowestCrossed: '150', amountToBill: '20.00' });
+    });
   });
 
   it('recurring: every further step above the largest threshold, each once', () => {
     const recurring = { thresholds: ['100'], recurring: '100' };
     const first = progressiveInvoiceDue(recurring, '100', none, 'EUR');
     expect(first).toMatchObject({ invoice: true, levelsReached: 1, amountToBill: '100.00' });
-    expect(progressiveInvoiceDue(recurring, '199.99', { levelsInvoiced: 1, billedAmount: '100' }, 'EUR')).toMatchObject({ invoice: false });
-    expect(progressiveInvoiceDue(recurring, '200', { levelsInvoiced: 1, billedAmount: '100' }, 'EUR')).toMatchObject({ invoice: true, levelsReached: 2, highestCrossed: '200', amountToBill: '100.00' });
+    expect(progressiveInvoiceDue(recurring, '199.99', after(1, '100', '100'), 'EUR')).toMatchObject({ invoice: false });
+    expect(progressiveInvoiceDue(recurring, '200', after(1, '100', '100'), 'EUR')).toMatchObject({ invoice: true, levelsReached: 2, highestCrossed: '200', amountToBill: '100.00' });
     // Levels are fixed amounts (100 + k·100), not "100 more than the last invoice".
-    expect(progressiveInvoiceDue(recurring, '310', { levelsInvoiced: 2, billedAmount: '250' }, 'EUR')).toMatchObject({ invoice: true, levelsReached: 3, highestCrossed: '300', amountToBill: '60.00' });
+    expect(progressiveInvoiceDue(recurring, '310', after(2, '200', '250'), 'EUR')).toMatchObject({ invoice: true, levelsReached: 3, highestCrossed: '300', amountToBill: '60.00' });
     expect(progressiveInvoiceDue({ recurring: '0.5' }, '1.74', none, 'EUR')).toMatchObject({ invoice: true, levelsReached: 3, lowestCrossed: '0.5', highestCrossed: '1.5' });
   });
 

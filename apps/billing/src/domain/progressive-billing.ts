@@ -11,6 +11,10 @@ import { Dec, formatMinor, minorUnits, roundToMinorUnit, type DecimalInput } fro
  * (Lago: `amount_cents <= total_usage`). Each level is invoiced at most once per period, and several levels
  * reached at once make one invoice.
  *
+ * A plan change mid-period: the plan in force decides (its thresholds, its prices for the whole period's usage,
+ * as the period's invoice prices it); its levels at or below what was already invoiced count as passed
+ * (levelsPassed), so a change never invoices the same spend twice. A plan without thresholds issues no more.
+ *
  * Deliberate differences from Lago:
  * - Lago measures thresholds on the subscription's lifetime usage (every period's usage added up); Tally on
  *   the running period's usage, so every period starts again below the first threshold.
@@ -27,9 +31,11 @@ export interface ProgressiveBillingTerms {
 
 /** What was already invoiced progressively in the period. */
 export interface ProgressiveState {
-  /** Levels invoiced so far (0: none); a level is never invoiced twice, even after the usage went down. */
+  /** Levels recorded by the period's progressive invoices so far (0: none), void ones included: a running count, so each invoice records more. */
   levelsInvoiced: number;
-  /** What the period's progressive invoices billed before tax (their taxable amounts), voided ones excluded. */
+  /** The highest threshold a progressive invoice of the period was issued for (void ones included); null when none. */
+  highestThreshold: DecimalInput | null;
+  /** What the period's progressive invoices billed before coupons and tax (their subtotals), voided ones excluded. */
   billedAmount: DecimalInput;
 }
 
@@ -37,15 +43,17 @@ export type ProgressiveDecision =
   | { invoice: false; reason: 'no_new_threshold' | 'nothing_new_to_bill'; levelsReached: number }
   | {
       invoice: true;
-      /** Levels reached now: what the new invoice records, so none of them is invoiced again. */
+      /** Levels of the plan's terms the amount reaches now. */
       levelsReached: number;
+      /** What the new invoice records: the period's levels so far plus those crossed now (with unchanged terms, levelsReached). */
+      levelsRecorded: number;
       /** The thresholds reached since the last progressive invoice, lowest and highest (the same when one). */
       lowestCrossed: string;
       highestCrossed: string;
       crossedCount: number;
       amountSoFar: string;
       alreadyBilled: string;
-      /** amountSoFar − alreadyBilled: the new invoice's amount before tax. */
+      /** amountSoFar − alreadyBilled: the new invoice's amount before coupons and tax. */
       amountToBill: string;
     };
 
@@ -112,27 +120,41 @@ export function levelsReached(terms: ProgressiveBillingTerms, amount: DecimalInp
 }
 
 /**
+ * The levels of `terms` that count as passed already: those at or below the highest threshold invoiced in the
+ * period or the amount its progressive invoices billed, whichever is higher. With the terms unchanged, exactly
+ * the levels invoiced (an invoice records every level its amount reached); after a plan change mid-period, the
+ * new plan's thresholds that the spend already invoiced covers (Lago: a threshold passes when its amount is
+ * above the usage already invoiced, `LifetimeUsages::UsageThresholds::CheckService`).
+ */
+export function levelsPassed(terms: ProgressiveBillingTerms, state: Pick<ProgressiveState, 'highestThreshold' | 'billedAmount'>): number {
+  const covered = Dec.max(new Dec(state.highestThreshold ?? 0), new Dec(state.billedAmount));
+  return covered.gt(0) ? levelsReached(terms, covered) : 0;
+}
+
+/**
  * Whether the period's usage so far calls for a progressive invoice now. `amountSoFar` is the period's usage
- * fees so far (rounded lines, before discounts and tax), in the plan's currency.
- * - No level beyond those already invoiced: nothing.
- * - New levels, but the amount is not above what was billed (usage went down after a progressive invoice and
- *   came back up past a level billed at a higher amount — only possible with corrections): nothing, and the
- *   levels stay open, so a later, higher amount still invoices them.
+ * fees so far (rounded lines, before discounts and tax), in the plan's currency, priced on the plan in force
+ * (the terms are that plan's).
+ * - No level beyond those passed (levelsPassed): nothing — also when usage went down after an invoice and
+ *   came back up.
+ * - New levels but the amount is not above what was billed: nothing (a guard; new levels lie above it).
  * - Otherwise one invoice for amountSoFar − alreadyBilled, recording every level reached.
  */
 export function progressiveInvoiceDue(terms: ProgressiveBillingTerms, amountSoFar: DecimalInput, state: ProgressiveState, currency: string): ProgressiveDecision {
   const amount = roundToMinorUnit(amountSoFar, currency);
   const reached = levelsReached(terms, amount);
-  if (reached <= state.levelsInvoiced) return { invoice: false, reason: 'no_new_threshold', levelsReached: reached };
+  const passed = levelsPassed(terms, state);
+  if (reached <= passed) return { invoice: false, reason: 'no_new_threshold', levelsReached: reached };
   const billed = new Dec(state.billedAmount);
   const toBill = amount.minus(billed);
   if (toBill.lte(0)) return { invoice: false, reason: 'nothing_new_to_bill', levelsReached: reached };
   return {
     invoice: true,
     levelsReached: reached,
-    lowestCrossed: levelAmount(terms, state.levelsInvoiced + 1)!,
+    levelsRecorded: state.levelsInvoiced + (reached - passed),
+    lowestCrossed: levelAmount(terms, passed + 1)!,
     highestCrossed: levelAmount(terms, reached)!,
-    crossedCount: reached - state.levelsInvoiced,
+    crossedCount: reached - passed,
     amountSoFar: formatMinor(amount, currency),
     alreadyBilled: formatMinor(billed, currency),
     amountToBill: formatMinor(toBill, currency),

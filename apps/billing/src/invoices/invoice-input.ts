@@ -41,7 +41,7 @@ export interface InvoiceSources {
   lateUsage: Array<LateUsage & { invoicedUnits: string; charge: PlanDefinition['charges'][number] }>;
   /** The customer's applied coupons (locked with the wallet); the invoice uses those that apply to it. */
   coupons?: AppliedCoupon[];
-  /** The period's progressive invoices (not void) and what they billed before tax: the period's invoice is net of it. */
+  /** The period's progressive invoices (not void) and what they billed before coupons and tax: the period's invoice is net of it. */
   progressive: { invoices: number; billed: string };
 }
 

@@ -75,10 +75,15 @@ export interface IssuedInvoice {
   threshold?: { level: number; amount: string };
 }
 
-/** The period's progressive invoices: how many (not void), how many threshold levels were invoiced (void ones too), and what they billed before tax (not void). */
+/**
+ * The period's progressive invoices: how many (not void), how many threshold levels they recorded and the highest
+ * threshold they were issued for (void ones too: a level is never invoiced again), and what they billed before
+ * coupons and tax (their subtotals, not void), which the period's invoice is net of.
+ */
 export interface ProgressiveBilled {
   invoices: number;
   levels: number;
+  highestThreshold: string | null;
   billed: string;
 }
 
@@ -214,7 +219,8 @@ export class InvoiceRepository {
   async progressiveBilled(m: EntityManager, period: Pick<BillingPeriodRow, 'tenant' | 'subscription_id' | 'period_start'>): Promise<ProgressiveBilled> {
     const [row] = await m.query(
       `SELECT (count(*) FILTER (WHERE status <> 'void'))::int AS invoices, COALESCE(max(threshold_level), 0)::int AS levels,
-         COALESCE(sum((document->>'taxableAmount')::numeric) FILTER (WHERE status <> 'void'), 0)::text AS billed
+         max(threshold_amount)::text AS "highestThreshold",
+         COALESCE(sum((document->>'subtotal')::numeric) FILTER (WHERE status <> 'void'), 0)::text AS billed
        FROM ${schemaOf(m.connection)}.invoices WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND kind = 'progressive'`,
       [period.tenant, period.subscription_id, period.period_start],
     );
