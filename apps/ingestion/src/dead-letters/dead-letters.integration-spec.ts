@@ -1,0 +1,108 @@
+import { TOPICS } from '@tally/contracts';
+import { createServiceApp, type ServiceApp } from '@tally/nest-platform';
+import { expectEventually, TestSuite } from '@tally/testing';
+import { ingestionService } from '../ingestion.service';
+import type { DeadLetterView } from './dead-letters.controller';
+
+const ADMIN = 'dead-letters-test-admin-token';
+
+describe('dead-letters API (real Kafka + Postgres)', () => {
+  const suite = new TestSuite();
+  let service: ServiceApp;
+  let base: string;
+  const keys: Record<string, string> = {};
+  type Page = { items: Array<DeadLetterView & { tenant?: string | null }>; nextCursor: string | null; errors?: Array<{ pointer: string }> };
+  const call = async (method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: Page }> => {
+    const res = await fetch(`${base}${path}`, {
+      method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Page };
+  };
+  const mine = (tenant: string, query = '') => call('GET', `/api/v1/dead-letters${query}`, keys[tenant]);
+  const admin = (query = '') => call('GET', `/api/v1/admin/dead-letters${query}`, ADMIN);
+  /** A raw event ingestion must refuse (no id, no type): its dead letter carries what the producer claimed. */
+  const broken = (marker: string, tenantAttribute?: string) => JSON.stringify({ specversion: '1.0', marker, ...(tenantAttribute ? { tenant: tenantAttribute } : {}) });
+  const markers = (p: Page) => p.items.map((i) => (i.value ? ((JSON.parse(i.value) as { marker?: string }).marker ?? i.value) : `b64:${i.valueBase64}`));
+
+  beforeAll(async () => {
+    await suite.createTopics();
+    service = await createServiceApp(ingestionService, suite.serviceConfig(ingestionService, { ADMIN_TOKEN: ADMIN }));
+    await service.app.listen(0, '127.0.0.1');
+    base = await service.app.getUrl();
+    for (const tenant of ['acme', 'globex']) {
+      expect((await call('POST', '/api/v1/admin/tenants', ADMIN, { id: tenant, name: tenant })).status).toBe(201);
+      keys[tenant] = ((await (await fetch(`${base}/api/v1/admin/tenants/${tenant}/api-keys`, {
+        method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 't' }),
+      })).json()) as { key: string }).key;
+    }
+    // Through ingestion's own raw path: each of these is dead-lettered with its reason, then read back by the dead-letters group.
+    await suite.produce(TOPICS.usageEventsRaw, [
+      { key: 'a1', value: broken('acme-1', 'acme'), headers: { 'tally-tenant': 'acme' } },
+      { key: 'a2', value: broken('acme-2'), headers: { 'tally-tenant': 'acme' } },
+      { key: 'a3', value: broken('acme-3', 'acme') },
+      { key: 'x1', value: broken('spoof', 'globex'), headers: { 'tally-tenant': 'acme' } },
+      { key: 'x2', value: broken('nobody') },
+      { key: 'g1', value: broken('globex-1', 'globex'), headers: { 'tally-tenant': 'globex' } },
+    ]);
+    // A DLQ message that is not a dead letter at all is kept for the operator, not lost or re-dead-lettered.
+    await suite.produce(TOPICS.usageEventsDlq, [{ key: null, value: 'garbage on the DLQ' }]);
+    await expectEventually(async () => expect((await admin('?limit=500')).body.items).toHaveLength(7), 30_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await service?.app.close();
+    await suite.cleanup();
+  });
+
+  it('shows a tenant the dead letters all of whose tenant claims name it, with their reasons, newest first', async () => {
+    const acme = await mine('acme', '?limit=500');
+    expect(acme.status).toBe(200);
+    expect(new Set(markers(acme.body))).toEqual(new Set(['acme-1', 'acme-2', 'acme-3']));
+    for (const item of acme.body.items) {
+      expect(item.reason).toEqual(expect.any(String));
+      expect(item.reason.length).toBeGreaterThan(0);
+      expect(item).toMatchObject({ dlqTopic: TOPICS.usageEventsDlq, source: { topic: TOPICS.usageEventsRaw } });
+      expect(item).not.toHaveProperty('tenant');
+    }
+    const times = acme.body.items.map((i) => i.deadLetteredAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    expect(markers((await mine('globex', '?limit=500')).body)).toEqual(['globex-1']);
+  });
+
+  it('never shows a dead letter whose claims disagree or are missing to a tenant; the operator sees them', async () => {
+    for (const tenant of ['acme', 'globex']) expect(markers((await mine(tenant, '?limit=500')).body)).not.toEqual(expect.arrayContaining(['spoof']));
+    const tenantless = await admin('?tenantless=true&limit=500');
+    expect(new Set(markers(tenantless.body))).toEqual(new Set(['spoof', 'nobody', `b64:${Buffer.from('garbage on the DLQ').toString('base64')}`]));
+    expect(tenantless.body.items.every((i) => i.tenant === null)).toBe(true);
+    expect(tenantless.body.items.find((i) => i.valueBase64)?.reason).toBe('unreadable dead letter');
+    expect(markers((await admin('?tenant=globex')).body)).toEqual(['globex-1']);
+  });
+
+  it('pages without gaps or repeats; a cursor from another tenant reads only the caller\'s own', async () => {
+    const all = markers((await mine('acme', '?limit=500')).body);
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Awaited<ReturnType<typeof mine>> = await mine('acme', `?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      walked.push(...markers(page.body));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(walked).toEqual(all);
+    const globexCursor = (await admin('?limit=1')).body.nextCursor;
+    const viaCursor = await mine('globex', `?cursor=${globexCursor}&limit=500`);
+    expect(viaCursor.status).toBe(200);
+    expect(markers(viaCursor.body).every((m) => m === 'globex-1')).toBe(true);
+  });
+
+  it('refuses hostile parameters, and the operator route to anything but the admin token', async () => {
+    for (const [query, pointer] of [['?limit=0', '/limit'], ['?cursor=zzz', '/cursor'], ['?tenant=globex', '/tenant'], ['?since=2026-01-01', '/since'], ['?limit=1&limit=2', '/limit']]) {
+      const res = await mine('acme', query);
+      expect([query, res.status, res.body.errors?.[0]?.pointer]).toEqual([query, 400, pointer]);
+    }
+    expect((await admin('?tenantless=yes')).status).toBe(400);
+    expect((await admin('?tenantless=true&tenant=acme')).status).toBe(400);
+    expect((await call('GET', '/api/v1/admin/dead-letters', keys.acme)).status).toBe(401);
+    expect((await call('GET', '/api/v1/dead-letters', null)).status).toBe(401);
+    expect((await call('GET', '/api/v1/dead-letters', ADMIN)).status).toBe(401);
+  });
+});
