@@ -308,12 +308,14 @@ export class InvoiceRepository {
 
   // ---- credits -----------------------------------------------------------------------------------------
 
-  async setWalletBalance(m: EntityManager, tenant: string, customer: string, currency: string, balance: string): Promise<void> {
+  /** The prepaid credits an invoice used (creditWalletChange): the wallet's new balance and a transaction `invoice <number>`. */
+  async recordCreditsUsed(m: EntityManager, invoice: { tenant: string; customer: string; currency: string; invoiceId: string; number: string }, change: { balance: string; amount: string }): Promise<void> {
     await m.query(
       `INSERT INTO ${schemaOf(m.connection)}.credit_wallets (tenant, customer, currency, balance) VALUES ($1, $2, $3, $4)
        ON CONFLICT (tenant, customer, currency) DO UPDATE SET balance = excluded.balance`,
-      [tenant, customer, currency, balance],
+      [invoice.tenant, invoice.customer, invoice.currency, change.balance],
     );
+    await this.creditTransaction(m, { tenant: invoice.tenant, customer: invoice.customer, currency: invoice.currency, amount: change.amount, reason: `invoice ${invoice.number}`, invoiceId: invoice.invoiceId });
   }
 
   /** Adds to the wallet (creating it); the new balance. */

@@ -118,10 +118,7 @@ export class InvoiceService {
       await this.repo.recordBilledUsage(m, earlier, 'adjustment', invoice.invoice_id, [late.meter], [billed]);
     }
     const wallet = creditWalletChange(sources.creditBalance, document.creditBalanceAfter);
-    if (wallet) {
-      await this.repo.setWalletBalance(m, period.tenant, period.customer, document.currency, wallet.balance);
-      await this.repo.creditTransaction(m, { tenant: period.tenant, customer: period.customer, currency: document.currency, amount: wallet.amount, reason: `invoice ${number}`, invoiceId: invoice.invoice_id });
-    }
+    if (wallet) await this.repo.recordCreditsUsed(m, { tenant: period.tenant, customer: period.customer, currency: document.currency, invoiceId: invoice.invoice_id, number }, wallet);
     emit(invoiceEvent((await this.repo.row(m, invoice.tenant, invoice.invoice_id))!, now));
   }
 

@@ -134,10 +134,7 @@ export class ProgressiveBillingService {
     });
     if (document.couponsApplied) await this.coupons.consume(m, period.tenant, document.couponsApplied, coupons);
     const wallet = creditWalletChange(sources.creditBalance, document.creditBalanceAfter);
-    if (wallet) {
-      await this.repo.setWalletBalance(m, period.tenant, period.customer, document.currency, wallet.balance);
-      await this.repo.creditTransaction(m, { tenant: period.tenant, customer: period.customer, currency: document.currency, amount: wallet.amount, reason: `invoice ${number}`, invoiceId: row.invoice_id });
-    }
+    if (wallet) await this.repo.recordCreditsUsed(m, { tenant: period.tenant, customer: period.customer, currency: document.currency, invoiceId: row.invoice_id, number }, wallet);
     emit(invoiceEvent(row, now));
     return true;
   }
