@@ -162,10 +162,12 @@ export const POISON_KINDS: PoisonKind[] = [
     build: (customer, tag, tenant) => ({ key: `${tenant}:${customer}`, value: json(usageEvent(customer, tag, tenant, {}, { groupBy: { region: 'eu\u0000west' } })), headers: { 'tally-tenant': tenant } }),
   },
   {
-    name: 'usage: a NUL in the subject (text refuses 0x00)',
+    name: 'usage: a NUL in the subject (text and jsonb refuse it)',
     source: 'usage',
     label: 'poison',
-    reason: /^handler failed \d+ time\(s\): .*invalid byte sequence for encoding "UTF8": 0x00.*22021/,
+    // The ledger claim hands the batch to Postgres as one jsonb document, whose parser refuses \u0000 (22P05)
+    // before a text column would (22021); either way it is Postgres refusing the message, not a schema.
+    reason: /^handler failed \d+ time\(s\): .*(invalid byte sequence for encoding "UTF8": 0x00.*22021|unsupported Unicode escape sequence.*22P05)/,
     build: (customer, tag, tenant) => ({ key: `${tenant}:${customer}`, value: json(usageEvent(customer, tag, tenant, { subject: `${customer}\u0000` })), headers: { 'tally-tenant': tenant } }),
   },
   {
