@@ -6,6 +6,30 @@ const allow = (method: string, path: string, search = '', customer = 'c-1') => {
 };
 
 describe('portalDecision', () => {
+  it("reads the customer's own alerts only: the customer is forced, every other customer refused", () => {
+    expect(allow('GET', '/api/v1/alerts')).toBe('/api/v1/alerts?customer=c-1');
+    expect(allow('GET', '/api/v1/alerts', 'customer=c-1&limit=5&kind=overage')).toBe('/api/v1/alerts?limit=5&kind=overage&customer=c-1');
+    expect(allow('GET', '/api/v1/alerts/', 'meter=api-calls&since=2026-01-01T00:00:00Z')).toBe('/api/v1/alerts?meter=api-calls&since=2026-01-01T00%3A00%3A00Z&customer=c-1');
+    expect(allow('GET', '/api/v1/alerts', 'customer=c-2')).toBe('403');
+    expect(allow('GET', '/api/v1/alerts', 'customer=C-1')).toBe('403');
+    expect(allow('GET', '/api/v1/alerts', 'customer=c-1&customer=c-2')).toBe('400');
+    expect(allow('GET', '/api/v1/alerts', 'customer%5B%5D=c-2')).toBe('400');
+    expect(allow('GET', '/api/v1/alerts', 'customer=')).toBe('403');
+    // `subject` is not this route's customer parameter: refused rather than passed on or dropped.
+    expect(allow('GET', '/api/v1/alerts', 'subject=c-1')).toBe('400');
+    expect(allow('GET', '/api/v1/alerts', 'tenant=other')).toBe('400');
+    expect(allow('GET', '/api/v1/alerts', 'limit=1&limit=2')).toBe('400');
+    // A cursor (wherever it came from) is passed with the customer still forced.
+    expect(allow('GET', '/api/v1/alerts', 'cursor=WyIyMDI2LTAxLTAxVDAwOjAwOjAwLjAwMDAwMFoiLCIxIl0')).toBe('/api/v1/alerts?cursor=WyIyMDI2LTAxLTAxVDAwOjAwOjAwLjAwMDAwMFoiLCIxIl0&customer=c-1');
+    // The customer's id is encoded, so it cannot add a parameter of its own.
+    expect(allow('GET', '/api/v1/alerts', '', 'a&customer=b')).toBe('/api/v1/alerts?customer=a%26customer%3Db');
+    expect(allow('GET', '/api/v1/alerts/c-2')).toBe('403');
+    expect(allow('POST', '/api/v1/alerts')).toBe('405');
+    // The other feeds are the vendor's, not a customer's.
+    expect(allow('GET', '/api/v1/health/signals', 'type=churn-risk&customer=c-1')).toBe('403');
+    expect(allow('GET', '/api/v1/dead-letters')).toBe('403');
+  });
+
   it("allows the customer's own reads, rebuilt from the recognized parts", () => {
     expect(allow('GET', '/api/v1/customers/c-1')).toBe('/api/v1/customers/c-1');
     expect(allow('GET', '/api/v1/customers/c-1/invoices/upcoming/')).toBe('/api/v1/customers/c-1/invoices/upcoming');

@@ -22,30 +22,33 @@ function decodeSegment(segment: string): string | null {
 }
 
 /**
- * Rebuilds a query from the parameters the route allows (each at most once); a `subject` must be the token's
- * customer and is set by us either way. Anything else is refused rather than dropped, so a client learns early.
+ * Rebuilds a query from the parameters the route allows (each at most once); the customer parameter (`subject`,
+ * or `customer` on the alerts feed) must be the token's customer and is set by us either way. Anything else is
+ * refused rather than dropped, so a client learns early.
  */
-function scopedQuery(search: string, allowed: readonly string[], customer: string): { ok: true; query: string } | { ok: false; detail: string } {
+function scopedQuery(search: string, allowed: readonly string[], customer: string, customerParam = 'subject'): { ok: true; query: string } | { ok: false; detail: string } {
   const params = new URLSearchParams(search);
   const out = new URLSearchParams();
   const seen = new Set<string>();
   for (const [name, value] of params) {
     if (seen.has(name)) return { ok: false, detail: `query parameter "${name}" may be given once` };
     seen.add(name);
-    if (name === 'subject') {
+    if (name === customerParam) {
       if (value !== customer) return { ok: false, detail: 'a portal token reads its own customer only' };
       continue;
     }
     if (!allowed.includes(name)) return { ok: false, detail: `query parameter "${name.slice(0, 50)}" is not available with a portal token` };
     out.set(name, value);
   }
-  out.set('subject', customer);
+  out.set(customerParam, customer);
   return { ok: true, query: out.toString() };
 }
 
 const CUSTOMER_ROUTES = new Set(['', 'invoices', 'invoices/upcoming', 'subscriptions', 'credits', 'credit-notes']);
 const QUERY_PARAMS = ['from', 'to', 'windowSize', 'windowTimeZone'];
 const EVENTS_PARAMS = ['from', 'to', 'limit', 'cursor', 'meter'];
+// A cursor only positions within the customer-forced query upstream, so one from another customer reads nothing of theirs.
+const ALERTS_PARAMS = ['meter', 'kind', 'since', 'limit', 'cursor'];
 
 /**
  * `pathname` is the raw request path (no query), `search` the raw query without `?`. Dot segments were refused
@@ -85,6 +88,12 @@ export function portalDecision(method: string, pathname: string, search: string,
     const q = scopedQuery(search, EVENTS_PARAMS, customer);
     if (!q.ok) return deny(q.detail.startsWith('a portal') ? 403 : 400, q.detail);
     return { allow: true, path: `${API}/events?${q.query}` };
+  }
+  // /alerts (the threshold alerts feed) of the customer only
+  if (parts[0] === 'alerts' && parts.length === 1) {
+    const q = scopedQuery(search, ALERTS_PARAMS, customer, 'customer');
+    if (!q.ok) return deny(q.detail.startsWith('a portal') ? 403 : 400, q.detail);
+    return { allow: true, path: `${API}/alerts?${q.query}` };
   }
   // /invoices/{id} and /invoices/{id}.pdf: the id names no customer, so the gateway checks the owner first.
   if (parts[0] === 'invoices' && parts.length === 2) {
