@@ -14,3 +14,4 @@ export * from './lib/tenant-auth/api-key-cache';
 export * from './lib/rate-limit/token-buckets';
 export * from './lib/rate-limit/lru-cache';
 export * from './lib/feed/feed-page';
+export * from './lib/http-metrics';

@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { ApiKeyGuard, Tenant } from '../auth/guards';
 import { ingestionSettings, type IngestionSettings } from '../ingestion-config';
 import { MeterCatalogService } from '../meters/meter-catalog.service';
+import { eventsAccepted, eventsRejected, parseRejectReason } from '../ingestion-metrics';
 import { parseEventsBody, validateEvents, type RequestLimits } from './event-request';
 
 /**
@@ -40,18 +41,29 @@ export class EventsController {
   @Post()
   @HttpCode(202)
   async ingest(@Req() req: Request, @Tenant() tenant: string): Promise<{ accepted: number }> {
-    const body = await readRawBody(req, this.settings.INGEST_MAX_BATCH_BYTES);
+    const body = await readRawBody(req, this.settings.INGEST_MAX_BATCH_BYTES).catch((e: unknown) => {
+      eventsRejected.inc({ transport: 'http', reason: 'too_large' });
+      throw e;
+    });
     const parsed = parseEventsBody(req.headers['content-type'], body, this.limits, req.headers);
-    if (!parsed.ok) throw problem(parsed.status, parsed.detail, parsed.errors);
+    if (!parsed.ok) {
+      eventsRejected.inc({ transport: 'http', reason: parseRejectReason(parsed.status) });
+      throw problem(parsed.status, parsed.detail, parsed.errors);
+    }
     const allowed = this.rateLimit.take(tenant, parsed.items.length);
     if (!allowed.ok) {
+      eventsRejected.inc({ transport: 'http', reason: 'rate_limited' }, parsed.items.length);
       throw problem(429, `rate limit of ${this.settings.INGEST_RATE_LIMIT_PER_SECOND} events/s for this tenant exceeded`, undefined, {
         'Retry-After': String(allowed.retryAfterSeconds),
       });
     }
     const meters = (await this.meters.metersFor(this.dataSource.manager, [tenant])).get(tenant) ?? [];
     const result = validateEvents(parsed.items, parsed.batch, tenant, meters, new Date(), this.limits);
-    if (!result.ok) throw problem(400, `${result.errors.length} invalid field(s)`, result.errors);
+    if (!result.ok) {
+      // A batch is all-or-nothing: every event of it is refused.
+      eventsRejected.inc({ transport: 'http', reason: 'invalid' }, parsed.items.length);
+      throw problem(400, `${result.errors.length} invalid field(s)`, result.errors);
+    }
     const headers = { ...traceHeaders(), [HEADERS.tenant]: tenant };
     await this.producer.send(
       result.events.map((event) => ({
@@ -61,6 +73,7 @@ export class EventsController {
         headers,
       })),
     );
+    eventsAccepted.inc({ transport: 'http' }, result.events.length);
     return { accepted: result.events.length };
   }
 }

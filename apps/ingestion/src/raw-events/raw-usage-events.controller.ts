@@ -3,6 +3,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { customerKey, HEADERS, TOPICS, type RawUsageEvent, type UsageEvent } from '@tally/contracts';
 import { SERVICE_CONFIG, type ConsumedBatch, type ServiceConfig } from '@tally/nest-platform';
 import { ingestionSettings, type IngestionSettings } from '../ingestion-config';
+import { eventsAccepted, eventsRejected } from '../ingestion-metrics';
 import { MeterCatalogService } from '../meters/meter-catalog.service';
 import { knownTenants } from './known-tenants';
 import { normalizeUsageEvent } from './normalize-usage-event';
@@ -38,16 +39,19 @@ export class RawUsageEventsController {
     for (const message of batch.messages) {
       const tenant = tenantOf(message);
       if (!tenant.ok) {
+        eventsRejected.inc({ transport: 'kafka', reason: 'no_tenant' });
         batch.deadLetter(message, tenant.reason);
         continue;
       }
       if (!existing.has(tenant.tenant)) {
+        eventsRejected.inc({ transport: 'kafka', reason: 'unknown_tenant' });
         batch.deadLetter(message, `tenant: unknown tenant "${tenant.tenant.slice(0, 100)}" (not in ingestion's tenants)`);
         continue;
       }
       // Measured as HTTP measures it: the event as JSON.
       const size = Buffer.byteLength(JSON.stringify(message.value));
       if (size > this.settings.INGEST_MAX_EVENT_BYTES) {
+        eventsRejected.inc({ transport: 'kafka', reason: 'too_large' });
         batch.deadLetter(message, `(event): is ${size} bytes; at most ${this.settings.INGEST_MAX_EVENT_BYTES} (INGEST_MAX_EVENT_BYTES) are accepted`);
         continue;
       }
@@ -58,11 +62,13 @@ export class RawUsageEventsController {
         maxLatenessMs: this.settings.INGEST_MAX_LATENESS_HOURS * 3_600_000,
       });
       if (!result.ok) {
+        eventsRejected.inc({ transport: 'kafka', reason: 'invalid' });
         batch.deadLetter(message, result.errors.join('; '));
         continue;
       }
       const event: UsageEvent = result.event;
       batch.emit({ topic: TOPICS.usageEvents, key: customerKey(tenant.tenant, event.subject), value: event, causedBy: message });
+      eventsAccepted.inc({ transport: 'kafka' });
     }
   }
 }

@@ -10,6 +10,7 @@ import { openReadDataSource, openServiceDataSource } from '@tally/postgres';
 import { JsonLogger, stopTelemetry } from '@tally/telemetry';
 import { ExactlyOnceKafkaTransport } from './exactly-once-transport';
 import { HealthController } from './health.controller';
+import { httpMetricsMiddleware } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { NestJsonLogger } from './nest-json-logger';
 import { OutboxPublisher } from './outbox-publisher';
@@ -110,6 +111,8 @@ export async function createServiceApp(definition: ServiceDefinition, config: Se
     exports: [SERVICE_CONFIG, DataSource, READ_DATA_SOURCE, JsonLogger, OutboxRelay, EVENT_PRODUCER, KAFKA_CLIENT, OutboxPublisher],
   };
   const app = await NestFactory.create(platform, { logger: new NestJsonLogger(logger.child('nest')), abortOnError: false, bodyParser: false });
+  // First, so refusals by the body parser, guards and filters are counted with the rest.
+  app.use(httpMetricsMiddleware);
   const parseJson = json({ limit: '1mb' });
   const raw = definition.rawBodyPaths ?? [];
   app.use((req: Request, res: Response, next: NextFunction) => (raw.includes(req.path) ? next() : parseJson(req, res, next)));
