@@ -1,5 +1,6 @@
+import { creditNoteIssuedSchema } from '@tally/contracts';
 import { priceCharge } from '@tally/pricing';
-import { correctionDirection, correctionRoute, creditNoteFor, creditNoteNumber, lateUsageLine, reconcile, type UsageDecrease } from './usage-corrections';
+import { correctionDirection, correctionRoute, creditNoteFor, creditNoteIssued, creditNoteNumber, lateUsageLine, reconcile, type UsageDecrease } from './usage-corrections';
 
 const perUnit = { model: 'standard', properties: { amount: '0.25' } };
 const graduated = {
@@ -102,4 +103,21 @@ describe('reconcile', () => {
     expect(reconcile({ ledgerUnits: '19', invoicedUnits: '17', laterPeriodToInvoice: false })).toEqual({ matches: false, difference: '2', state: 'unbilled' });
   });
   it('reports more invoiced than used', () => expect(reconcile({ ledgerUnits: '10', invoicedUnits: '17', laterPeriodToInvoice: true })).toEqual({ matches: false, difference: '-7', state: 'overbilled' }));
+});
+
+describe('creditNoteIssued (billing.credit-notes.v1)', () => {
+  it('carries the credit note, the invoice it credits and its lines, and fits the contract', () => {
+    const document = creditNoteFor([decrease({ billedUnits: '10', ledgerUnits: '4' })], 'EUR', '10', priceCharge);
+    const event = creditNoteIssued(
+      { tenant: 'acme', customer: 'c', creditNoteId: 'cn-1', number: 'CN-000001', invoiceId: 'inv-1', invoiceNumber: 'INV-000003', subscriptionId: 'sub',
+        periodStart: new Date('2027-03-01T00:00:00Z'), periodEnd: new Date('2027-04-01T00:00:00Z'), document },
+      { eventId: 'e-1', occurredAt: new Date('2027-04-03T00:00:00Z') },
+    );
+    expect(event).toMatchObject({
+      eventId: 'e-1', occurredAt: '2027-04-03T00:00:00.000Z', creditNoteId: 'cn-1', number: 'CN-000001', invoiceId: 'inv-1', invoiceNumber: 'INV-000003', reason: 'usage_decreased',
+      periodStart: '2027-03-01T00:00:00.000Z', periodEnd: '2027-04-01T00:00:00.000Z', currency: 'EUR', subtotal: '1.50', tax: '0.15', total: '1.65',
+    });
+    expect(event.lines).toEqual([{ meter: 'api-calls', code: 'api-calls', description: expect.stringContaining('6 units fewer'), units: '-6', amount: '1.50' }]);
+    expect(creditNoteIssuedSchema.parse(event)).toEqual(event);
+  });
 });

@@ -1,3 +1,4 @@
+import type { CreditNoteIssued } from '@tally/contracts';
 import { Dec, formatMinor, priceLateUsage, roundToMinorUnit, type ChargePricer, type DecimalInput, type InvoiceAdjustmentInput } from '@tally/pricing';
 
 /**
@@ -152,4 +153,42 @@ export function reconcile(row: ReconciliationRow): { matches: true } | { matches
   const difference = new Dec(row.ledgerUnits).minus(row.invoicedUnits).toFixed();
   if (direction === 'decrease') return { matches: false, difference, state: 'overbilled' };
   return { matches: false, difference, state: row.laterPeriodToInvoice ? 'pending_next_invoice' : 'unbilled' };
+}
+
+/** A credit note as issued: its document and what it credits. */
+export interface IssuedCreditNote {
+  tenant: string;
+  customer: string;
+  creditNoteId: string;
+  number: string;
+  invoiceId: string;
+  invoiceNumber: string;
+  subscriptionId: string;
+  periodStart: Date;
+  periodEnd: Date;
+  document: CreditNoteDocument;
+}
+
+/** `billing.credit-notes.v1` for an issued credit note (reason `usage_decreased`); the caller draws the id and the clock. */
+export function creditNoteIssued(note: IssuedCreditNote, stamp: { eventId: string; occurredAt: Date }): CreditNoteIssued {
+  const { document } = note;
+  return {
+    eventId: stamp.eventId,
+    occurredAt: stamp.occurredAt.toISOString(),
+    tenant: note.tenant,
+    customer: note.customer,
+    creditNoteId: note.creditNoteId,
+    number: note.number,
+    invoiceId: note.invoiceId,
+    invoiceNumber: note.invoiceNumber,
+    subscriptionId: note.subscriptionId,
+    periodStart: note.periodStart.toISOString(),
+    periodEnd: note.periodEnd.toISOString(),
+    reason: 'usage_decreased',
+    currency: document.currency,
+    lines: document.lines.map((l) => ({ meter: l.meter, code: l.code, description: l.description, units: l.units, amount: l.amount })),
+    subtotal: document.subtotal,
+    tax: document.tax,
+    total: document.total,
+  };
 }
