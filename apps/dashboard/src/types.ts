@@ -144,3 +144,67 @@ export interface JobFailure {
   attempts?: number;
   [key: string]: unknown;
 }
+
+/** `GET /api/v1/alerts` (threshold-alerting): an alert as published on `alerts.usage-threshold.v1`. */
+export interface AlertItem {
+  eventId: string;
+  occurredAt: string;
+  customer: string;
+  meter: string;
+  periodStart: string;
+  periodEnd: string;
+  kind: 'soft' | 'overage' | 'hard_limit' | 'absolute' | 'spend' | 'step' | 'recovered' | 'forecast';
+  threshold?: string;
+  thresholdUnit?: 'percent' | 'units' | 'money';
+  thresholdPercent?: number;
+  recoveredKind?: string;
+  usage: string;
+  included: string;
+  projected?: string;
+  projectedUsage?: string;
+  recommendation?: { plan?: string; recommendedPlan?: string; saving?: string; currency?: string } & Record<string, unknown>;
+  costSoFar?: string;
+  overageCost?: string;
+  currency?: string;
+}
+
+/** `GET /api/v1/health/signals?type=churn-risk` (health-scoring). */
+export interface ChurnRiskSignal {
+  type: 'churn-risk';
+  customer: string;
+  at: string;
+  trigger: string;
+  score: number;
+  band: HealthBand;
+  previousScore: number | null;
+  previousBand: HealthBand | null;
+}
+
+/** `GET /api/v1/health/signals?type=expansion` (health-scoring). */
+export interface ExpansionSignalItem {
+  type: 'expansion';
+  customer: string;
+  at: string;
+  signal: string;
+  signalKey: string;
+}
+
+/** `GET /api/v1/dead-letters` (ingestion). */
+export interface DeadLetterItem {
+  id: string;
+  deadLetteredAt: string;
+  dlqTopic: string;
+  reason: string;
+  source: { topic: string | null; partition: number | null; offset: string | null; timestamp: string | null };
+  key: string | null;
+  value: string | null;
+  valueBase64: string | null;
+  previewCut: boolean;
+  valueSize: number;
+  truncated: boolean;
+}
+
+export interface FeedPage<T> {
+  items: T[];
+  nextCursor: string | null;
+}

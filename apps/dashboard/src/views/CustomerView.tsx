@@ -6,6 +6,7 @@ import { UsageChart } from '../components/UsageChart';
 import { useAsync } from '../components/useAsync';
 import type { Customer, EntitlementCheck, InvoiceView, Subscription, Upcoming, UsageRow } from '../types';
 import { dailySeries, formatMoney, formatQuantity, meterProgress } from '../usage-math';
+import { RecentAlerts } from './Feeds';
 
 interface MeterUsage {
   meter: string;
@@ -182,6 +183,8 @@ export function CustomerView({ api, customerId, portal }: { api: Api; customerId
         </ul>
         {meters.every((m) => !(m.check && meterProgress(m.check.usage, m.check.included, m.thresholds)?.thresholds.some((t) => t.crossed))) && <p className="muted">No threshold reached yet.</p>}
       </section>
+
+      <RecentAlerts api={api} customerId={customerId} />
 
       <section aria-labelledby="upcoming-h">
         <h2 id="upcoming-h">Upcoming invoice</h2>

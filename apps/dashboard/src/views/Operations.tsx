@@ -4,6 +4,7 @@ import { CohortHeatMap } from '../components/CohortHeatMap';
 import { Pager } from '../components/Pager';
 import { Sparkline } from '../components/Sparkline';
 import { useAsync } from '../components/useAsync';
+import { AlertsFeed, DeadLettersFeed, SignalsFeed } from './Feeds';
 import { HEALTH_BANDS, type CohortRow, type EventConflict, type HealthBand, type HealthDetail, type HealthItem, type JobFailure, type MonthlyAnalytics, type RescoreFailure } from '../types';
 import { formatMoney, formatPercent } from '../usage-math';
 
@@ -254,8 +255,11 @@ export function Operations({ api }: { api: Api }) {
         </div>
         <HealthList key={band} api={api} band={band} />
       </section>
+      <SignalsFeed api={api} />
+      <AlertsFeed api={api} />
       <Revenue api={api} />
       <Problems api={api} />
+      <DeadLettersFeed api={api} />
     </div>
   );
 }
