@@ -198,6 +198,8 @@ export class ExactlyOnceConsumer {
   private readonly byPhysicalTopic = new Map<string, TopicSubscription>();
   private readonly logger: JsonLogger;
   private readonly lastKafkaCommit = new Map<string, number>();
+  /** Per partition, the commit that follows its last batch when that batch's own commit was skipped. */
+  private readonly trailingKafkaCommits = new Map<string, { timer: NodeJS.Timeout; commit: () => Promise<void> }>();
   private readonly maxAttempts: number;
   private readonly retryBackoffMs: number;
   private readonly deadLetterLimits: DeadLetterLimits;
@@ -259,6 +261,11 @@ export class ExactlyOnceConsumer {
   }
 
   async stop(): Promise<void> {
+    // Committed before leaving the group, so a stopped (or scaled-in) member leaves Kafka's offsets exact.
+    const trailing = [...this.trailingKafkaCommits.values()];
+    this.trailingKafkaCommits.clear();
+    for (const t of trailing) clearTimeout(t.timer);
+    await Promise.all(trailing.map((t) => t.commit()));
     const client = this.client;
     this.client = undefined;
     await client?.stop();
@@ -314,13 +321,49 @@ export class ExactlyOnceConsumer {
     // once a second per partition: a commit per batch was a broker request per transaction, which at low
     // load (small batches) was a good part of the broker's CPU.
     const partitionKey = `${batch.topic}:${batch.partition}`;
+    const trailing = this.trailingKafkaCommits.get(partitionKey);
     if (Date.now() - (this.lastKafkaCommit.get(partitionKey) ?? 0) >= KAFKA_COMMIT_INTERVAL_MS) {
+      if (trailing) clearTimeout(trailing.timer);
+      this.trailingKafkaCommits.delete(partitionKey);
       this.lastKafkaCommit.set(partitionKey, Date.now());
       await this.client
         ?.commit(batch.topic, batch.partition, next)
         .catch((e) => this.logger.warn('Kafka offset commit failed (informational only)', { error: e }));
+    } else if (trailing) {
+      trailing.timer.refresh();
+    } else {
+      // Skipped commits are caught up once the partition has been quiet for the interval: without it the last
+      // batch before a pause never reached Kafka, and Kafka-side lag (dashboards, KEDA) never read 0 when idle.
+      const commit = () => this.trailingKafkaCommit(batch.topic, batch.partition, partitionKey);
+      const timer = setTimeout(() => {
+        this.trailingKafkaCommits.delete(partitionKey);
+        void commit();
+      }, KAFKA_COMMIT_INTERVAL_MS);
+      timer.unref();
+      this.trailingKafkaCommits.set(partitionKey, { timer, commit });
     }
     return next;
+  }
+
+  /**
+   * Commits the partition's offset as stored in Postgres (the truth, ADR 0001) rather than the one this member
+   * last applied: if the partition moved to another member in the meantime, this never sets Kafka's copy
+   * back behind what that member has applied.
+   */
+  private async trailingKafkaCommit(topic: string, partition: number, partitionKey: string): Promise<void> {
+    try {
+      const client = this.client;
+      if (!client) return;
+      const [row]: Array<{ next_offset: string }> = await this.options.dataSource.query(
+        `SELECT next_offset FROM ${schemaOf(this.options.dataSource)}.consumer_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3`,
+        [this.options.groupId, topic, partition],
+      );
+      if (!row) return;
+      this.lastKafkaCommit.set(partitionKey, Date.now());
+      await client.commit(topic, partition, String(row.next_offset));
+    } catch (e) {
+      this.logger.warn('Kafka offset commit failed (informational only)', { error: e as Error });
+    }
   }
 
   /** Applies one partition's batch exactly once, isolating any message that keeps failing; returns the next offset. */
