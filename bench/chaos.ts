@@ -38,10 +38,10 @@ const ADMIN = 'chaos-admin-token-0123456789';
 // One secret for the whole run: services restarted by the chaos must still verify the keys signed before.
 const CATALOG_SIGNING_SECRET = 'chaos-catalog-signing-secret-0123456789abcdef';
 // Alerts of the `calls` meter (SUM, 40 included at 0.01 each): percentages (one of them not whole), usage
-// amounts, money spent and a step every 15 units above the last fixed unit threshold (110). Every fixed unit
+// amounts, money spent and a step every 15 units above the last fixed unit threshold (80). Every fixed unit
 // threshold is above the 19 units a customer may have in the closed first period, so that period alerts nothing.
 const THRESHOLDS = [50, 75, 87.5, 100];
-const CALLS: ChaosCharge = { included: '40', price: '0.01', thresholds: THRESHOLDS, hardLimit: false, absolute: ['25', '110'], spend: ['0.5', '0.75'], stepUnits: '15' };
+const CALLS: ChaosCharge = { included: '40', price: '0.01', thresholds: THRESHOLDS, hardLimit: false, absolute: ['25', '80'], spend: ['0.5', '0.75'], stepUnits: '15' };
 // A gauge: `seats` (LATEST) with 10 included and an 80 % threshold. Some customers go up to 9 seats (fires),
 // down to 5 (recovers: the threshold re-arms) and up to exactly 8 (fires again, generation 2), each step
 // sent only once alerting has applied the one before, so no batching can skip a level.
