@@ -1,7 +1,7 @@
 // A consumer in its own process, so a test can SIGKILL it at a chosen point of a batch:
 //   CRASH_AT=beforeCommit  inside the transaction, after the handler wrote (Postgres rolls back)
 //   CRASH_AT=afterCommit   after the Postgres commit, before the Kafka offset commit
-// with CRASH_ON_BATCH=N (1-based). Without CRASH_AT it consumes until SIGTERM.
+// with CRASH_ON_BATCH=N (1-based). Without CRASH_AT it consumes until SIGTERM. SESSION_TIMEOUT_MS: the group session (6 s).
 import { KAFKA_PLUMBING_MIGRATIONS } from '../lib/plumbing-migration';
 import { openServiceDataSource } from '@tally/postgres';
 import { CreateAppliedMessages1732400009000 } from './applied-messages.migration';
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     env.TEST_GROUP!,
     { beforeCommit: () => die('beforeCommit'), afterCommit: () => die('afterCommit') },
     CRASH_TEST_TOPIC,
+    undefined,
+    env.SESSION_TIMEOUT_MS ? Number(env.SESSION_TIMEOUT_MS) : undefined,
   );
   await consumer.start();
   process.stdout.write('consuming\n');

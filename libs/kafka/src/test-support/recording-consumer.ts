@@ -19,6 +19,8 @@ export function recordingConsumer(
   topic = TEST_TOPIC,
   /** Given: derived events and dead letters are produced with it directly instead of through the outbox. */
   directProducer?: EventProducer,
+  /** How long a SIGKILLed member keeps its partitions; the broker's minimum is 6 s. */
+  sessionTimeoutMs = 6_000,
 ): ExactlyOnceConsumer {
   const logger = new JsonLogger('plumbing-test', undefined, 'warn');
   const kafka = createKafka(settings, logger);
@@ -32,8 +34,7 @@ export function recordingConsumer(
     logger,
     hooks,
     producer: directProducer,
-    // A SIGKILLed member is noticed after this; the broker's minimum is 6 s.
-    sessionTimeoutMs: 6_000,
+    sessionTimeoutMs,
     subscriptions: [
       {
         topic,
