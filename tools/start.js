@@ -11,6 +11,7 @@ const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const p = require('./local-paths');
 const kafka = require('./kafka');
+const { expandReplicas, parseReplicas, PORT_STEP } = require('./replicas');
 
 const SERVICES = [
   { name: 'ingestion', port: 3001 },
@@ -19,6 +20,8 @@ const SERVICES = [
   { name: 'billing', port: 3004 },
   { name: 'health-scoring', port: 3005 },
 ];
+/** The processes to run: TALLY_REPLICAS=aggregation=2,... starts more than one of a service (one consumer group). */
+let INSTANCES = SERVICES.map((svc) => ({ ...svc, replica: 0, label: svc.name, logName: svc.name }));
 /** The front door (apps/gateway): every tenant API on one port, started once the services are. */
 const GATEWAY = { name: 'gateway', port: 3000 };
 const logDir = path.join(p.stateDir, 'logs');
@@ -31,7 +34,7 @@ let stopping = false;
 
 const say = (msg) => process.stdout.write(`[start] ${msg}\n`);
 const portEnv = (name) => `${name.toUpperCase().replace(/-/g, '_')}_PORT`;
-const portOf = (svc) => Number(process.env[portEnv(svc.name)] || svc.port);
+const portOf = (svc) => Number(process.env[portEnv(svc.name)] || svc.port) + PORT_STEP * (svc.replica ?? 0);
 
 function ready(port) {
   return new Promise((resolve) => {
@@ -61,12 +64,12 @@ async function waitReady(svc, timeoutMs) {
 function watchReadiness(initial) {
   const state = new Map(initial);
   const timer = setInterval(async () => {
-    for (const svc of SERVICES) {
+    for (const svc of INSTANCES) {
       const now = await ready(portOf(svc));
-      if (stopping || now === state.get(svc.name)) continue;
-      state.set(svc.name, now);
-      say(now ? `${svc.name} is ready` : `${svc.name} is NOT ready (see ${logDir}/${svc.name}.log); the others keep running`);
-      if (now) restarts.set(svc.name, 0);
+      if (stopping || now === state.get(svc.label)) continue;
+      state.set(svc.label, now);
+      say(now ? `${svc.label} is ready` : `${svc.label} is NOT ready (see ${logDir}/${svc.logName}.log); the others keep running`);
+      if (now) restarts.set(svc.label, 0);
     }
   }, 5_000);
   timer.unref();
@@ -76,7 +79,9 @@ function watchReadiness(initial) {
 const restarts = new Map();
 
 function startService(svc) {
-  const log = fs.createWriteStream(path.join(logDir, `${svc.name}.log`), { flags: 'a' });
+  const label = svc.label ?? svc.name;
+  const logName = svc.logName ?? svc.name;
+  const log = fs.createWriteStream(path.join(logDir, `${logName}.log`), { flags: 'a' });
   const upstreams = svc === GATEWAY ? Object.fromEntries(SERVICES.map((s) => [`${portEnv(s.name).replace(/_PORT$/, '')}_URL`, `http://127.0.0.1:${portOf(s)}`])) : {};
   const child = spawn(process.execPath, ['-r', path.join(__dirname, 'register.js'), path.join(p.root, 'apps', svc.name, 'src', 'main.ts')], {
     cwd: p.root,
@@ -87,24 +92,24 @@ function startService(svc) {
   child.stdout.pipe(log);
   child.stderr.on('data', (chunk) => {
     log.write(chunk);
-    if (!stopping) process.stderr.write(chunk.toString().replace(/^(?=.)/gm, `[${svc.name}] `));
+    if (!stopping) process.stderr.write(chunk.toString().replace(/^(?=.)/gm, `[${label}] `));
   });
   child.on('exit', (code, signal) => {
     if (stopping) return;
     if (code === EX_CONFIG) {
-      say(`${svc.name} refused its configuration (see above); stopping everything`);
+      say(`${label} refused its configuration (see above); stopping everything`);
       shutdown(1);
       return;
     }
-    const attempt = restarts.get(svc.name) ?? 0;
-    restarts.set(svc.name, attempt + 1);
+    const attempt = restarts.get(label) ?? 0;
+    restarts.set(label, attempt + 1);
     const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
-    say(`${svc.name} stopped unexpectedly (code ${code}, signal ${signal}); the others keep running; restarting it in ${delayMs / 1000} s (log: ${logDir}/${svc.name}.log)`);
+    say(`${label} stopped unexpectedly (code ${code}, signal ${signal}); the others keep running; restarting it in ${delayMs / 1000} s (log: ${logDir}/${logName}.log)`);
     setTimeout(() => {
       if (!stopping) startService(svc);
     }, delayMs);
   });
-  running.set(svc.name, child);
+  running.set(label, child);
   return child;
 }
 
@@ -164,6 +169,7 @@ function keptSecret(name, file) {
 
 async function main() {
   fs.mkdirSync(logDir, { recursive: true });
+  INSTANCES = expandReplicas(SERVICES, parseReplicas(process.env.TALLY_REPLICAS, SERVICES.map((s) => s.name)));
   const admin = adminToken();
   process.env.ADMIN_TOKEN = admin.token;
   process.env.CATALOG_SIGNING_SECRET = catalogSigningSecret();
@@ -186,8 +192,8 @@ async function main() {
     });
     await kafka.waitForPort(p.kafkaPort, 90_000, broker);
   }
-  for (const svc of SERVICES) startService(svc);
-  const readiness = await Promise.all(SERVICES.map(async (svc) => [svc.name, await waitReady(svc, 120_000)]));
+  for (const svc of INSTANCES) startService(svc);
+  const readiness = await Promise.all(INSTANCES.map(async (svc) => [svc.label, await waitReady(svc, 120_000)]));
   if (stopping) return;
   startService(GATEWAY);
   const gatewayReady = await waitReady(GATEWAY, 30_000);
@@ -196,7 +202,8 @@ async function main() {
   say(notReady.length === 0 ? 'Tally is running:' : `Tally is running, but NOT ready yet: ${notReady.join(', ')} (see their logs; the others work, and a change is reported here)`);
   say(`  API (front door)    http://127.0.0.1:${portOf(GATEWAY)}  (every tenant API; reference: /api/v1/docs)${gatewayReady ? '' : '  NOT READY'}`);
   say('  per service, for operations:');
-  for (const svc of SERVICES) say(`  ${svc.name.padEnd(19)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)${notReady.includes(svc.name) ? '  NOT READY' : ''}`);
+  for (const svc of INSTANCES) say(`  ${svc.label.padEnd(21)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)${notReady.includes(svc.label) ? '  NOT READY' : ''}`);
+  if (INSTANCES.length > SERVICES.length) say('  (replicas of a service share its consumer group; the front door routes to the first one)');
   watchReadiness(readiness);
   say(`admin API token: ${admin.where === 'ADMIN_TOKEN' ? 'from ADMIN_TOKEN' : `in ${admin.where}`}`);
   say(`logs in ${logDir}; Ctrl-C stops everything`);
