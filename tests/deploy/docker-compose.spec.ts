@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadServiceConfig } from '@tally/nest-platform';
@@ -24,7 +24,7 @@ const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p)
 
 describe('docker-compose.yml', () => {
   it('runs Kafka in KRaft mode (no ZooKeeper), Postgres, an OpenTelemetry collector with Jaeger, the five services and the gateway', () => {
-    expect(Object.keys(services).sort()).toEqual(['kafka', 'postgres', 'otel-collector', 'jaeger', 'gateway', ...SERVICES.map((s) => s.name)].sort());
+    expect(Object.keys(services).sort()).toEqual(['kafka', 'postgres', 'otel-collector', 'jaeger', 'gateway', 'prometheus', 'grafana', ...SERVICES.map((s) => s.name)].sort());
     const kafka = services.kafka;
     expect(kafka.image).toMatch(/^apache\/kafka:4\./);
     expect(String(kafka.environment?.KAFKA_PROCESS_ROLES)).toBe('broker,controller');
@@ -82,4 +82,114 @@ describe('docker-compose.yml', () => {
     expect(collector.exporters[exporterName].endpoint).toMatch(/^jaeger:4317$/);
     expect(collector.receivers.otlp.protocols.http.endpoint).toMatch(/:4318$/);
   });
+
+  describe('metrics: Prometheus and Grafana', () => {
+    /** Host path of a compose volume mounted at `target` (relative to the repository). */
+    const mountOf = (service: string, target: string) => {
+      const volume = (services[service].volumes ?? []).find((v) => v.split(':')[1] === target);
+      expect(volume).toBeDefined();
+      return path.join(ROOT, volume!.split(':')[0]);
+    };
+
+    it('Prometheus scrapes /metrics of every service and the gateway at the compose host and port they listen on', () => {
+      const config = parse(readFileSync(mountOf('prometheus', '/etc/prometheus/prometheus.yml'), 'utf8')) as {
+        scrape_configs: Array<{ job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }>;
+      };
+      const targets = Object.fromEntries(config.scrape_configs.map((j) => [j.job_name, j.static_configs.flatMap((c) => c.targets)]));
+      expect(Object.keys(targets).sort()).toEqual([...SERVICES.map((s) => s.name), 'gateway'].sort());
+      for (const job of config.scrape_configs) expect(job.metrics_path ?? '/metrics').toBe('/metrics');
+      for (const [name, [target, ...more]] of Object.entries(targets)) {
+        expect(more).toEqual([]);
+        const containerPort = services[name].ports![0].split(':')[1];
+        expect(target).toBe(`${name}:${containerPort}`);
+      }
+    });
+
+    it('Grafana is provisioned with the Prometheus datasource and the dashboards folder it mounts', () => {
+      const datasources = readdirSync(mountOf('grafana', '/etc/grafana/provisioning/datasources'));
+      expect(datasources.length).toBeGreaterThan(0);
+      const ds = parse(readFileSync(path.join(mountOf('grafana', '/etc/grafana/provisioning/datasources'), datasources[0]), 'utf8')) as {
+        datasources: Array<{ uid: string; type: string; url: string }>;
+      };
+      expect(ds.datasources[0]).toMatchObject({ type: 'prometheus', url: `http://prometheus:${services.prometheus.ports![0].split(':')[1]}` });
+      const providersDir = mountOf('grafana', '/etc/grafana/provisioning/dashboards');
+      const providers = readdirSync(providersDir).flatMap(
+        (f) => (parse(readFileSync(path.join(providersDir, f), 'utf8')) as { providers: Array<{ type: string; options: { path: string } }> }).providers,
+      );
+      expect(providers.map((p) => p.options.path)).toEqual(['/var/lib/grafana/dashboards']);
+      const dashboards = readdirSync(mountOf('grafana', '/var/lib/grafana/dashboards')).filter((f) => f.endsWith('.json'));
+      expect(dashboards).toEqual(['tally.json']);
+      // Every panel queries the provisioned datasource by its uid.
+      for (const panel of dashboard().panels.filter((p) => p.type !== 'row')) {
+        expect(panel.datasource?.uid).toBe(ds.datasources[0].uid);
+        expect(panel.targets?.length).toBeGreaterThan(0);
+      }
+    });
+
+    it('every metric the dashboard queries is one the code exports (tally_* from the sources, the rest prom-client defaults)', async () => {
+      const exported = new Set([...codeMetricNames(), ...(await defaultMetricNames())]);
+      const queried = new Set<string>();
+      for (const panel of dashboard().panels) {
+        for (const target of panel.targets ?? []) {
+          const names = metricNamesIn(target.expr);
+          expect(names.length).toBeGreaterThan(0);
+          for (const n of names) queried.add(n);
+        }
+      }
+      const unknown = [...queried].filter((n) => !exported.has(n) && !exported.has(n.replace(/_(bucket|count|sum)$/, '')));
+      expect(unknown).toEqual([]);
+      // The issue's list is on the dashboard.
+      for (const wanted of [
+        'tally_http_server_request_duration_seconds_count',
+        'tally_ingest_events_accepted_total',
+        'tally_ingest_events_rejected_total',
+        'tally_consumer_lag_messages',
+        'tally_dead_letters_total',
+        'tally_outbox_backlog',
+        'tally_outbox_oldest_age_seconds',
+        'tally_outbox_published_total',
+      ]) {
+        expect(queried).toContain(wanted);
+      }
+    });
+  });
 });
+
+type Panel = { type: string; datasource?: { uid: string }; targets?: Array<{ expr: string }> };
+function dashboard(): { panels: Panel[] } {
+  return JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/tally.json'), 'utf8'));
+}
+
+/** Metric names in a PromQL expression: identifiers that are not functions, keywords, labels or Grafana variables. */
+function metricNamesIn(expr: string): string[] {
+  const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\$__[a-z_]+/g, '');
+  const withoutLabelLists = withoutStrings.replace(/\b(by|without)\s*\([^)]*\)/g, '').replace(/\{[^}]*\}/g, '');
+  const words = withoutLabelLists.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? [];
+  return [...new Set(words.filter((w) => /^(tally|process|nodejs)_/.test(w)))];
+}
+
+/** `name: 'tally_...'` in the sources of the apps and libs (the metrics they register). */
+function codeMetricNames(): string[] {
+  const names: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(full);
+      } else if (/\.ts$/.test(entry.name) && !/\.(spec|integration-spec|e2e-spec)\.ts$/.test(entry.name)) {
+        for (const m of readFileSync(full, 'utf8').matchAll(/name: '(tally_[a-z0-9_]+)'/g)) names.push(m[1]);
+        for (const m of readFileSync(full, 'utf8').matchAll(/gauge\('(tally_[a-z0-9_]+)'/g)) names.push(m[1]);
+      }
+    }
+  };
+  walk(path.join(ROOT, 'apps'));
+  walk(path.join(ROOT, 'libs'));
+  return names;
+}
+
+async function defaultMetricNames(): Promise<string[]> {
+  const { collectDefaultMetrics, Registry } = await import('prom-client');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return (await registry.getMetricsAsJSON()).map((m) => m.name);
+}
