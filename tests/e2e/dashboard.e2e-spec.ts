@@ -216,6 +216,12 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     }, 60_000, 500);
     await page.getByText('90 % of included reached').waitFor();
     expect(await page.locator('[data-threshold="100"]').textContent()).toContain('not reached');
+    // The alert threshold-alerting published for it, read back from the alerts API under "Recent alerts".
+    const recent = page.getByRole('table', { name: /Recent alerts of c-1/ });
+    await expectEventually(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      expect(await recent.textContent({ timeout: 5_000 })).toContain('90 % of included');
+    }, 30_000, 500);
     // The daily chart has today's bar with the day's 95 calls.
     expect(await page.locator(`rect.bar-day[data-day="${new Date().toISOString().slice(0, 10)}"]`).getAttribute('data-value')).toBe('95');
 
@@ -262,11 +268,19 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     }, 30_000);
     await page.reload();
     await page.getByRole('button', { name: 'All bands' }).click();
-    await page.getByRole('link', { name: 'c-2' }).waitFor();
+    // Scoped to the health table: c-2 is linked from the churn-risk feed too.
+    await page.getByTestId('health-all').getByRole('link', { name: 'c-2' }).waitFor();
     await page.getByRole('heading', { name: 'Problems to look at' }).waitFor();
+    // The alerts feed across customers, the signals feed and the dead letters (acme has none: an empty state).
+    const feed = page.getByRole('table', { name: 'Threshold alerts, newest first' });
+    expect(await feed.locator('tr', { hasText: '90 % of included' }).locator('a').textContent()).toBe('c-1');
+    // c-2 (little usage) entered a risk band when first scored: its churn-risk signal is in the feed.
+    await page.getByTestId('churn-risk-list').getByRole('link', { name: 'c-2' }).waitFor();
+    await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+    await page.getByText('No dead letters.').waitFor();
     await shot(page, 'operations');
     expect(await a11yProblems(page)).toEqual([]);
-    await page.getByRole('link', { name: 'c-2' }).click();
+    await page.getByTestId('health-all').getByRole('link', { name: 'c-2' }).click();
     await page.getByRole('heading', { name: 'Customer Two' }).waitFor();
 
     // Narrow screen: the customer view still fits (no horizontal scrolling of the page itself).
@@ -305,6 +319,7 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
     // The token left the address bar; the page knows no API key.
     expect(page.url()).not.toContain(token);
     expect(await page.evaluate(() => Object.values(sessionStorage).join())).not.toContain(acmeKey);
+    await page.getByRole('table', { name: /Recent alerts of c-1/ }).getByText('90 % of included').waitFor();
     await shot(page, 'customer-portal');
     expect(await a11yProblems(page)).toEqual([]);
 
@@ -337,6 +352,11 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
         ingest: await get('/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/cloudevents+json' }, body: '{}' }),
         mint: await get('/api/v1/portal/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customer: 'c-2' }) }),
         unknownInvoice: await get('/api/v1/invoices/00000000-0000-0000-0000-000000000000'),
+        alertsOwn: await get('/api/v1/alerts'),
+        alertsOther: await get('/api/v1/alerts?customer=c-2'),
+        alertsTwoCustomers: await get('/api/v1/alerts?customer=c-1&customer=c-2'),
+        signals: await get('/api/v1/health/signals?type=churn-risk'),
+        deadLetters: await get('/api/v1/dead-letters'),
       };
     }, token);
     expect(statuses).toEqual({
@@ -360,7 +380,24 @@ if (!haveChromium) process.stderr.write(`dashboard e2e skipped: no Chromium at $
       ingest: 405,
       mint: 405,
       unknownInvoice: 404,
+      alertsOwn: 200,
+      alertsOther: 403,
+      alertsTwoCustomers: 400,
+      signals: 403,
+      deadLetters: 403,
     });
+    // c-2 crosses 50 % too; the token's alerts stay c-1's, also with a cursor taken from the vendor's whole feed.
+    expect((await send(acmeKey, [{ id: 'e-5', subject: 'c-2', calls: 60 }])).status).toBe(202);
+    await expectEventually(async () => {
+      const all = (await (await api(acmeKey, '/api/v1/alerts?customer=c-2')).json()) as { items: unknown[] };
+      expect(all.items.length).toBeGreaterThan(0);
+    }, 30_000, 500);
+    const vendorFirst = (await (await api(acmeKey, '/api/v1/alerts?limit=1')).json()) as { nextCursor: string };
+    for (const path of ['/api/v1/alerts', '/api/v1/alerts?limit=500', `/api/v1/alerts?cursor=${vendorFirst.nextCursor}`]) {
+      const own = (await (await api(token, path)).json()) as { items: Array<{ customer: string }> };
+      expect(own.items.length).toBeGreaterThan(0);
+      expect(new Set(own.items.map((a) => a.customer))).toEqual(new Set(['c-1']));
+    }
     // Unfiltered reads through the token are the customer's only: no c-2 event in the JSON list or the CSV.
     const events = (await (await api(token, '/api/v1/events')).json()) as { data: Array<{ subject: string }> };
     expect(events.data.length).toBe(3);
