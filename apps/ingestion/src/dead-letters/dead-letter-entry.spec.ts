@@ -63,6 +63,12 @@ describe('readDeadLetter', () => {
     expect(readDeadLetter(Buffer.from('{"tenant":"acme"}'), { 'tally-tenant': 'acme' }, 'x').tenant).toBeNull();
   });
 
+  it('makes NUL and lone surrogates from a foreign DLQ writer storable (Postgres refuses them in text and jsonb)', () => {
+    const bytes = Buffer.from(JSON.stringify({ reason: 'r\u0000', source: { topic: 't\ud800' }, key: '\udc00k', headers: { 'h\u0000': 'v\ud800' }, value: 'a\u0000b' }));
+    const e = readDeadLetter(bytes, {}, '0');
+    expect(e).toMatchObject({ reason: 'r\\u0000', source: { topic: 't\uFFFD' }, key: '\uFFFDk', headers: { 'h\\u0000': 'v\uFFFD' }, value: 'a\\u0000b' });
+  });
+
   it('takes the broker time when the dead letter carries no usable time, and drops non-text headers', () => {
     const bytes = Buffer.from(JSON.stringify({ reason: 'r', source: { topic: 't', partition: 1.5 }, headers: { a: 'b', n: 1 }, deadLetteredAt: 'soon' }));
     expect(readDeadLetter(bytes, {}, '1700000000000')).toMatchObject({ headers: { a: 'b' }, source: { topic: 't', partition: null }, deadLetteredAt: '2023-11-14T22:13:20.000Z', tenant: null });

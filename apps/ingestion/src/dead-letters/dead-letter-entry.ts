@@ -18,7 +18,12 @@ export interface DeadLetterEntry {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+/**
+ * Postgres refuses NUL in text and lone surrogates in jsonb; deadLetterValue already replaces them, but a DLQ
+ * message written by anything else must not make the row unwritable (the batch would be retried, then isolated).
+ */
+const clean = (s: string): string => s.replaceAll('\u0000', '\\u0000').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+const str = (v: unknown): string | null => (typeof v === 'string' ? clean(v) : null);
 const MAX_TENANT_CHARS = 256;
 // A tenant claim with control characters or a replacement character is garbage, not a tenant.
 // eslint-disable-next-line no-control-regex
@@ -68,7 +73,7 @@ export function readDeadLetter(bytes: Buffer, dlqHeaders: Record<string, string>
   if (!isRecord(parsed) || typeof parsed.reason !== 'string' || !isRecord(parsed.source)) {
     return {
       tenant: null,
-      reason: `unreadable dead letter${dlqHeaders[HEADERS.dlqReason] ? `: ${dlqHeaders[HEADERS.dlqReason]}` : ''}`,
+      reason: clean(`unreadable dead letter${dlqHeaders[HEADERS.dlqReason] ? `: ${dlqHeaders[HEADERS.dlqReason]}` : ''}`),
       source: { topic: null, partition: null, offset: null, timestamp: null },
       key: null,
       headers: {},
@@ -81,13 +86,13 @@ export function readDeadLetter(bytes: Buffer, dlqHeaders: Record<string, string>
     };
   }
   const headers: Record<string, string> = {};
-  if (isRecord(parsed.headers)) for (const [k, v] of Object.entries(parsed.headers)) if (typeof v === 'string') headers[k] = v;
+  if (isRecord(parsed.headers)) for (const [k, v] of Object.entries(parsed.headers)) if (typeof v === 'string') headers[clean(k)] = clean(v);
   const value = str(parsed.value);
   const partition = parsed.source.partition;
   const at = str(parsed.deadLetteredAt);
   return {
     tenant: deadLetterTenant(headers, value),
-    reason: parsed.reason,
+    reason: clean(parsed.reason),
     source: {
       topic: str(parsed.source.topic),
       partition: typeof partition === 'number' && Number.isInteger(partition) ? partition : null,

@@ -22,7 +22,14 @@ describe('dead-letters API (real Kafka + Postgres)', () => {
   const admin = (query = '') => call('GET', `/api/v1/admin/dead-letters${query}`, ADMIN);
   /** A raw event ingestion must refuse (no id, no type): its dead letter carries what the producer claimed. */
   const broken = (marker: string, tenantAttribute?: string) => JSON.stringify({ specversion: '1.0', marker, ...(tenantAttribute ? { tenant: tenantAttribute } : {}) });
-  const markers = (p: Page) => p.items.map((i) => (i.value ? ((JSON.parse(i.value) as { marker?: string }).marker ?? i.value) : `b64:${i.valueBase64}`));
+  const markerOf = (value: string) => {
+    try {
+      return (JSON.parse(value) as { marker?: string }).marker ?? value;
+    } catch {
+      return value;
+    }
+  };
+  const markers = (p: Page) => p.items.map((i) => (i.value ? markerOf(i.value) : `b64:${i.valueBase64}`));
 
   beforeAll(async () => {
     await suite.createTopics();
@@ -46,7 +53,9 @@ describe('dead-letters API (real Kafka + Postgres)', () => {
     ]);
     // A DLQ message that is not a dead letter at all is kept for the operator, not lost or re-dead-lettered.
     await suite.produce(TOPICS.usageEventsDlq, [{ key: null, value: 'garbage on the DLQ' }]);
-    await expectEventually(async () => expect((await admin('?limit=500')).body.items).toHaveLength(7), 30_000);
+    // Nor is one whose text Postgres could not store as sent (NUL, a lone surrogate): it would block the partition.
+    await suite.produce(TOPICS.usageEventsDlq, [{ key: null, value: JSON.stringify({ reason: 'nul\u0000 and \ud800', source: { topic: 'x.v1' }, headers: {}, value: 'v\u0000' }) }]);
+    await expectEventually(async () => expect((await admin('?limit=500')).body.items).toHaveLength(8), 30_000);
   }, 60_000);
 
   afterAll(async () => {
@@ -72,7 +81,8 @@ describe('dead-letters API (real Kafka + Postgres)', () => {
   it('never shows a dead letter whose claims disagree or are missing to a tenant; the operator sees them', async () => {
     for (const tenant of ['acme', 'globex']) expect(markers((await mine(tenant, '?limit=500')).body)).not.toEqual(expect.arrayContaining(['spoof']));
     const tenantless = await admin('?tenantless=true&limit=500');
-    expect(new Set(markers(tenantless.body))).toEqual(new Set(['spoof', 'nobody', `b64:${Buffer.from('garbage on the DLQ').toString('base64')}`]));
+    expect(new Set(markers(tenantless.body))).toEqual(new Set(['spoof', 'nobody', `b64:${Buffer.from('garbage on the DLQ').toString('base64')}`, 'v\\u0000']));
+    expect(tenantless.body.items.find((i) => i.source.topic === 'x.v1')?.reason).toBe('nul\\u0000 and \uFFFD');
     expect(tenantless.body.items.every((i) => i.tenant === null)).toBe(true);
     expect(tenantless.body.items.find((i) => i.valueBase64)?.reason).toBe('unreadable dead letter');
     expect(markers((await admin('?tenant=globex')).body)).toEqual(['globex-1']);
