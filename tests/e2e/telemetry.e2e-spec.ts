@@ -104,10 +104,11 @@ const traceIdOf = (m: CollectedMessage) => m.headers.traceparent?.split('-')[1];
  * apps/<service>/src/main.ts`, as `npm start` runs them) with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a receiver
  * in this test. One event
  * ingested over HTTP and one produced to Kafka by a "product service" are each followed, by the spans the
- * services exported, to the threshold alert and the health score: the same trace id where the path is one
- * message after another, a span link where a consumed batch (many parents) takes the event in.
+ * services exported, to the threshold alert, the health score and the invoice: the same trace id where the path
+ * is one message after another, a span link where a consumed batch (many parents) takes the event in, and
+ * where billing's job closes the period (linked to the traces its usage carried, continuing the newest).
  */
-describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the health score', () => {
+describe('telemetry: HTTP- and Kafka-ingested events traced to the alert, the health score and the invoice', () => {
   const suite = new TestSuite();
   const receiver = new OtlpReceiver();
   const children: ChildProcess[] = [];
@@ -133,6 +134,9 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
         OTEL_BSP_SCHEDULE_DELAY: '200',
         HEALTH_RESCORE_DEBOUNCE_MS: '0',
         HEALTH_RESCORE_INTERVAL_MS: '300',
+        // Billing closes a period (here: ended by a cancel) on its next job run and finalizes it at once.
+        BILLING_GRACE_PERIOD_HOURS: '0',
+        BILLING_JOB_INTERVAL_MS: '300',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -170,7 +174,7 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
     await suite.cleanup();
   }, 120_000);
 
-  it('follows each event by trace id and span links from its producer to the alert and the health score', async () => {
+  it('follows each event by trace id and span links from its producer to the alert, the health score and the invoice', async () => {
     const port = (s: string) => ports.get(s)!;
     await postJson(port('ingestion'), '/api/v1/admin/tenants', ADMIN, { id: 'acme', name: 'Acme' });
     const { key } = (await postJson(port('ingestion'), '/api/v1/admin/tenants/acme/api-keys', ADMIN, { name: 'telemetry' })) as { key: string };
@@ -190,7 +194,7 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
     // The first scores (from the subscriptions) are out before the usage arrives, so the next ones come from the usage.
     const scored = `SELECT 1 FROM "${suite.schema('health-scoring')}".customer_health WHERE scored_at IS NOT NULL`;
     await expectEventually(async () => expect(await suite.query(scored)).toHaveLength(2), 60_000);
-    const collector = await suite.collect([TOPICS.usageEvents, TOPICS.usageAggregates, TOPICS.alertsUsageThreshold, TOPICS.customersHealth]);
+    const collector = await suite.collect([TOPICS.usageEvents, TOPICS.usageAggregates, TOPICS.alertsUsageThreshold, TOPICS.customersHealth, TOPICS.billingInvoices]);
 
     // 1. Over HTTP through the front door, with the caller's trace context (as an instrumented client sends it):
     //    6 of 10 calls, 50 % crossed.
@@ -225,6 +229,25 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
       return alert!;
     }, 60_000);
     await expectEventually(() => expect(collector.on<{ customer: string }>(TOPICS.customersHealth).filter((m) => traceIdOf(m) === kafkaTrace).map((m) => m.value.customer)).toContain('c-kafka'), 60_000);
+
+    // 3. The invoice: once billing holds both events' usage with their trace contexts, both subscriptions are canceled
+    //    now, which ends their periods; billing's next job run closes and finalizes them (grace period 0).
+    await expectEventually(async () => {
+      const rows: Array<{ customer: string; traces: Array<{ traceparent: string }> }> = await suite.query(
+        `SELECT customer, traces FROM "${suite.schema('billing')}".period_usage WHERE meter = 'calls' AND traces IS NOT NULL`,
+      );
+      const traced = (customer: string) => rows.filter((r) => r.customer === customer).flatMap((r) => r.traces.map((t) => t.traceparent.split('-')[1]));
+      expect(traced('c-http')).toContain(httpTrace);
+      expect(traced('c-kafka')).toContain(kafkaTrace);
+    }, 60_000);
+    for (const c of ['c-http', 'c-kafka']) await postJson(port('billing'), `/api/v1/subscriptions/sub-${c}/cancel`, key, { atPeriodEnd: false });
+    const invoiceOf = (customer: string) =>
+      expectEventually(() => {
+        const invoice = collector.on<{ customer: string; status: string }>(TOPICS.billingInvoices).find((m) => m.value.customer === customer && m.value.status !== 'draft');
+        expect(invoice).toBeDefined();
+        return invoice!;
+      }, 60_000);
+    const invoices = { HTTP: await invoiceOf('c-http'), Kafka: await invoiceOf('c-kafka') };
 
     // The messages themselves carry each event's trace all the way.
     expect(traceIdOf(httpAlert)).toBe(httpTrace);
@@ -277,6 +300,19 @@ describe('telemetry: HTTP- and Kafka-ingested events traced to the alert and the
         const batch = consumer('aggregation', TOPICS.usageEvents)[0];
         expect(receiver.spans.some((s) => s.parentSpanId === batch.spanId && isPostgres(s))).toBe(true);
         if (origin === 'Kafka') expect(receiver.linkingTo(traceId).some((s) => s.service === 'ingestion' && s.name === `process ${TOPICS.usageEventsRaw}`)).toBe(true);
+
+        // The invoice: billing's close of the period links to the event's trace (the aggregate that brought its
+        // usage) and continues the newest context the period's usage kept (the event's, or a later aggregate's
+        // when the cancel moved the period's end first); the invoice message is sent in the close's trace.
+        const invoiceTrace = traceIdOf(invoices[origin]);
+        const close = linking.find((s) => s.service === 'billing' && s.name === 'billing close-period' && s.traceId === invoiceTrace);
+        expect(close).toBeDefined();
+        const invoiceSpans = receiver.inTrace(invoiceTrace!);
+        expect(invoiceSpans.map((s) => s.spanId)).toContain(close!.parentSpanId);
+        const sendInvoice = invoiceSpans.find((s) => s.service === 'billing' && new RegExp(`^send .*${TOPICS.billingInvoices}$`).test(s.name));
+        // The close wrote the outbox row (the relay's send restores its context) and did its Postgres work in its span.
+        expect(sendInvoice).toMatchObject({ kind: SPAN_KIND.PRODUCER, parentSpanId: close!.spanId });
+        expect(invoiceSpans.some((s) => isPostgres(s) && s.parentSpanId === close!.spanId)).toBe(true);
       }, 30_000).catch((e) => {
         // What was exported for the trace, to see which hop is missing.
         process.stderr.write(`${origin} trace ${traceId}:\n${receiver.inTrace(traceId).map((s) => `  ${s.service} ${s.name} kind=${s.kind} parent=${s.parentSpanId}`).join('\n')}\n`);

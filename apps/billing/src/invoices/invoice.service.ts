@@ -1,17 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { customerKey, TOPICS, type AccountStatusChanged, type PaymentReported } from '@tally/contracts';
 import { OutboxPublisher, problem, ProblemException, SERVICE_CONFIG, type OutgoingEvent, type ServiceConfig } from '@tally/nest-platform';
 import { composeInvoice, priceCharge, upcomingInvoice, type Invoice, type UpcomingInvoice } from '@tally/pricing';
+import { contextFromHeaders, spanContextOf } from '@tally/telemetry';
 import { billingSettings, dunningPolicy, type BillingSettings } from '../billing-config';
 import { CatalogRepository } from '../catalog/catalog.repository';
 import { CouponsRepository } from '../coupons/coupons.repository';
 import { accountStanding, paymentFailureNotice, standingNotice } from '../domain/dunning';
 import { closeDecision, creditWalletChange, finalization, lateUnits, paymentDecision, voidRefusal } from '../domain/invoice-lifecycle';
+import { closeTrace } from '../domain/usage-trace';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { dunningNoticeEvent } from '../payments/dunning-notices';
 import { SubscriptionService } from '../subscriptions/subscription.service';
+import { periodTraceKey, UsageTracesRepository } from '../usage/usage-traces.repository';
 import { invoiceInputFor, type BillingPeriodRow, type InvoiceSources } from './invoice-input';
 import { InvoiceNumberingRepository } from './invoice-numbering.repository';
 import { invoiceEvent, InvoiceRepository, type InvoiceRow } from './invoice.repository';
@@ -21,6 +25,8 @@ export { invoiceEvent, type InvoiceKind, type InvoiceRow, type InvoiceStatus } f
 export { view, type InvoiceView } from './invoice-view';
 
 type Emit = (event: OutgoingEvent) => void;
+
+const tracer = trace.getTracer('@tally/billing');
 
 /**
  * The invoice use cases: period close (draft, re-price, finalize), payments, dunning, void, prepaid
@@ -34,6 +40,7 @@ type Emit = (event: OutgoingEvent) => void;
 export class InvoiceService {
   private readonly settings: BillingSettings;
   private readonly repo = new InvoiceRepository();
+  private readonly usageTraces = new UsageTracesRepository();
 
   constructor(
     private readonly outbox: OutboxPublisher,
@@ -55,18 +62,56 @@ export class InvoiceService {
    */
   async closePeriods(now = new Date(), beforeCommit?: (invoice: InvoiceRow) => void): Promise<{ drafted: number; finalized: number; failed: number }> {
     const backingOff = await this.failures.backingOff('close-period', now);
-    const due = await this.outbox.inTransaction((m) => this.repo.periodsToClose(m, now));
+    const { due, traces } = await this.outbox.inTransaction(async (m) => {
+      const periods = await this.repo.periodsToClose(m, now);
+      return { due: periods, traces: await this.usageTraces.ofPeriods(m, periods) };
+    });
     const result = { drafted: 0, finalized: 0, failed: 0 };
     for (const key of due) {
       const itemKey = `${key.subscription_id}@${key.period_start.toISOString()}`;
       if (backingOff.has(failureId(key.tenant, itemKey))) continue;
       const item = { tenant: key.tenant, key: itemKey, item: { subscriptionId: key.subscription_id, periodStart: key.period_start.toISOString() } };
-      const outcome = await this.failures.run('close-period', item, now, (m, emit) => this.closePeriod(m, emit, key, now, beforeCommit));
+      const outcome = await this.traced(key, traces.get(periodTraceKey(key)) ?? [], () =>
+        this.failures.run('close-period', item, now, (m, emit) => this.closePeriod(m, emit, key, now, beforeCommit)),
+      );
       if (!outcome.ok) result.failed++;
       else if (outcome.value) result[outcome.value]++;
     }
     await this.failures.refreshGauge();
     return result;
+  }
+
+  /**
+   * A period's close in a span continuing the newest trace its usage carried and linking to all of them
+   * (domain/usage-trace.ts), so the invoice's events (the outbox keeps the active context) lead back to the
+   * usage they bill. Without any stored context it runs as before, outside a trace: the job runs every
+   * interval and a root trace per period and run would bury the real ones.
+   */
+  private async traced<T extends { ok: boolean; error?: string }>(key: { tenant: string; subscription_id: string; period_start: Date }, stored: Array<{ meter: string; traces: unknown }>, work: () => Promise<T>): Promise<T> {
+    const { parent, links } = closeTrace(stored);
+    if (!parent) return work();
+    const spanLinks: Link[] = links.flatMap((l) => {
+      const linked = spanContextOf(contextFromHeaders({ ...l }));
+      return linked ? [{ context: linked }] : [];
+    });
+    const span = tracer.startSpan(
+      'billing close-period',
+      {
+        links: spanLinks,
+        attributes: { 'tally.tenant': key.tenant, 'tally.subscription_id': key.subscription_id, 'tally.period_start': key.period_start.toISOString(), 'tally.usage_traces': spanLinks.length },
+      },
+      contextFromHeaders({ ...parent }),
+    );
+    try {
+      const outcome = await context.with(trace.setSpan(ROOT_CONTEXT, span), work);
+      span.setStatus(outcome.ok ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: outcome.error });
+      return outcome;
+    } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+      throw e;
+    } finally {
+      span.end();
+    }
   }
 
   private async closePeriod(
