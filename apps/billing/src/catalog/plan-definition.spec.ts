@@ -134,3 +134,47 @@ describe('plan alert thresholds', () => {
     expect(issues(plan({}, { alerts: { stepEvery: '5' } }))[0]).toEqual(['/charges/0/alerts', "Unrecognized key(s) in object: 'stepEvery'"]);
   });
 });
+
+describe('dynamic charges (amount from an amount meter)', () => {
+  const dynamic = (properties: Record<string, unknown> = { amount_meter: 'llm-cost' }, extra: Record<string, unknown> = {}) => ({ model: 'dynamic', properties, ...extra });
+
+  it('accepts a dynamic charge naming the meter that sums the amounts, with usage alerts', () => {
+    expect(issues(plan({}, dynamic()))).toEqual([]);
+    expect(issues(plan({}, dynamic({ amount_meter: 'llm-cost' }, { alerts: { absolute: ['1000'], stepUnits: '500' } })))).toEqual([]);
+    // Two dynamic charges, each with its own amount meter.
+    expect(issues(plan({ charges: [{ meter: 'tokens-in', ...dynamic({ amount_meter: 'cost-in' }) }, { meter: 'tokens-out', ...dynamic({ amount_meter: 'cost-out' }) }] }))).toEqual([]);
+  });
+
+  it('refuses a dynamic charge without an amount meter, or with one that is not a meter slug', () => {
+    const pointer = '/charges/0/properties/amount_meter';
+    expect(issues(plan({}, dynamic({})))).toEqual([[pointer, 'is required: the meter that sums the amounts the events carry (e.g. a SUM over $.precise_total_amount)']]);
+    for (const bad of ['', 42, null, ['llm-cost'], { slug: 'llm-cost' }, 'x'.repeat(201)]) {
+      expect(issues(plan({}, dynamic({ amount_meter: bad })))).toEqual([[pointer, 'must be a meter slug of 1 to 200 characters']]);
+    }
+  });
+
+  it('refuses an amount meter that is the charge\'s own meter (units and amounts would be the same number)', () => {
+    expect(issues(plan({}, dynamic({ amount_meter: 'api-calls' })))).toEqual([['/charges/0/properties/amount_meter', 'must differ from the charge\'s meter "api-calls", which counts its units']]);
+  });
+
+  it('refuses an amount meter that another charge bills or that another dynamic charge already uses (billed twice)', () => {
+    const charged = plan({ charges: [{ meter: 'tokens', ...dynamic({ amount_meter: 'llm-cost' }) }, { meter: 'llm-cost', model: 'standard', properties: { amount: '1' } }] });
+    expect(issues(charged)).toEqual([['/charges/0/properties/amount_meter', 'meter "llm-cost" is charged by another charge of the plan: its amounts would be billed twice']]);
+    const shared = plan({ charges: [{ meter: 'tokens-in', ...dynamic() }, { meter: 'tokens-out', ...dynamic() }] });
+    expect(issues(shared)).toEqual([['/charges/1/properties/amount_meter', 'meter "llm-cost" is already the amount meter of charge 0: its amounts would be billed twice']]);
+  });
+
+  it('refuses included units and spend alerts on a dynamic charge', () => {
+    expect(issues(plan({}, dynamic(undefined, { includedUnits: '100' })))).toEqual([['/charges/0/includedUnits', "cannot be set on a dynamic charge: it bills the events' amounts, not a price per unit"]]);
+    expect(issues(plan({}, dynamic(undefined, { alerts: { spend: ['5'], stepSpend: '10' } })))).toEqual([
+      ['/charges/0/alerts/spend', "cannot be set on a dynamic charge: threshold-alerting does not see the amount meter's usage"],
+      ['/charges/0/alerts/stepSpend', "cannot be set on a dynamic charge: threshold-alerting does not see the amount meter's usage"],
+    ]);
+  });
+
+  it('still refuses the percentage properties period usage cannot feed', () => {
+    expect(issues(plan({}, { model: 'percentage', properties: { rate: '1', fixed_amount: '0.5' } }))).toEqual([
+      ['/charges/0/properties', 'fixed_amount is charged per event, so it needs the number of events, which period usage does not carry'],
+    ]);
+  });
+});

@@ -3,6 +3,7 @@ import { decimalString } from '@tally/contracts';
 import { chargeInputNeeds, PricingError, validateChargeProperties } from '@tally/pricing';
 import { progressiveBillingIssues } from '../domain/progressive-billing';
 import { chargeAlertsSchema, thresholdPercentsSchema } from './charge-alerts';
+import { dynamicChargeIssues } from './dynamic-charge';
 import { chargeValueIssues, decimalValueIssue, PLAN_LIMITS } from './plan-limits';
 
 const boundedDecimal = (bound: 'amount' | 'quantity') =>
@@ -70,13 +71,18 @@ export const planDefinitionSchema = z
         const parsed = validateChargeProperties(charge.model, charge.properties);
         for (const issue of chargeValueIssues(parsed)) ctx.addIssue({ code: 'custom', path: ['charges', i, ...issue.path], message: issue.message });
         // usage.aggregates.v1 carries period totals only: refuse a charge that needs per-event facts (percentage with
-        // per-event properties or a fixed amount, dynamic) instead of failing when its invoice is composed.
-        for (const need of chargeInputNeeds(parsed)) ctx.addIssue({ code: 'custom', path: ['charges', i, need.input === 'eventAmountTotal' ? 'model' : 'properties'], message: `${need.reason}, which period usage does not carry` });
+        // per-event properties or a fixed amount) instead of failing when its invoice is composed. A dynamic charge's
+        // amount total is its amount meter's period usage (dynamic-charge.ts, checked below).
+        for (const need of chargeInputNeeds(parsed)) {
+          if (need.input === 'eventAmountTotal') continue;
+          ctx.addIssue({ code: 'custom', path: ['charges', i, 'properties'], message: `${need.reason}, which period usage does not carry` });
+        }
       } catch (e) {
         if (!(e instanceof PricingError)) throw e;
         ctx.addIssue({ code: 'custom', path: ['charges', i, e.message.startsWith('unknown charge model') ? 'model' : 'properties'], message: e.message });
       }
     });
+    for (const issue of dynamicChargeIssues(plan.charges)) ctx.addIssue({ code: 'custom', path: ['charges', issue.charge, ...issue.path], message: issue.message });
   });
 
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;

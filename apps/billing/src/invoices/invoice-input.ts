@@ -1,5 +1,6 @@
 import { Dec, priceCharge, type InvoiceAdjustmentInput, type InvoiceInput } from '@tally/pricing';
 import type { Customer, PlanVersion } from '../catalog/catalog.repository';
+import { amountMeterOf } from '../catalog/dynamic-charge';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { nominalPeriodContaining } from '../domain/billing-periods';
 import { couponInput, couponsForInvoice, type AppliedCoupon } from '../domain/coupons';
@@ -78,14 +79,18 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
       ? { planChange: { changeAt, previousBaseFee: { code: src.previousPlan.plan.code, description: `${src.previousPlan.plan.name} base fee`, amount: src.previousPlan.plan.baseFee } } }
       : {}),
     // A meter the old plan charged and the new one does not is still billed for this period, on the old price.
-    charges: [...plan.plan.charges, ...(src.previousPlan?.plan.charges ?? []).filter((old) => !plan.plan.charges.some((c) => c.meter === old.meter))].map((c) => ({
-      code: c.code ?? c.meter,
-      meter: c.meter,
-      model: c.model,
-      properties: c.properties,
-      ...(c.includedUnits !== undefined ? { includedUnits: c.includedUnits } : {}),
-      usage: { units: src.usage.get(c.meter) ?? '0' },
-    })),
+    charges: [...plan.plan.charges, ...(src.previousPlan?.plan.charges ?? []).filter((old) => !plan.plan.charges.some((c) => c.meter === old.meter))].map((c) => {
+      // A dynamic charge bills what its amount meter summed over the period (catalog/dynamic-charge.ts).
+      const amountMeter = amountMeterOf(c);
+      return {
+        code: c.code ?? c.meter,
+        meter: c.meter,
+        model: c.model,
+        properties: c.properties,
+        ...(c.includedUnits !== undefined ? { includedUnits: c.includedUnits } : {}),
+        usage: { units: src.usage.get(c.meter) ?? '0', ...(amountMeter !== undefined ? { eventAmountTotal: src.usage.get(amountMeter) ?? '0' } : {}) },
+      };
+    }),
     ...(plan.plan.freeTier ? { freeTier: { amount: plan.plan.freeTier } } : {}),
     // The period's commitment against all its fees (a plan change is billed with the period, not settled at the change),
     // prorated by the days the subscription ran in it.

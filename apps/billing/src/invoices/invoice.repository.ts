@@ -5,6 +5,7 @@ import type { OutgoingEvent } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
 import type { Invoice } from '@tally/pricing';
 import type { Customer, PlanVersion } from '../catalog/catalog.repository';
+import { pricedByUnits } from '../catalog/dynamic-charge';
 import type { UnpaidInvoice } from '../domain/dunning';
 import { invoiceChanged, type InvoiceState } from '../domain/invoice-event';
 import type { Finalization, InvoiceKind, InvoiceStatus } from '../domain/invoice-lifecycle';
@@ -263,7 +264,8 @@ export class InvoiceRepository {
     const lateUsage: InvoiceSources['lateUsage'] = [];
     for (const l of late) {
       const charge = (await loadPlan(l.plan_code, l.plan_version))?.plan.charges.find((c) => c.meter === l.meter);
-      if (charge) lateUsage.push({ periodStart: l.period_start, meter: l.meter, units: l.value, invoicedUnits: l.invoiced, charge });
+      // A dynamic charge's price follows its amount meter, not its units: late units are not re-priced (README).
+      if (charge && pricedByUnits(charge)) lateUsage.push({ periodStart: l.period_start, meter: l.meter, units: l.value, invoicedUnits: l.invoiced, charge });
     }
     return {
       customer,

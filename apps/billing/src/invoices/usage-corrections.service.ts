@@ -7,6 +7,7 @@ import { OutboxPublisher, problem, SERVICE_CONFIG, type OutgoingEvent, type Serv
 import { composeInvoice, Dec, priceCharge } from '@tally/pricing';
 import { billingSettings, type BillingSettings } from '../billing-config';
 import { CatalogRepository, type PlanVersion } from '../catalog/catalog.repository';
+import { pricedByUnits } from '../catalog/dynamic-charge';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { finalization } from '../domain/invoice-lifecycle';
 import { correctionDirection, correctionRoute, creditNoteFor, creditNoteIssued, creditNoteNumber, lateUsageLine, reconcile, type CreditNoteDocument } from '../domain/usage-corrections';
@@ -105,7 +106,11 @@ export class UsageCorrectionsService {
     if (!customer) throw new Error(`customer "${period.customer}" of the period is missing`);
     const plan = await this.plan(m, tenant, period.plan_code, period.plan_version);
     const previous = period.plan_change ? await this.plan(m, tenant, period.plan_change.previousPlan, period.plan_change.previousVersion) : null;
-    const chargeOf = (meter: string): Charge | undefined => plan.plan.charges.find((c) => c.meter === meter) ?? previous?.plan.charges.find((c) => c.meter === meter);
+    // A dynamic charge's price follows its amount meter, not its units: a change of units is not re-priced (README).
+    const chargeOf = (meter: string): Charge | undefined => {
+      const charge = plan.plan.charges.find((c) => c.meter === meter) ?? previous?.plan.charges.find((c) => c.meter === meter);
+      return charge && pricedByUnits(charge) ? charge : undefined;
+    };
     const routed = usage.map((u) => ({ ...u, charge: chargeOf(u.meter), route: correctionRoute(correctionDirection(u.billed, u.ledger), period.later) }));
 
     const decreases = routed.filter((u) => u.route === 'credit_note' && u.charge);
