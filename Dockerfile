@@ -33,4 +33,5 @@ ARG SERVICE=ingestion
 ENV SERVICE=${SERVICE}
 # Files stay root-owned and read-only to the process; it writes nothing to disk.
 USER node
-CMD ["sh", "-c", "exec node --enable-source-maps dist/server/apps/${SERVICE}/src/main.js"]
+# Flags as in tools/service-node-flags.js (tests/deploy/dockerfile.spec.ts keeps them equal).
+CMD ["sh", "-c", "exec node --enable-source-maps --max-semi-space-size=32 dist/server/apps/${SERVICE}/src/main.js"]

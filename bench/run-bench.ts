@@ -17,6 +17,7 @@ import { ProcessMonitor, type ProcessGroup } from './process-stats';
 import { runNaiveBaseline } from './naive-baseline';
 import { freePort, isReady, postJson } from './local-http';
 import { median, percentile } from './stats';
+const { SERVICE_NODE_FLAGS } = require('../tools/service-node-flags') as { SERVICE_NODE_FLAGS: string[] };
 
 const ROOT = path.resolve(__dirname, '..');
 /**
@@ -89,7 +90,8 @@ async function startService(name: string, runId: string): Promise<{ child: Child
   const port = await freePort();
   // BENCH_CPU_PROF=1 writes a V8 CPU profile per service into bench/results/profiles (open in Chrome DevTools).
   const profile = env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, '-r', path.join(SERVICES_ROOT, 'tools/register.js'), path.join(SERVICES_ROOT, 'apps', name, 'src/main.ts')], {
+  // The flags `npm start` and the image start the services with (tools/service-node-flags.js).
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...profile, '-r', path.join(SERVICES_ROOT, 'tools/register.js'), path.join(SERVICES_ROOT, 'apps', name, 'src/main.ts')], {
     cwd: SERVICES_ROOT,
     env: {
       ...env,

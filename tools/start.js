@@ -9,6 +9,7 @@ const path = require('node:path');
 const http = require('node:http');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
+const { SERVICE_NODE_FLAGS } = require('./service-node-flags');
 const p = require('./local-paths');
 const kafka = require('./kafka');
 const { expandReplicas, parseReplicas, PORT_STEP } = require('./replicas');
@@ -83,7 +84,7 @@ function startService(svc) {
   const logName = svc.logName ?? svc.name;
   const log = fs.createWriteStream(path.join(logDir, `${logName}.log`), { flags: 'a' });
   const upstreams = svc === GATEWAY ? Object.fromEntries(SERVICES.map((s) => [`${portEnv(s.name).replace(/_PORT$/, '')}_URL`, `http://127.0.0.1:${portOf(s)}`])) : {};
-  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'register.js'), path.join(p.root, 'apps', svc.name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '-r', path.join(__dirname, 'register.js'), path.join(p.root, 'apps', svc.name, 'src', 'main.ts')], {
     cwd: p.root,
     env: { ...process.env, ...upstreams, [portEnv(svc.name)]: String(portOf(svc)) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SERVICES } from '../../tools/services';
+const { SERVICE_NODE_FLAGS } = require('../../tools/service-node-flags') as { SERVICE_NODE_FLAGS: string[] };
 
 // There is no Docker engine where the tests run, so the Dockerfile is read and checked against the repository;
 // tests/deploy/compiled-image.integration-spec.ts runs its build command and starts the compiled output.
@@ -48,7 +49,7 @@ describe('Dockerfile', () => {
     expect(all(runtime, 'USER')).toEqual(['node']);
     expect(all(runtime, 'ENV')).toContain('NODE_ENV=production');
     const cmd = all(runtime, 'CMD').join(' ');
-    expect(cmd).toContain('node --enable-source-maps dist/server/apps/${SERVICE}/src/main.js');
+    expect(cmd).toContain(`node --enable-source-maps ${SERVICE_NODE_FLAGS.join(' ')} dist/server/apps/\${SERVICE}/src/main.js`);
     expect(cmd).not.toMatch(/ts-node|register|\.ts\b/);
   });
 
