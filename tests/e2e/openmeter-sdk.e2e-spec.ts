@@ -124,9 +124,11 @@ describe('@openmeter/sdk against the front door', () => {
       return body;
     }, 60_000);
     expect(entitlement).toMatchObject({ remaining: '88', hardLimit: false });
+
+    // And through the SDK: OpenMeter's value route, the subject as customer and the meter's slug as feature key.
+    expect(await openmeter.entitlementsV1.value('customer-1', 'api-calls')).toEqual({ hasAccess: true, balance: 88, usage: 12, overage: 0, totalAvailableGrantAmount: 100 });
+    await expect(openmeter.entitlementsV1.value('customer-1', 'no-such-meter')).rejects.toMatchObject({ status: 404 });
+    await expect(openmeter.entitlementsV1.value('customer-1', 'api-calls', { time: new Date(0) })).rejects.toMatchObject({ status: 400 });
   });
 
-  // OpenMeter's GET /api/v1/subjects/{subject}/entitlements/{feature}/value ({hasAccess, balance, usage, overage}) is
-  // not served: threshold-alerting has GET /api/v1/entitlements/{customer}/{meter} with another shape.
-  it.todo('entitlementsV1.value through the SDK (needs the OpenMeter route and shape in threshold-alerting)');
 });

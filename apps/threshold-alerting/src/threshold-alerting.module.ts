@@ -7,11 +7,12 @@ import { ThresholdStateRepository } from './entitlements/threshold-state.reposit
 import { EntitlementProjection } from './entitlements/entitlement-projection';
 import { ForecastRepository } from './forecast/forecast.repository';
 import { PlansController } from './forecast/plans.controller';
+import { OpenMeterEntitlementsController } from './openmeter/openmeter-entitlements.controller';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [TenantAuthModule, WebhooksModule, AlertsModule],
-  controllers: [ThresholdAlertingController, EntitlementCheckController, PlansController],
+  controllers: [ThresholdAlertingController, EntitlementCheckController, PlansController, OpenMeterEntitlementsController],
   providers: [ThresholdStateRepository, EntitlementProjection, ForecastRepository],
 })
 export class ThresholdAlertingModule {}
