@@ -44,12 +44,21 @@ describe('progressive billing (real Kafka + Postgres)', () => {
     windowStart: period.start, windowEnd: period.end, value, eventCount: 1, lastEventTime: period.start, version,
   });
   /** Sends aggregates and waits until billing's consumer has applied the highest version among them. */
+  let produced = 0;
+  /**
+   * Produces aggregates and waits until billing has consumed every message produced so far (its offsets, stored
+   * in Postgres): a redelivered batch must not still hold the period's row lock when the test closes the period
+   * (the close skips a locked period, to be retried by the next job run).
+   */
   const deliver = async (customer: string, period: { start: string; end: string }, ...values: Array<[value: string, version: number]>) => {
     await suite.produce(TOPICS.usageAggregates, values.map(([value, version]) => ({ key: customerMeterKey(TENANT, customer, 'api-calls'), value: aggregate(customer, period, value, version) })));
+    produced += values.length;
     const highest = Math.max(...values.map(([, v]) => v));
     await expectEventually(async () => {
       const [row] = await suite.query<{ version: string }>(`SELECT version::text FROM "${suite.schema('billing')}".period_usage WHERE customer = $1 AND period_start = $2`, [customer, period.start]);
       expect(Number(row?.version)).toBeGreaterThanOrEqual(highest);
+      const [consumed] = await suite.query<{ n: string }>(`SELECT coalesce(sum(next_offset), 0)::text AS n FROM "${suite.schema('billing')}".consumer_offsets WHERE topic = $1`, [suite.topic(TOPICS.usageAggregates)]);
+      expect(Number(consumed.n)).toBeGreaterThanOrEqual(produced);
     });
   };
   // Subscriptions start at the month's start (UTC customers): a whole period, so the base fee is not prorated.
@@ -195,6 +204,7 @@ describe('progressive billing (real Kafka + Postgres)', () => {
       { key: customerMeterKey(TENANT, 'pb-bad', 'api-calls'), value: aggregate('pb-bad', period, '300', 1) },
       { key: customerMeterKey(TENANT, 'pb-good', 'api-calls'), value: aggregate('pb-good', period, '300', 1) },
     ]);
+    produced += 2;
     // Both customers' usage is applied (the batch committed) and the good one is invoiced at its threshold.
     await expectEventually(async () => {
       const rows = await suite.query<{ customer: string }>(`SELECT customer FROM "${suite.schema('billing')}".period_usage WHERE customer IN ('pb-bad', 'pb-good') AND version = 1 ORDER BY customer`);
