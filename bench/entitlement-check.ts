@@ -5,11 +5,23 @@
  * server's) against the single check and the batch check, on loopback only, for a bounded time.
  *
  *   node -r ./tools/register.js bench/entitlement-check.ts [--seconds=10] [--connections=16] [--customers=2000] [--batch=100]
+ *                                                          [--with-load] [--load-rate=500]
+ *
+ * --with-load: meanwhile another worker thread produces PERIOD aggregates of the same customers at a steady
+ * rate (--load-rate per second) into usage.aggregates.v1, so the service's consumer (threshold evaluation,
+ * Postgres transactions, projection updates) runs in the process serving the checks, as in production.
+ *
+ * Besides latency it reports, per phase, the server's event-loop delay (perf_hooks.monitorEventLoopDelay)
+ * and CPU per request: of the main thread (the server and its consumer; the client and load workers
+ * excluded, from /proc/self/task) and of the whole process.
  *
  * Needs the local broker and Postgres (`npm run setup`); KAFKA_BROKERS / DATABASE_URL override them.
+ * `runEntitlementCheckBench` is the same for bench/run-bench.ts.
  */
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { customerMeterKey, subscriptionKey, TOPICS, type ApiKeyChanged, type SubscriptionChanged, type UsageAggregate } from '@tally/contracts';
 import { createServiceApp, hashApiKey } from '@tally/nest-platform';
@@ -17,23 +29,48 @@ import { TestSuite } from '@tally/testing';
 import { EntitlementProjection } from '../apps/threshold-alerting/src/entitlements/entitlement-projection';
 import { thresholdAlertingService } from '../apps/threshold-alerting/src/threshold-alerting.service';
 
-const arg = (name: string, fallback: number): number => {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const value = found ? Number(found.split('=')[1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-};
-const SECONDS = Math.min(arg('seconds', 10), 120);
-const CONNECTIONS = Math.min(arg('connections', 16), 256);
-const CUSTOMERS = Math.min(arg('customers', 2000), 100_000);
-const BATCH = Math.min(arg('batch', 100), 1000);
+export interface EntitlementBenchOptions {
+  seconds: number;
+  connections: number;
+  customers: number;
+  batch: number;
+  /** Aggregates per second produced meanwhile; 0: none. */
+  loadRate: number;
+}
+
+export interface PhaseReport {
+  requests: number;
+  perSecond: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  /** Server event-loop delay during the phase (how late a timer ran), ms. */
+  loopDelayMs: { p50: number; p99: number; max: number };
+  /** CPU per request, µs: the main thread (server + consumer) and the whole process (also client and load workers). */
+  cpuUsPerRequest: { mainThread: number; process: number };
+}
+
+export interface EntitlementBenchReport {
+  node: string;
+  seconds: number;
+  connections: number;
+  customers: number;
+  batchSize: number;
+  loadRate: number;
+  /** Aggregates the load worker produced during the measured phases. */
+  aggregatesProduced: number;
+  single: PhaseReport;
+  batch: PhaseReport;
+}
+
 const KEY = 'bench-entitlement-key';
+const progress = (line: string) => process.stderr.write(`[entitlement-check] ${line}\n`);
 
 /** The load loop, as plain JS for the worker: `connections` requests in flight, each starting when the last ended. */
 const LOAD_LOOP = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { url, key, seconds, connections, customers, batch } = workerData;
-async function run(kind) {
+const { url, key, seconds, connections, customers, batch, kind } = workerData;
+async function run() {
   const latencies = [];
   let errors = 0;
   const end = Date.now() + seconds * 1000;
@@ -57,7 +94,44 @@ async function run(kind) {
   await Promise.all(Array.from({ length: connections }, one));
   return { latencies, errors };
 }
-(async () => parentPort.postMessage({ single: await run('single'), batch: await run('batch') }))();
+run().then((r) => parentPort.postMessage(r));
+`;
+
+/**
+ * The aggregate producer, as plain JS for its worker: every 100 ms a tenth of the rate, PERIOD aggregates of
+ * random customers with rising versions and values that move around the included 1000 (so thresholds fire
+ * and recover). Stops on a message; reports how many it sent.
+ */
+const AGGREGATE_LOOP = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Kafka, logLevel } = require('kafkajs');
+const { brokers, topic, rate, customers, periodStart, periodEnd } = workerData;
+let stop = false;
+let sent = 0;
+parentPort.on('message', () => (stop = true));
+(async () => {
+  const producer = new Kafka({ clientId: 'bench-load', brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  parentPort.postMessage({ started: true });
+  let version = 1_000_000;
+  const perTick = Math.max(1, Math.round(rate / 10));
+  let next = Date.now();
+  while (!stop) {
+    const now = new Date().toISOString();
+    const messages = Array.from({ length: perTick }, () => {
+      const c = 'c-' + Math.floor(Math.random() * customers);
+      return { key: 'acme:' + c + ':api-calls', value: JSON.stringify({ eventId: require('node:crypto').randomUUID(), occurredAt: now, tenant: 'acme', customer: c, meter: 'api-calls',
+        windowKind: 'PERIOD', windowStart: periodStart, windowEnd: periodEnd, value: String(Math.floor(Math.random() * 1200)), eventCount: 1, lastEventTime: now, version: version++ }) };
+    });
+    await producer.send({ topic, acks: -1, messages });
+    sent += perTick;
+    next += 100;
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await producer.disconnect();
+  parentPort.postMessage({ sent });
+})();
 `;
 
 interface LoopResult {
@@ -65,13 +139,47 @@ interface LoopResult {
   errors: number;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const summary = (r: LoopResult) => {
-  const sorted = [...r.latencies].sort((a, b) => a - b);
-  return { requests: sorted.length, perSecond: Math.round(sorted.length / SECONDS), errors: r.errors, p50: +percentile(sorted, 50).toFixed(2), p99: +percentile(sorted, 99).toFixed(2) };
-};
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
-async function main(): Promise<void> {
+const LOOP_RESOLUTION_MS = 5;
+/** The histogram records the interval between its timer's ticks: the delay is what exceeds the resolution. */
+const lateMs = (ns: number) => Math.max(0, round2(ns / 1e6 - LOOP_RESOLUTION_MS));
+
+/** CPU seconds of this process's main thread (its tid is the pid), from /proc: the server and its consumer only. */
+function mainThreadCpuSeconds(): number {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function measurePhase(kind: 'single' | 'batch', url: string, o: EntitlementBenchOptions): Promise<PhaseReport> {
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuSeconds();
+  loop.enable();
+  const result = await new Promise<LoopResult>((resolve, reject) => {
+    const worker = new Worker(LOAD_LOOP, { eval: true, workerData: { url, key: KEY, seconds: o.seconds, connections: o.connections, customers: o.customers, batch: o.batch, kind } });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  loop.disable();
+  const cpu = process.cpuUsage(cpu0);
+  const mainCpu = mainThreadCpuSeconds() - main0;
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  const n = Math.max(1, sorted.length);
+  return {
+    requests: sorted.length,
+    perSecond: Math.round(sorted.length / o.seconds),
+    errors: result.errors,
+    p50: round2(percentile(sorted, 50)),
+    p99: round2(percentile(sorted, 99)),
+    loopDelayMs: { p50: lateMs(loop.percentile(50)), p99: lateMs(loop.percentile(99)), max: lateMs(loop.max) },
+    cpuUsPerRequest: { mainThread: Math.round((mainCpu * 1e6) / n), process: Math.round((cpu.user + cpu.system) / n) },
+  };
+}
+
+/** Starts threshold-alerting in this process on a private prefix and schema, fills it, measures both checks, cleans up. */
+export async function runEntitlementCheckBench(o: EntitlementBenchOptions): Promise<EntitlementBenchReport> {
   process.env.KAFKA_BROKERS ??= '127.0.0.1:9092';
   process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/tally_test';
   process.env.LOG_LEVEL ??= 'warn';
@@ -82,11 +190,12 @@ async function main(): Promise<void> {
     await suite.createTopics();
     const key: ApiKeyChanged = { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: 'acme', keyId: randomUUID(), keyHash: hashApiKey(KEY), revoked: false };
     await suite.produce(TOPICS.catalogApiKeys, [suite.signedApiKeyMessage('k', key)]);
+    progress('starting threshold-alerting');
     const service = await createServiceApp(thresholdAlertingService, suite.serviceConfig(thresholdAlertingService, { API_READ_RATE_LIMIT_PER_SECOND: '1000000' }));
     try {
       await service.app.listen(0, '127.0.0.1');
       const url = `http://127.0.0.1:${(service.app.getHttpServer().address() as AddressInfo).port}`;
-      const customers = Array.from({ length: CUSTOMERS }, (_, i) => `c-${i}`);
+      const customers = Array.from({ length: o.customers }, (_, i) => `c-${i}`);
       for (let i = 0; i < customers.length; i += 500) {
         const slice = customers.slice(i, i + 500);
         await suite.produce(TOPICS.billingSubscriptions, slice.map((c) => ({
@@ -100,19 +209,32 @@ async function main(): Promise<void> {
             value: String((i + j) % 1200), eventCount: 1, lastEventTime: new Date().toISOString(), version: 1 } satisfies UsageAggregate,
         })));
       }
+      progress(`${o.customers} subscriptions and aggregates produced; waiting for the projection`);
       const projection = service.app.get(EntitlementProjection);
       const deadline = Date.now() + 120_000;
-      while (projection.size < CUSTOMERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      if (projection.size < CUSTOMERS) throw new Error(`only ${projection.size} of ${CUSTOMERS} customer-meters projected after 120 s`);
+      while (projection.size < o.customers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      if (projection.size < o.customers) throw new Error(`only ${projection.size} of ${o.customers} customer-meters projected after 120 s`);
 
-      const result = await new Promise<{ single: LoopResult; batch: LoopResult }>((resolve, reject) => {
-        const worker = new Worker(LOAD_LOOP, { eval: true, workerData: { url, key: KEY, seconds: SECONDS, connections: CONNECTIONS, customers: CUSTOMERS, batch: BATCH } });
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      });
-      const report = { node: process.version, seconds: SECONDS, connections: CONNECTIONS, customers: CUSTOMERS, batchSize: BATCH, single: summary(result.single), batch: summary(result.batch) };
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      if (result.single.errors + result.batch.errors > 0) process.exitCode = 1;
+      progress('projection filled');
+      let load: Worker | undefined;
+      if (o.loadRate > 0) {
+        load = new Worker(AGGREGATE_LOOP, {
+          eval: true,
+          workerData: { brokers: suite.kafkaBrokers.split(','), topic: suite.topic(TOPICS.usageAggregates), rate: o.loadRate, customers: o.customers, periodStart, periodEnd },
+        });
+        await new Promise((resolve, reject) => (load!.once('message', resolve), load!.once('error', reject)));
+        await new Promise((r) => setTimeout(r, 2000)); // the consumer reaches its steady state before measuring
+      }
+      try {
+        progress(`measuring${o.loadRate ? ` with ${o.loadRate} aggregates/s` : ''}`);
+        const single = await measurePhase('single', url, o);
+        const batch = await measurePhase('batch', url, o);
+        const aggregatesProduced = load ? await new Promise<number>((resolve, reject) => (load!.once('message', (m: { sent: number }) => resolve(m.sent)), load!.once('error', reject), load!.postMessage('stop'))) : 0;
+        load = undefined;
+        return { node: process.version, seconds: o.seconds, connections: o.connections, customers: o.customers, batchSize: o.batch, loadRate: o.loadRate, aggregatesProduced, single, batch };
+      } finally {
+        if (load) await load.terminate();
+      }
     } finally {
       await service.app.close();
     }
@@ -121,7 +243,30 @@ async function main(): Promise<void> {
   }
 }
 
-void main().catch((e) => {
-  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+const arg = (name: string, fallback: number): number => {
+  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const value = found ? Number(found.split('=')[1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+};
+
+if (require.main === module) {
+  const options: EntitlementBenchOptions = {
+    seconds: Math.min(arg('seconds', 10), 120),
+    connections: Math.min(arg('connections', 16), 256),
+    customers: Math.min(arg('customers', 2000), 100_000),
+    batch: Math.min(arg('batch', 100), 1000),
+    loadRate: process.argv.includes('--with-load') ? Math.min(arg('load-rate', 500), 50_000) : 0,
+  };
+  runEntitlementCheckBench(options).then(
+    (report) => {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      // Exit rather than wait: the Kafka clients' sockets can keep the process alive after close.
+      process.exit(report.single.errors + report.batch.errors > 0 ? 1 : 0);
+    },
+    (e) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -30,6 +30,8 @@ interface Entry {
   usage: Decimal;
   startMs: number;
   endMs: number;
+  /** The view's members as JSON (`"hasAccess":…,"periodEnd":"…"`), serialized once per change for checkJson. */
+  viewJson: string;
 }
 
 /**
@@ -44,6 +46,7 @@ interface Entry {
 export class EntitlementProjection implements OnModuleInit {
   private readonly entries = new Map<string, Entry>();
   private loaded?: Promise<void>;
+  private loadedDone = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -59,6 +62,7 @@ export class EntitlementProjection implements OnModuleInit {
     this.loaded ??= this.state.loadAll(this.dataSource.manager).then((states) => {
       // Revision 0: anything a batch applied meanwhile is newer than this snapshot (or as new).
       for (const s of states) if (!this.entries.has(customerMeterId(s))) this.entries.set(customerMeterId(s), toEntry(s, 0));
+      this.loadedDone = true;
     });
     return this.loaded;
   }
@@ -83,29 +87,43 @@ export class EntitlementProjection implements OnModuleInit {
     if (!entry?.view) return null;
     return { customer, meter, ...entry.view, projected: projectRunRate(entry.usage, entry.startMs, entry.endMs, now) };
   }
+
+  /**
+   * The same answer as `check`, as its JSON text (byte for byte what JSON.stringify of `check` gives, plus
+   * `extra` members at the end), built from the entry's pre-serialized view: the hot path serializes only
+   * the names and the projection. Null where `check` is null.
+   */
+  checkJson(tenant: string, customer: string, meter: string, now = Date.now(), extra = ''): string | null {
+    const entry = this.entries.get(`${tenant}\u0000${customer}\u0000${meter}`);
+    if (!entry?.view) return null;
+    const projected = projectRunRate(entry.usage, entry.startMs, entry.endMs, now);
+    return `{"customer":${JSON.stringify(customer)},"meter":${JSON.stringify(meter)},${entry.viewJson},"projected":${projected === null ? 'null' : JSON.stringify(projected)}${extra}}`;
+  }
+
+  /** Whether the start-up snapshot is in (then `ready()` needs no waiting). */
+  get isLoaded(): boolean {
+    return this.loadedDone;
+  }
 }
 
 function toEntry(s: CustomerMeterState, revision: number): Entry {
   const e = s.entitlement;
   const period = e ?? s.usage;
-  if (!period) return { revision, view: null, usage: new Decimal(0), startMs: 0, endMs: 0 };
+  if (!period) return { revision, view: null, usage: new Decimal(0), startMs: 0, endMs: 0, viewJson: '' };
   const usage = new Decimal(s.usage?.value ?? '0');
   const included = e ? new Decimal(e.included) : null;
   const hasAccess = !(e?.hardLimit && included !== null && usage.gte(included));
-  return {
-    revision,
-    usage,
-    startMs: period.periodStart.getTime(),
-    endMs: period.periodEnd.getTime(),
-    view: {
-      hasAccess,
-      allowed: hasAccess,
-      usage: usage.toFixed(),
-      included: included?.toFixed() ?? null,
-      remaining: included ? Decimal.max(0, included.minus(usage)).toFixed() : null,
-      hardLimit: e?.hardLimit ?? false,
-      periodStart: period.periodStart.toISOString(),
-      periodEnd: period.periodEnd.toISOString(),
-    },
+  const view: Entry['view'] = {
+    hasAccess,
+    allowed: hasAccess,
+    usage: usage.toFixed(),
+    included: included?.toFixed() ?? null,
+    remaining: included ? Decimal.max(0, included.minus(usage)).toFixed() : null,
+    hardLimit: e?.hardLimit ?? false,
+    periodStart: period.periodStart.toISOString(),
+    periodEnd: period.periodEnd.toISOString(),
   };
+  // The object's members without its braces: spliced between the names and the projection by checkJson.
+  const viewJson = JSON.stringify(view).slice(1, -1);
+  return { revision, usage, startMs: period.periodStart.getTime(), endMs: period.periodEnd.getTime(), view, viewJson };
 }

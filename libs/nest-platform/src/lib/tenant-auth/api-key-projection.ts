@@ -76,7 +76,15 @@ export class ProjectedApiKeyGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<TenantRequest>();
+    await this.authenticate(context.switchToHttp().getRequest<TenantRequest>());
+    return true;
+  }
+
+  /**
+   * The guard's check on a bare request, for a route served before Nest's router (a hot path): sets and
+   * returns `req.tenant`, or throws the same problem (401, 429) the guard would.
+   */
+  async authenticate(req: TenantRequest): Promise<string> {
     const key = bearerToken(req);
     if (!key) throw unauthorized('missing Authorization: Bearer <api key>');
     const found = await this.keys.resolve(hashApiKey(key));
@@ -91,7 +99,7 @@ export class ProjectedApiKeyGuard implements CanActivate {
       }
     }
     req.tenant = found.tenant;
-    return true;
+    return found.tenant;
   }
 }
 
