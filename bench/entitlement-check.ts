@@ -5,11 +5,14 @@
  * server's) against the single check and the batch check, on loopback only, for a bounded time.
  *
  *   node -r ./tools/register.js bench/entitlement-check.ts [--seconds=10] [--connections=16] [--customers=2000] [--batch=100]
- *                                                          [--with-load] [--load-rate=500]
+ *                                                          [--with-load] [--load-rate=500] [--floor] [--compact]
  *
  * --with-load: meanwhile another worker thread produces PERIOD aggregates of the same customers at a steady
  * rate (--load-rate per second) into usage.aggregates.v1, so the service's consumer (threshold evaluation,
  * Postgres transactions, projection updates) runs in the process serving the checks, as in production.
+ *
+ * --floor: a third phase, the same loop against a bare node:http server in this process (same event loop, same
+ * load) answering a constant: the latency no handler could beat on this machine right now.
  *
  * Besides latency it reports, per phase, the server's event-loop delay (perf_hooks.monitorEventLoopDelay)
  * and CPU per request: of the main thread (the server and its consumer; the client and load workers
@@ -21,6 +24,7 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { customerMeterKey, subscriptionKey, TOPICS, type ApiKeyChanged, type SubscriptionChanged, type UsageAggregate } from '@tally/contracts';
@@ -36,6 +40,8 @@ export interface EntitlementBenchOptions {
   batch: number;
   /** Aggregates per second produced meanwhile; 0: none. */
   loadRate: number;
+  /** Also measure the floor: a bare node:http server in this process answering a constant, same loop and load. */
+  floor?: boolean;
 }
 
 export interface PhaseReport {
@@ -61,6 +67,8 @@ export interface EntitlementBenchReport {
   aggregatesProduced: number;
   single: PhaseReport;
   batch: PhaseReport;
+  /** The same closed loop against a bare node:http server on the same event loop: what no handler can beat here. */
+  floor?: PhaseReport;
 }
 
 const KEY = 'bench-entitlement-key';
@@ -79,7 +87,9 @@ async function run() {
     while (Date.now() < end) {
       const n = seq++;
       const started = process.hrtime.bigint();
-      const res = kind === 'single'
+      const res = kind === 'floor'
+        ? await fetch(url + '/floor')
+        : kind === 'single'
         ? await fetch(url + '/api/v1/entitlements/c-' + (n % customers) + '/api-calls', { headers: { authorization: 'Bearer ' + key } })
         : await fetch(url + '/api/v1/entitlements/check', {
             method: 'POST',
@@ -152,7 +162,7 @@ function mainThreadCpuSeconds(): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function measurePhase(kind: 'single' | 'batch', url: string, o: EntitlementBenchOptions): Promise<PhaseReport> {
+async function measurePhase(kind: 'single' | 'batch' | 'floor', url: string, o: EntitlementBenchOptions): Promise<PhaseReport> {
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuSeconds();
@@ -176,6 +186,18 @@ async function measurePhase(kind: 'single' | 'batch', url: string, o: Entitlemen
     loopDelayMs: { p50: lateMs(loop.percentile(50)), p99: lateMs(loop.percentile(99)), max: lateMs(loop.max) },
     cpuUsPerRequest: { mainThread: Math.round((mainCpu * 1e6) / n), process: Math.round((cpu.user + cpu.system) / n) },
   };
+}
+
+/** The floor: a bare server on this process's loop, answering a check-sized constant body. */
+async function measureFloor(o: EntitlementBenchOptions): Promise<PhaseReport> {
+  const body = JSON.stringify({ customer: 'c-1', meter: 'api-calls', hasAccess: true, allowed: true, usage: '500', included: '1000', remaining: '500', hardLimit: true, periodStart: '2026-11-01T00:00:00.000Z', periodEnd: '2026-12-01T00:00:00.000Z', projected: '517.241379' });
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await measurePhase('floor', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, o);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 /** Starts threshold-alerting in this process on a private prefix and schema, fills it, measures both checks, cleans up. */
@@ -229,9 +251,10 @@ export async function runEntitlementCheckBench(o: EntitlementBenchOptions): Prom
         progress(`measuring${o.loadRate ? ` with ${o.loadRate} aggregates/s` : ''}`);
         const single = await measurePhase('single', url, o);
         const batch = await measurePhase('batch', url, o);
+        const floor = o.floor ? await measureFloor(o) : undefined;
         const aggregatesProduced = load ? await new Promise<number>((resolve, reject) => (load!.once('message', (m: { sent: number }) => resolve(m.sent)), load!.once('error', reject), load!.postMessage('stop'))) : 0;
         load = undefined;
-        return { node: process.version, seconds: o.seconds, connections: o.connections, customers: o.customers, batchSize: o.batch, loadRate: o.loadRate, aggregatesProduced, single, batch };
+        return { node: process.version, seconds: o.seconds, connections: o.connections, customers: o.customers, batchSize: o.batch, loadRate: o.loadRate, aggregatesProduced, single, batch, ...(floor ? { floor } : {}) };
       } finally {
         if (load) await load.terminate();
       }
@@ -257,10 +280,12 @@ if (require.main === module) {
     customers: Math.min(arg('customers', 2000), 100_000),
     batch: Math.min(arg('batch', 100), 1000),
     loadRate: process.argv.includes('--with-load') ? Math.min(arg('load-rate', 500), 50_000) : 0,
+    floor: process.argv.includes('--floor'),
   };
   runEntitlementCheckBench(options).then(
     (report) => {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      // --compact: one line (bench/run-bench.ts picks it out of whatever else the service logged).
+      process.stdout.write(`${process.argv.includes('--compact') ? JSON.stringify(report) : JSON.stringify(report, null, 2)}\n`);
       // Exit rather than wait: the Kafka clients' sockets can keep the process alive after close.
       process.exit(report.single.errors + report.batch.errors > 0 ? 1 : 0);
     },

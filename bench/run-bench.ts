@@ -3,6 +3,7 @@
 //   BENCH_EVENTS (1000000)  BENCH_CUSTOMERS (10000)  BENCH_RUNS (3)  BENCH_NAIVE_EVENTS (20000)
 //   BENCH_LATENCY_SECONDS (20)  BENCH_OUT (results file name; the date)  KAFKA_PRODUCER_CLIENT (kafkajs | platformatic)
 //   KAFKA_BROKERS / DATABASE_URL to use existing infrastructure.
+//   BENCH_ENTITLEMENT_SECONDS (5; 0 skips): the entitlement check alone, per phase (bench/entitlement-check.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,7 @@ const LATENCY_SECONDS = num('BENCH_LATENCY_SECONDS', 20);
 /** The latency phase's offered load as a fraction of the run's measured maximum (the issue asks for half). */
 const LATENCY_LOAD = num('BENCH_LATENCY_LOAD', 0.5);
 const HTTP_EVENTS = num('BENCH_HTTP_EVENTS', 200_000);
+const ENTITLEMENT_SECONDS = num('BENCH_ENTITLEMENT_SECONDS', 5);
 const BROKERS = env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tally_bench';
 const ADMIN = 'bench-admin-token-0123456789';
@@ -488,6 +490,28 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
   }
 }
 
+/**
+ * The entitlement check alone (bench/entitlement-check.ts, in its own process: threshold-alerting in-process
+ * on a private prefix and schema): single and batch checks from 4 connections, without and with 500
+ * aggregates/s flowing into the same process. Undefined if it fails (reported, the run goes on).
+ */
+type EntitlementBenchReport = import('./entitlement-check').EntitlementBenchReport;
+function entitlementCheckAlone(): { quiet: EntitlementBenchReport; loaded: EntitlementBenchReport } | undefined {
+  const one = (extra: string[]): EntitlementBenchReport | undefined => {
+    const args = ['-r', './tools/register.js', 'bench/entitlement-check.ts', `--seconds=${ENTITLEMENT_SECONDS}`, '--connections=4', '--customers=2000', '--batch=100', '--compact', ...extra];
+    const out = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    if (out.status !== 0) {
+      say(`entitlement check bench failed (${out.status}): ${out.stderr.slice(-500)}`);
+      return undefined;
+    }
+    const line = out.stdout.split('\n').reverse().find((l) => l.startsWith('{"node":'));
+    return line ? (JSON.parse(line) as EntitlementBenchReport) : undefined;
+  };
+  const quiet = one([]);
+  const loaded = one(['--with-load', '--load-rate=500']);
+  return quiet && loaded ? { quiet, loaded } : undefined;
+}
+
 async function main(): Promise<void> {
   // BENCH_SKIP_SETUP=1: the machine is set up already (e.g. repeated A/B runs while others share node_modules).
   if (env.BENCH_SKIP_SETUP !== '1') {
@@ -508,8 +532,10 @@ async function main(): Promise<void> {
   const brokerPid = Number(spawnSync('pgrep', ['-f', 'kafka.Kafka'], { encoding: 'utf8' }).stdout.split('\n')[0]) || 0;
   const pids: Record<string, number> = brokerPid ? { broker: brokerPid } : {};
   const results: RunResult[] = [];
+  let entitlementAlone: ReturnType<typeof entitlementCheckAlone>;
   try {
     for (let run = 1; run <= RUNS; run++) results.push(await oneRun(run, kafka, db, pids));
+    if (ENTITLEMENT_SECONDS > 0) entitlementAlone = entitlementCheckAlone();
   } finally {
     await db.end();
     if (stopBroker) spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'stop']);
@@ -531,6 +557,7 @@ async function main(): Promise<void> {
     },
     cpuPerEventMicros: { pipeline: median(results.map((r) => r.cpuPerEventMicros.pipeline)) },
     allExact: results.every((r) => r.exact),
+    entitlementCheckAlone: entitlementAlone,
     runs: results,
   };
   const dir = path.join(ROOT, 'bench', 'results');
@@ -569,6 +596,21 @@ async function main(): Promise<void> {
     ),
     `| median | ${summary.throughput.median} | | | ${CPU_COLUMNS.map((c) => median(results.map((r) => r.cpuPerEventMicros[c] ?? NaN))).join(' / ')} | ${summary.cpuPerEventMicros.pipeline} | ${median(results.map((r) => r.aggregatesPerEvent))} | |`,
     '',
+    ...(entitlementAlone
+      ? [
+          `Entitlement check alone (bench/entitlement-check.ts: threshold-alerting in one process, 2,000 customers, 4 connections, ${ENTITLEMENT_SECONDS} s per phase; batch = 100 pairs; "with aggregates" = 500 aggregates/s consumed by the same process meanwhile; CPU = main thread per request).`,
+          '',
+          '| check | p50 / p99 ms | requests/s | event-loop delay p99 ms | CPU µs per request |',
+          '|---|---|---|---|---|',
+          ...(['quiet', 'loaded'] as const).flatMap((mode) =>
+            (['single', 'batch'] as const).map((kind) => {
+              const r = entitlementAlone![mode][kind];
+              return `| ${kind}${mode === 'loaded' ? ', with aggregates' : ''} | ${r.p50} / ${r.p99} | ${r.perSecond} | ${r.loopDelayMs.p99} | ${r.cpuUsPerRequest.mainThread} |`;
+            }),
+          ),
+          '',
+        ]
+      : []),
   ].join('\n');
   writeFileSync(path.join(dir, `${stamp}.md`), md);
   say(`wrote bench/results/${stamp}.json and .md`);
