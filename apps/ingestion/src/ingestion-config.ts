@@ -11,6 +11,8 @@ export const ingestionConfigSchema = z.object({
   INGEST_MAX_FUTURE_SECONDS: z.coerce.number().nonnegative().default(300),
   INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20_000),
   INGEST_RATE_LIMIT_BURST: z.coerce.number().positive().optional(),
+  /** Days a dead letter stays in the table (and the dead-letters APIs); older rows are deleted hourly by dead_lettered_at. */
+  DEAD_LETTER_RETENTION_DAYS: z.coerce.number().int().min(1, 'must be at least 1').max(36_600, 'must be at most 36600').default(90),
 }).merge(catalogSigningConfigSchema);
 
 export type IngestionSettings = z.infer<typeof ingestionConfigSchema>;

@@ -63,4 +63,20 @@ export class DeadLetterRepository {
       [tenant, operator ? scope.tenantless : false, page.since, page.after?.at ?? null, page.after?.id ?? null, page.limit + 1],
     );
   }
+
+  /**
+   * Deletes at most `limit` dead letters older than `cutoff` (every tenant and the tenantless) in one statement of its
+   * own (autocommit), so a pass of many batches holds each row lock only for its batch. dead_letters_feed
+   * (dead_lettered_at DESC, id DESC) serves the oldest-first read; rows another instance's pass holds are skipped.
+   */
+  async deleteOlderThan(write: DataSource, cutoff: Date, limit: number): Promise<number> {
+    const s = schemaOf(write);
+    const [{ n }] = await write.query(
+      `WITH doomed AS (SELECT id FROM ${s}.dead_letters WHERE dead_lettered_at < $1 ORDER BY dead_lettered_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+            gone AS (DELETE FROM ${s}.dead_letters d USING doomed x WHERE d.id = x.id RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [cutoff.toISOString(), limit],
+    );
+    return n as number;
+  }
 }

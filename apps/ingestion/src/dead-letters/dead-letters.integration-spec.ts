@@ -2,6 +2,7 @@ import { TOPICS } from '@tally/contracts';
 import { createServiceApp, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite } from '@tally/testing';
 import { ingestionService } from '../ingestion.service';
+import { DeadLetterRetentionService } from './dead-letter-retention.service';
 import type { DeadLetterView } from './dead-letters.controller';
 
 const ADMIN = 'dead-letters-test-admin-token';
@@ -114,5 +115,44 @@ describe('dead-letters API (real Kafka + Postgres)', () => {
     expect((await call('GET', '/api/v1/admin/dead-letters', keys.acme)).status).toBe(401);
     expect((await call('GET', '/api/v1/dead-letters', null)).status).toBe(401);
     expect((await call('GET', '/api/v1/dead-letters', ADMIN)).status).toBe(401);
+  });
+
+  // Last: it adds and deletes rows the tests above count.
+  it('retention deletes only dead letters older than DEAD_LETTER_RETENTION_DAYS (default 90), tenanted or not, in bounded batches', async () => {
+    const now = new Date('2025-06-01T00:00:00.000Z');
+    const cutoff = now.getTime() - 90 * 86_400_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    /** A DLQ message as an outbox writes it, dead-lettered at a chosen time. */
+    const dlq = (marker: string, at: number, tenant?: string) => ({
+      key: null,
+      value: JSON.stringify({
+        reason: 'retention test', source: { topic: TOPICS.usageEventsRaw, partition: 0, offset: '1' }, headers: tenant ? { 'tally-tenant': tenant } : {},
+        value: broken(marker, tenant), deadLetteredAt: iso(at),
+      }),
+    });
+    await suite.produce(TOPICS.usageEventsDlq, [
+      dlq('ret-old-1', cutoff - 1, 'acme'), dlq('ret-old-2', cutoff - 86_400_000, 'acme'), dlq('ret-old-3', cutoff - 5 * 365 * 86_400_000, 'globex'),
+      dlq('ret-old-4', cutoff - 60_000), dlq('ret-at-cutoff', cutoff, 'acme'), dlq('ret-newer', cutoff + 1, 'acme'), dlq('ret-newer-tenantless', cutoff + 1),
+    ]);
+    const retention = (p: Page) => markers(p).filter((m) => m.startsWith('ret-')).sort();
+    await expectEventually(async () => expect(retention((await admin('?limit=500')).body)).toHaveLength(7), 30_000);
+    expect(retention((await mine('acme', '?limit=500')).body)).toEqual(['ret-at-cutoff', 'ret-newer', 'ret-old-1', 'ret-old-2']);
+    const table = `"${suite.schema(ingestionService.name)}".dead_letters`;
+    const [{ before }] = await suite.query<{ before: number }>(`SELECT count(*)::int AS before FROM ${table}`);
+
+    // Batches of 3 for 4 old rows: 3 + 1, the short batch ends the pass.
+    expect(await service.app.get(DeadLetterRetentionService).run(now, 3)).toEqual({ cutoff: iso(cutoff), deleted: 4, batches: 2 });
+
+    expect(retention((await admin('?limit=500')).body)).toEqual(['ret-at-cutoff', 'ret-newer', 'ret-newer-tenantless']);
+    expect(retention((await mine('acme', '?limit=500')).body)).toEqual(['ret-at-cutoff', 'ret-newer']);
+    expect(retention((await mine('globex', '?limit=500')).body)).toEqual([]);
+    // The rows of the tests above (dead-lettered now) are newer than the cut-off and all stay.
+    const [{ after }] = await suite.query<{ after: number }>(`SELECT count(*)::int AS after FROM ${table}`);
+    expect(after).toBe(before - 4);
+    expect(markers((await admin('?tenant=globex')).body)).toEqual(['globex-1']);
+    // Exactly a batch's worth ends with one empty batch; a pass with nothing to do is one statement.
+    expect(await service.app.get(DeadLetterRetentionService).run(new Date(cutoff + 90 * 86_400_000 + 2), 3)).toEqual({ cutoff: iso(cutoff + 2), deleted: 3, batches: 2 });
+    expect(await service.app.get(DeadLetterRetentionService).run(now)).toEqual({ cutoff: iso(cutoff), deleted: 0, batches: 1 });
+    expect(retention((await admin('?limit=500')).body)).toEqual([]);
   });
 });

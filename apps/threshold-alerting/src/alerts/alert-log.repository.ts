@@ -53,6 +53,22 @@ export class AlertLogRepository {
       [tenant, filter.customer, filter.meter, filter.kind, page.since, page.after?.at ?? null, page.after?.id ?? null, page.limit + 1],
     );
   }
+
+  /**
+   * Deletes at most `limit` alerts older than `cutoff` (all tenants) in one statement of its own (autocommit), so a
+   * pass of many batches holds each row lock only for its batch. Reads the oldest first through alert_log_retention;
+   * rows another instance's pass has locked are skipped (left for it) rather than waited for.
+   */
+  async deleteOlderThan(write: DataSource, cutoff: Date, limit: number): Promise<number> {
+    const s = schemaOf(write);
+    const [{ n }] = await write.query(
+      `WITH doomed AS (SELECT tenant, event_id FROM ${s}.alert_log WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+            gone AS (DELETE FROM ${s}.alert_log a USING doomed d WHERE a.tenant = d.tenant AND a.event_id = d.event_id RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [cutoff.toISOString(), limit],
+    );
+    return n as number;
+  }
 }
 
 export const alertCursor = (r: AlertLogRow): FeedCursor => ({ at: r.at, id: r.id });

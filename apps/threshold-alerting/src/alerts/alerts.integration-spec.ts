@@ -4,6 +4,7 @@ import { customerKey, customerMeterKey, subscriptionKey, TOPICS, type ApiKeyChan
 import { createServiceApp, encodeFeedCursor, hashApiKey, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite } from '@tally/testing';
 import { thresholdAlertingService } from '../threshold-alerting.service';
+import { AlertLogRetentionService } from './alert-log-retention.service';
 
 const ACME = { tenant: 'acme', key: 'key-alerts-acme' };
 const GLOBEX = { tenant: 'globex', key: 'key-alerts-globex' };
@@ -110,6 +111,57 @@ describe('alerts API (real Kafka + Postgres)', () => {
     const other = await get(GLOBEX.key, `/api/v1/alerts?limit=500&cursor=${firstPage.body.nextCursor}`);
     expect(other.status).toBe(200);
     expect(other.body.items.every((a) => a.tenant === GLOBEX.tenant)).toBe(true);
+  });
+
+  it('retention deletes only alerts older than ALERT_LOG_RETENTION_DAYS (default 400), of every tenant, in bounded batches', async () => {
+    const now = new Date('2025-07-06T00:00:00.000Z');
+    const cutoff = now.getTime() - 400 * 86_400_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const old = [
+      alert(ACME.tenant, 'r-1', 'old-a', 'soft', '50', iso(cutoff - 1)),
+      alert(ACME.tenant, 'r-1', 'old-b', 'soft', '50', iso(cutoff - 86_400_000)),
+      alert(ACME.tenant, 'r-1', 'old-c', 'overage', '100', iso(cutoff - 3 * 365 * 86_400_000)),
+      alert(ACME.tenant, 'r-2', 'old-d', 'soft', '50', iso(cutoff - 60_000)),
+      alert(GLOBEX.tenant, 'r-1', 'old-e', 'soft', '50', iso(cutoff - 1000)),
+    ];
+    const kept = [
+      alert(ACME.tenant, 'r-1', 'at-cutoff', 'soft', '50', iso(cutoff)),
+      alert(ACME.tenant, 'r-1', 'newer', 'soft', '50', iso(cutoff + 1)),
+      alert(GLOBEX.tenant, 'r-1', 'newer', 'soft', '50', iso(now.getTime())),
+    ];
+    await suite.produce(TOPICS.alertsUsageThreshold, [...old, ...kept]);
+    const since = `&since=${encodeURIComponent('2000-01-01T00:00:00Z')}&limit=500`;
+    const listed = async (key: string) => (await get(key, `/api/v1/alerts?customer=r-1${since}`)).body.items.map((a) => a.meter).sort();
+    await expectEventually(async () => expect(await listed(ACME.key)).toEqual(['at-cutoff', 'newer', 'old-a', 'old-b', 'old-c']));
+    await expectEventually(async () => expect(await listed(GLOBEX.key)).toEqual(['newer', 'old-e']));
+    const table = `"${suite.schema(thresholdAlertingService.name)}".alert_log`;
+    const [{ before }] = await suite.query<{ before: number }>(`SELECT count(*)::int AS before FROM ${table}`);
+
+    // Batches of 2 for 5 old rows: 2 + 2 + 1, the short batch ends the pass.
+    const pass = await service.app.get(AlertLogRetentionService).run(now, 2);
+    expect(pass).toEqual({ cutoff: iso(cutoff), deleted: 5, batches: 3 });
+
+    expect(await listed(ACME.key)).toEqual(['at-cutoff', 'newer']);
+    expect(await listed(GLOBEX.key)).toEqual(['newer']);
+    expect((await get(ACME.key, `/api/v1/alerts?customer=r-2${since}`)).body.items).toEqual([]);
+    // Nothing else went: every row of the other tests is newer than the cut-off.
+    const [{ after }] = await suite.query<{ after: number }>(`SELECT count(*)::int AS after FROM ${table}`);
+    expect(after).toBe(before - 5);
+    const [{ oldest }] = await suite.query<{ oldest: string }>(`SELECT min(occurred_at) AS oldest FROM ${table}`);
+    expect(new Date(oldest).getTime()).toBe(cutoff);
+
+    // A second pass finds nothing: one short batch.
+    expect(await service.app.get(AlertLogRetentionService).run(now, 2)).toEqual({ cutoff: iso(cutoff), deleted: 0, batches: 1 });
+    // An alert redelivered after its row was deleted comes back (same event id, a new row) and goes again next pass.
+    await suite.produce(TOPICS.alertsUsageThreshold, [old[0]]);
+    await expectEventually(async () => expect(await listed(ACME.key)).toContain('old-a'));
+    expect(await service.app.get(AlertLogRetentionService).run(now)).toMatchObject({ deleted: 1, batches: 1 });
+    expect(await listed(ACME.key)).toEqual(['at-cutoff', 'newer']);
+  });
+
+  it('has an index leading with occurred_at for the retention delete', async () => {
+    const rows = await suite.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'alert_log'`, [suite.schema(thresholdAlertingService.name)]);
+    expect(rows.some((r) => /\(occurred_at\)/.test(r.indexdef))).toBe(true);
   });
 
   it('refuses hostile parameters with a 400 naming the field, and callers without a valid key', async () => {
