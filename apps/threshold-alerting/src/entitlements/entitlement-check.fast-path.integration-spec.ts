@@ -72,6 +72,13 @@ describe('entitlement check fast path (real Kafka + Postgres)', () => {
       expect(withoutProjected(text)).toBe(withoutProjected(JSON.stringify(await controller.check('acme', customer, meter))));
     }
     expect(await (await get('c-limit', 'api-calls')).json()).toMatchObject({ hasAccess: false, allowed: false, usage: '12', remaining: '0', hardLimit: true });
+    // HEAD is served by the GET route, as before: the GET's status and headers, no body.
+    const head = await fetch(`${base}/api/v1/entitlements/c-plain/storage`, { method: 'HEAD', headers: { authorization: `Bearer ${keys.acme}` } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(100); // the GET body's length (its projection moves with the clock)
+    expect(await head.text()).toBe('');
+    expect((await fetch(`${base}/api/v1/entitlements/c-plain/nothing`, { method: 'HEAD', headers: { authorization: `Bearer ${keys.acme}` } })).status).toBe(404);
   });
 
   it('serializes every answer exactly as JSON.stringify of the check, at the same instant', () => {

@@ -31,7 +31,8 @@ export class EntitlementCheckFastPath implements NestMiddleware {
   async use(req: TenantRequest, res: Response, next: NextFunction): Promise<void> {
     const tenant = await this.guard.authenticate(req);
     if (!this.projection.isLoaded) await this.projection.ready();
-    if (req.method === 'GET') {
+    // GET, and HEAD (Express serves HEAD with a GET route, as it did the controller's): the single check.
+    if (req.method !== 'POST') {
       const { customer, meter } = req.params as { customer?: string; meter?: string };
       // Not a check route after all (a method-bound middleware only runs on its route): leave it to the router.
       if (customer === undefined || meter === undefined) return next();
