@@ -68,12 +68,15 @@ export class DeadLetterRepository {
    * Deletes at most `limit` dead letters older than `cutoff` (every tenant and the tenantless) in one statement of its
    * own (autocommit), so a pass of many batches holds each row lock only for its batch. dead_letters_feed
    * (dead_lettered_at DESC, id DESC) serves the oldest-first read; rows another instance's pass holds are skipped.
+   * By ctid (the selected rows are locked, so they cannot move): a TID scan rather than a join on the key.
    */
   async deleteOlderThan(write: DataSource, cutoff: Date, limit: number): Promise<number> {
     const s = schemaOf(write);
     const [{ n }] = await write.query(
-      `WITH doomed AS (SELECT id FROM ${s}.dead_letters WHERE dead_lettered_at < $1 ORDER BY dead_lettered_at LIMIT $2 FOR UPDATE SKIP LOCKED),
-            gone AS (DELETE FROM ${s}.dead_letters d USING doomed x WHERE d.id = x.id RETURNING 1)
+      `WITH gone AS (
+         DELETE FROM ${s}.dead_letters WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM ${s}.dead_letters WHERE dead_lettered_at < $1 ORDER BY dead_lettered_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+         RETURNING 1)
        SELECT count(*)::int AS n FROM gone`,
       [cutoff.toISOString(), limit],
     );

@@ -57,13 +57,16 @@ export class AlertLogRepository {
   /**
    * Deletes at most `limit` alerts older than `cutoff` (all tenants) in one statement of its own (autocommit), so a
    * pass of many batches holds each row lock only for its batch. Reads the oldest first through alert_log_retention;
-   * rows another instance's pass has locked are skipped (left for it) rather than waited for.
+   * rows another instance's pass has locked are skipped (left for it) rather than waited for. By ctid (the selected
+   * rows are locked, so they cannot move): a TID scan, where joining on the key seq-scanned the table per batch.
    */
   async deleteOlderThan(write: DataSource, cutoff: Date, limit: number): Promise<number> {
     const s = schemaOf(write);
     const [{ n }] = await write.query(
-      `WITH doomed AS (SELECT tenant, event_id FROM ${s}.alert_log WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED),
-            gone AS (DELETE FROM ${s}.alert_log a USING doomed d WHERE a.tenant = d.tenant AND a.event_id = d.event_id RETURNING 1)
+      `WITH gone AS (
+         DELETE FROM ${s}.alert_log WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM ${s}.alert_log WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+         RETURNING 1)
        SELECT count(*)::int AS n FROM gone`,
       [cutoff.toISOString(), limit],
     );
