@@ -1,19 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
+import { RETENTION_DELETE_BATCH, runBatchedRetention, type RetentionPass } from '@tally/postgres';
 import { JsonLogger } from '@tally/telemetry';
-import { retentionCutoff } from './dead-letter-retention';
 import { ingestionSettings } from '../ingestion-config';
 import { DeadLetterRepository } from './dead-letter.repository';
-
-/** Rows per DELETE: one statement's locks and WAL stay small; a pass loops until a batch comes back short. */
-export const DEAD_LETTER_DELETE_BATCH = 10_000;
-
-export interface RetentionPass {
-  cutoff: string;
-  deleted: number;
-  batches: number;
-}
 
 /** Deletes dead letters older than DEAD_LETTER_RETENTION_DAYS from dead_letters, hourly (and at start). */
 @Injectable()
@@ -41,19 +32,11 @@ export class DeadLetterRetentionService implements OnApplicationBootstrap, OnApp
   }
 
   /** One pass; a failure is logged and the next hour retries (nothing is lost by deleting later). */
-  async run(now = new Date(), batchSize = DEAD_LETTER_DELETE_BATCH): Promise<RetentionPass | null> {
+  async run(now = new Date(), batchSize = RETENTION_DELETE_BATCH): Promise<RetentionPass | null> {
     try {
-      const cutoff = retentionCutoff(now, this.retentionDays);
-      let deleted = 0;
-      let batches = 0;
-      for (;;) {
-        const n = await this.log.deleteOlderThan(this.dataSource, cutoff, batchSize);
-        deleted += n;
-        batches += 1;
-        if (n < batchSize) break;
-      }
-      if (deleted > 0) this.logger.info('dead letters deleted by retention', { deleted, batches, cutoff: cutoff.toISOString(), retentionDays: this.retentionDays });
-      return { cutoff: cutoff.toISOString(), deleted, batches };
+      const pass = await runBatchedRetention(now, this.retentionDays, (cutoff, limit) => this.log.deleteOlderThan(this.dataSource, cutoff, limit), batchSize);
+      if (pass.deleted > 0) this.logger.info('dead letters deleted by retention', { ...pass, retentionDays: this.retentionDays });
+      return pass;
     } catch (e) {
       this.logger.error('dead-letter retention failed; will retry in an hour', { error: e as Error });
       return null;

@@ -1,4 +1,4 @@
-import { retentionCutoff } from './retention-cutoff';
+import { retentionCutoff, runBatchedRetention } from './batched-retention';
 
 describe('retentionCutoff', () => {
   it('is whole 24-hour days before now, to the millisecond', () => {
@@ -31,5 +31,30 @@ describe('retentionCutoff', () => {
   it('refuses an invalid clock and a cut-off before the earliest representable time', () => {
     expect(() => retentionCutoff(new Date('nope'), 10)).toThrow(RangeError);
     expect(() => retentionCutoff(new Date(-8.64e15), 1)).toThrow(RangeError);
+  });
+});
+
+describe('runBatchedRetention', () => {
+  it('deletes in batches until one comes back short, with the cut-off it computed', async () => {
+    const calls: Array<[string, number]> = [];
+    const left = [3, 3, 1];
+    const pass = await runBatchedRetention(new Date('2026-11-30T00:00:00Z'), 10, async (cutoff, limit) => {
+      calls.push([cutoff.toISOString(), limit]);
+      return left.shift() ?? 0;
+    }, 3);
+    expect(pass).toEqual({ cutoff: '2026-11-20T00:00:00.000Z', deleted: 7, batches: 3 });
+    expect(calls).toEqual([['2026-11-20T00:00:00.000Z', 3], ['2026-11-20T00:00:00.000Z', 3], ['2026-11-20T00:00:00.000Z', 3]]);
+  });
+
+  it('runs one more batch after an exactly full one, and one empty batch when nothing is old', async () => {
+    const left = [2, 0];
+    expect(await runBatchedRetention(new Date('2026-11-30T00:00:00Z'), 1, async () => left.shift() ?? 0, 2)).toMatchObject({ deleted: 2, batches: 2 });
+    expect(await runBatchedRetention(new Date('2026-11-30T00:00:00Z'), 1, async () => 0, 2)).toMatchObject({ deleted: 0, batches: 1 });
+  });
+
+  it('refuses a bad retention before deleting anything', async () => {
+    let called = false;
+    await expect(runBatchedRetention(new Date(), 0, async () => ((called = true), 0))).rejects.toThrow(RangeError);
+    expect(called).toBe(false);
   });
 });
