@@ -15,3 +15,4 @@ export * from './lib/rate-limit/token-buckets';
 export * from './lib/rate-limit/lru-cache';
 export * from './lib/feed/feed-page';
 export * from './lib/http-metrics';
+export * from './lib/side-consumer';

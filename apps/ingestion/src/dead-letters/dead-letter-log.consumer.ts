@@ -2,18 +2,8 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import type { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { ALL_TOPICS } from '@tally/contracts';
-import {
-  createConsumerClientFactory,
-  DEFAULT_DEAD_LETTER_LIMITS,
-  ensureTopics,
-  ExactlyOnceConsumer,
-  OutboxRelay,
-  physicalTopic,
-  platformaticSecurityOptions,
-  platformaticTopicIdReader,
-  retryAtStartup,
-} from '@tally/kafka';
-import { KAFKA_CLIENT, SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
+import { OutboxRelay } from '@tally/kafka';
+import { KAFKA_CLIENT, SERVICE_CONFIG, SideConsumer, type ServiceConfig } from '@tally/nest-platform';
 import { JsonLogger } from '@tally/telemetry';
 import { readDeadLetter, type DeadLetterEntry } from './dead-letter-entry';
 import { DeadLetterRepository } from './dead-letter.repository';
@@ -29,76 +19,41 @@ export const DLQ_TOPICS: readonly string[] = ALL_TOPICS.filter((t) => t.includes
  */
 @Injectable()
 export class DeadLetterLogConsumer implements OnApplicationBootstrap, OnModuleDestroy {
-  private consumer?: ExactlyOnceConsumer;
-  private topicIds?: ReturnType<typeof platformaticTopicIdReader>;
-  private starting?: Promise<void>;
-  private readonly logger: JsonLogger;
+  private readonly consumer: SideConsumer;
 
   constructor(
-    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
-    private readonly dataSource: DataSource,
-    @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
-    private readonly relay: OutboxRelay,
-    private readonly repository: DeadLetterRepository,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+    dataSource: DataSource,
+    @Inject(KAFKA_CLIENT) kafka: Kafka,
+    relay: OutboxRelay,
+    repository: DeadLetterRepository,
     logger: JsonLogger,
   ) {
-    this.logger = logger.child('dead-letters');
-  }
-
-  get groupId(): string {
-    return `${this.config.consumerGroup}-dead-letters`;
-  }
-
-  onApplicationBootstrap(): Promise<void> {
-    this.starting ??= this.start();
-    return this.starting;
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.starting?.catch(() => undefined);
-    await this.consumer?.stop();
-    await this.topicIds?.close();
-  }
-
-  private async start(): Promise<void> {
-    const { kafka, config } = this;
-    const settings = config.kafka;
-    await ensureTopics(kafka, settings, DLQ_TOPICS.map((t) => physicalTopic(settings, t)), this.logger);
-    this.topicIds = platformaticTopicIdReader({ brokers: settings.brokers, clientId: settings.clientId, connection: platformaticSecurityOptions(settings.security) });
-    const consumer = new ExactlyOnceConsumer({
-      kafka,
-      client: createConsumerClientFactory({ kafka, brokers: settings.brokers, clientId: settings.clientId, security: settings.security, logger: this.logger }),
-      settings,
-      dataSource: this.dataSource,
-      groupId: this.groupId,
-      subscriptions: DLQ_TOPICS.map((topic) => ({
+    this.consumer = new SideConsumer(
+      { config, dataSource, kafka, relay, logger },
+      'dead-letters',
+      DLQ_TOPICS.map((topic) => ({
         topic,
         // The message's bytes are kept as they are; the timestamp is not known to a decoder, so it is read in the handler.
         decode: (value: Buffer) => value,
         handler: (messages, batch) =>
-          this.repository.record(
+          repository.record(
             batch.manager,
             messages.map((m) => ({ topic, partition: m.partition, offset: m.offset, entry: readDeadLetter(m.value as Buffer, m.headers, m.timestamp) satisfies DeadLetterEntry })),
           ),
       })),
-      logger: this.logger,
-      onOutboxWritten: () => this.relay.wake(),
-      partitionsConsumedConcurrently: config.consumerConcurrency,
-      sessionTimeoutMs: config.consumerSessionTimeoutMs,
-      fetchMinBytes: config.consumerFetchMinBytes,
-      fetchMaxWaitMs: config.consumerFetchMaxWaitMs,
-      maxAttempts: config.consumerMaxAttempts,
-      deadLetterLimits: { ...DEFAULT_DEAD_LETTER_LIMITS, maxValueBytes: config.deadLetterMaxValueBytes },
-      topicIds: this.topicIds,
-    });
-    this.consumer = consumer;
-    await retryAtStartup(
-      'joining the dead-letters consumer group',
-      () => consumer.start().catch(async (e: unknown) => {
-        await consumer.stop().catch(() => undefined);
-        throw e;
-      }),
-      { logger: this.logger },
     );
+  }
+
+  get groupId(): string {
+    return this.consumer.groupId;
+  }
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.consumer.stop();
   }
 }

@@ -1,21 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { dlqTopicFor, TOPIC_SCHEMAS, type Envelope } from '@tally/contracts';
-import {
-  createConsumerClientFactory,
-  DEFAULT_DEAD_LETTER_LIMITS,
-  ensureTopics,
-  ExactlyOnceConsumer,
-  OutboxRelay,
-  physicalTopic,
-  platformaticSecurityOptions,
-  platformaticTopicIdReader,
-  retryAtStartup,
-  type BatchContext,
-  type ConsumedMessage,
-} from '@tally/kafka';
-import { KAFKA_CLIENT, SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
+import { TOPIC_SCHEMAS, type Envelope } from '@tally/contracts';
+import { OutboxRelay, type BatchContext, type ConsumedMessage } from '@tally/kafka';
+import { KAFKA_CLIENT, SERVICE_CONFIG, SideConsumer, type ServiceConfig } from '@tally/nest-platform';
 import { JsonLogger } from '@tally/telemetry';
 import { kindOfTopic, planDeliveries, WEBHOOK_TOPICS } from './domain/event-kinds';
 import { WebhookDispatcher } from './webhook-dispatcher';
@@ -29,75 +17,39 @@ import { WebhookRepository } from './webhook.repository';
  */
 @Injectable()
 export class WebhookEventsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
-  private consumer?: ExactlyOnceConsumer;
-  private topicIds?: ReturnType<typeof platformaticTopicIdReader>;
-  private starting?: Promise<void>;
-  private readonly logger: JsonLogger;
+  private readonly consumer: SideConsumer;
 
   constructor(
-    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
-    private readonly dataSource: DataSource,
-    @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
-    private readonly relay: OutboxRelay,
+    @Inject(SERVICE_CONFIG) config: ServiceConfig,
+    dataSource: DataSource,
+    @Inject(KAFKA_CLIENT) kafka: Kafka,
+    relay: OutboxRelay,
     private readonly repository: WebhookRepository,
     private readonly dispatcher: WebhookDispatcher,
     logger: JsonLogger,
   ) {
-    this.logger = logger.child('webhooks');
+    this.consumer = new SideConsumer(
+      { config, dataSource, kafka, relay, logger },
+      'webhooks',
+      WEBHOOK_TOPICS.map((topic) => ({ topic, schema: TOPIC_SCHEMAS[topic], handler: (messages, batch) => this.onBatch(topic, messages, batch) })),
+    );
   }
 
   get groupId(): string {
-    return `${this.config.consumerGroup}-webhooks`;
+    return this.consumer.groupId;
   }
 
   /** Running, or with nothing to consume yet. */
   isHealthy(): boolean {
-    return this.consumer?.isHealthy() ?? false;
+    return this.consumer.isHealthy();
   }
 
   onApplicationBootstrap(): Promise<void> {
-    // Idempotent: a second call never starts a second loop (Nest calls it once per app; checked for this hybrid app).
-    this.starting ??= this.start();
-    return this.starting;
+    return this.consumer.start();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.starting?.catch(() => undefined);
-    await this.consumer?.stop();
-    await this.topicIds?.close();
-  }
-
-  private async start(): Promise<void> {
-    const { kafka, config } = this;
-    const settings = config.kafka;
-    await ensureTopics(kafka, settings, [...WEBHOOK_TOPICS, ...WEBHOOK_TOPICS.map(dlqTopicFor)].map((t) => physicalTopic(settings, t)), this.logger);
-    this.topicIds = platformaticTopicIdReader({ brokers: settings.brokers, clientId: settings.clientId, connection: platformaticSecurityOptions(settings.security) });
-    const consumer = new ExactlyOnceConsumer({
-      kafka,
-      client: createConsumerClientFactory({ kafka, brokers: settings.brokers, clientId: settings.clientId, security: settings.security, logger: this.logger }),
-      settings,
-      dataSource: this.dataSource,
-      groupId: this.groupId,
-      subscriptions: WEBHOOK_TOPICS.map((topic) => ({ topic, schema: TOPIC_SCHEMAS[topic], handler: (messages, batch) => this.onBatch(topic, messages, batch) })),
-      logger: this.logger,
-      onOutboxWritten: () => this.relay.wake(),
-      partitionsConsumedConcurrently: config.consumerConcurrency,
-      sessionTimeoutMs: config.consumerSessionTimeoutMs,
-      fetchMinBytes: config.consumerFetchMinBytes,
-      fetchMaxWaitMs: config.consumerFetchMaxWaitMs,
-      maxAttempts: config.consumerMaxAttempts,
-      deadLetterLimits: { ...DEFAULT_DEAD_LETTER_LIMITS, maxValueBytes: config.deadLetterMaxValueBytes },
-      topicIds: this.topicIds,
-    });
-    this.consumer = consumer;
-    await retryAtStartup(
-      'joining the webhooks consumer group',
-      () => consumer.start().catch(async (e: unknown) => {
-        await consumer.stop().catch(() => undefined);
-        throw e;
-      }),
-      { logger: this.logger },
-    );
+  onModuleDestroy(): Promise<void> {
+    return this.consumer.stop();
   }
 
   /** Thin: the plan is pure (domain/event-kinds); this reads the tenants' endpoints and writes the rows. */
