@@ -1,26 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { PlanChanged, UsageAggregate } from '@tally/contracts';
+import { newestAggregates, type HasAggregate } from '@tally/period-usage';
 import { schemaOf } from '@tally/postgres';
 import { DAY_MS, FORECAST_HISTORY_DAYS, type DayUsage } from '../domain/usage-forecast';
 import type { PlanTerms } from '../domain/upgrade-recommendation';
 import { customerMeterId, type CustomerMeter } from '../entitlements/threshold-state.repository';
 
-export interface HasAggregate {
-  value: UsageAggregate;
-}
-
 /** The DAY aggregates of a batch, newest version per (customer, meter, day). */
 export function newestDayAggregates<M extends HasAggregate>(messages: M[]): M[] {
-  const newest = new Map<string, M>();
-  for (const m of messages) {
-    const a = m.value;
-    if (a.windowKind !== 'DAY') continue;
-    const id = `${a.tenant}\u0000${a.customer}\u0000${a.meter}\u0000${a.windowStart}`;
-    const held = newest.get(id);
-    if (!held || held.value.version < a.version) newest.set(id, m);
-  }
-  return [...newest.values()];
+  return newestAggregates(messages, 'DAY');
 }
 
 /** What the upgrade recommendation of one customer-meter needs: the current plan, the tenant's plans, the subscription's usage. */

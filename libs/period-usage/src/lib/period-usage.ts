@@ -31,10 +31,15 @@ export interface HasAggregate {
 
 /** The PERIOD aggregates of a batch, newest version per (customer, meter, period). */
 export function newestPeriodAggregates<M extends HasAggregate>(messages: M[]): M[] {
+  return newestAggregates(messages, 'PERIOD');
+}
+
+/** The aggregates of one window kind in a batch, newest version per (customer, meter, window start). */
+export function newestAggregates<M extends HasAggregate>(messages: M[], windowKind: UsageAggregate['windowKind']): M[] {
   const newest = new Map<string, M>();
   for (const m of messages) {
     const a = m.value;
-    if (a.windowKind !== 'PERIOD') continue;
+    if (a.windowKind !== windowKind) continue;
     const id = `${a.tenant}\u0000${a.customer}\u0000${a.meter}\u0000${a.windowStart}`;
     const held = newest.get(id);
     if (!held || held.value.version < a.version) newest.set(id, m);
