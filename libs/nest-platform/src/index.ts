@@ -16,3 +16,4 @@ export * from './lib/rate-limit/lru-cache';
 export * from './lib/feed/feed-page';
 export * from './lib/http-metrics';
 export * from './lib/side-consumer';
+export * from './lib/hourly-job';

@@ -1,14 +1,13 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
+import { HourlyJob, SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
 import { JsonLogger } from '@tally/telemetry';
 import { aggregationSettings } from '../aggregation-config';
 import { UsageLedgerRepository } from './usage-ledger.repository';
 
 /** Drops ledger days past the retention and creates the coming days' partitions, hourly (and at start). */
 @Injectable()
-export class LedgerRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
+export class LedgerRetentionService extends HourlyJob {
   private readonly retentionDays: number;
 
   constructor(
@@ -17,17 +16,8 @@ export class LedgerRetentionService implements OnApplicationBootstrap, OnApplica
     private readonly logger: JsonLogger,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
+    super();
     this.retentionDays = aggregationSettings(config).LEDGER_RETENTION_DAYS;
-  }
-
-  onApplicationBootstrap(): void {
-    void this.run();
-    this.timer = setInterval(() => void this.run(), 3_600_000);
-    this.timer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
   }
 
   async run(): Promise<string[]> {

@@ -1,6 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
+import { HourlyJob, SERVICE_CONFIG, type ServiceConfig } from '@tally/nest-platform';
 import { RETENTION_DELETE_BATCH, runBatchedRetention, type RetentionPass } from '@tally/postgres';
 import { JsonLogger } from '@tally/telemetry';
 import { alertLogSettings } from './alert-log.config';
@@ -8,8 +8,7 @@ import { AlertLogRepository } from './alert-log.repository';
 
 /** Deletes alerts older than ALERT_LOG_RETENTION_DAYS from the alert log, hourly (and at start). */
 @Injectable()
-export class AlertLogRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
+export class AlertLogRetentionService extends HourlyJob {
   private readonly retentionDays: number;
 
   constructor(
@@ -18,17 +17,8 @@ export class AlertLogRetentionService implements OnApplicationBootstrap, OnAppli
     private readonly logger: JsonLogger,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
+    super();
     this.retentionDays = alertLogSettings(config).ALERT_LOG_RETENTION_DAYS;
-  }
-
-  onApplicationBootstrap(): void {
-    void this.run();
-    this.timer = setInterval(() => void this.run(), 3_600_000);
-    this.timer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
   }
 
   /** One pass; a failure is logged and the next hour retries (nothing is lost by deleting later). */
