@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { customerMeterKey, subscriptionKey, TOPICS, type ApiKeyChanged, type SubscriptionChanged, type UsageAggregate, type UsageThresholdAlert } from '@tally/contracts';
+import { customerMeterKey, planKey, subscriptionKey, TOPICS, type PlanChanged, type ApiKeyChanged, type SubscriptionChanged, type UsageAggregate, type UsageThresholdAlert } from '@tally/contracts';
 import { createServiceApp, hashApiKey, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite, type TopicCollector } from '@tally/testing';
 import type { EntitlementCheck } from './entitlements/entitlement-check.controller';
@@ -187,5 +187,27 @@ describe('threshold-alerting service (real Kafka + Postgres)', () => {
     });
     expect(tooMany.status).toBe(400);
     expect((await fetch(`${base}/api/v1/entitlements/check`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
+  });
+  it('keeps the highest version of each plan from billing.plans.v1, whatever order and repeats it arrives in', async () => {
+    const plan = (code: string, version: number, baseFee: string): { key: string; value: PlanChanged } => ({
+      key: planKey(TENANT, code),
+      value: { eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: TENANT, planCode: code, version, currency: 'EUR', interval: 'monthly', baseFee, charges: [] },
+    });
+    const stored = async () =>
+      suite.query<{ plan_code: string; version: number; base_fee: string }>(
+        `SELECT plan_code, version, base_fee::text FROM "${suite.schema('threshold-alerting')}".plans WHERE tenant = $1 AND plan_code LIKE 'ooo-%' ORDER BY plan_code`,
+        [TENANT],
+      );
+    // One batch: newest first, then older versions and a repeat of the newest; another plan only in an old version.
+    await suite.produce(TOPICS.billingPlans, [plan('ooo-a', 3, '30'), plan('ooo-a', 1, '10'), plan('ooo-a', 2, '20'), plan('ooo-a', 3, '30'), plan('ooo-b', 1, '5')]);
+    await expectEventually(async () => expect(await stored()).toEqual([{ plan_code: 'ooo-a', version: 3, base_fee: '30' }, { plan_code: 'ooo-b', version: 1, base_fee: '5' }]));
+    // A later batch with an older version changes nothing; a newer one replaces.
+    await suite.produce(TOPICS.billingPlans, [plan('ooo-a', 2, '999'), plan('ooo-b', 2, '7')]);
+    // Both consumed (they may sit on different partitions) before the state is judged.
+    await expectEventually(async () => {
+      const [row] = await suite.query<{ n: string }>(`SELECT coalesce(sum(next_offset), 0)::text AS n FROM "${suite.schema('threshold-alerting')}".consumer_offsets WHERE topic = $1`, [suite.topic(TOPICS.billingPlans)]);
+      expect(Number(row.n)).toBe(7);
+    });
+    expect(await stored()).toEqual([{ plan_code: 'ooo-a', version: 3, base_fee: '30' }, { plan_code: 'ooo-b', version: 2, base_fee: '7' }]);
   });
 });
