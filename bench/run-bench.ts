@@ -145,14 +145,19 @@ async function produceAll<E extends object & { subject: string }>(producer: Prod
 }
 
 /**
- * The Postgres backends serving the services: client backends of the bench database except the bench's own
- * connection. (The broker is shared with whatever else runs on the machine; these are not.)
+ * The Postgres backends serving this run's services, told apart by the application name each service's pool
+ * sets (`tally-<service>:<schema>`, the schemas prefixed with the run id): another bench on the same database at the same
+ * time is not counted. (The broker is shared with whatever else runs on the machine; these are not.)
  */
-function postgresBackends(db: Client): ProcessGroup {
+function postgresBackends(db: Client, runId: string): ProcessGroup {
+  const likeRun = `%:${runId.replace(/[\\%_]/g, (c) => `\\${c}`)}\\_%`;
   return {
     list: async () =>
       (
-        await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
+        await db.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name LIKE $1`,
+          [likeRun],
+        )
       ).rows.map((r: { pid: number }) => r.pid),
   };
 }
@@ -413,7 +418,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     const schema = `${runId}_aggregation`;
     const monitor = new ProcessMonitor(
       { ...pids, ingestion: ingestion.child.pid!, aggregation: aggregation.child.pid!, 'threshold-alerting': alerting.child.pid! },
-      { postgres: postgresBackends(db) },
+      { postgres: postgresBackends(db, runId) },
     );
     await monitor.start();
     const generatorCpu = process.cpuUsage();
