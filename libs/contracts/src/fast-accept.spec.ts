@@ -111,6 +111,33 @@ describe('fast acceptance of usage.aggregates.v1', () => {
     for (const v of variants(aggregate as unknown as Record<string, unknown>)) if (!expectNeverAcceptsWhatTheSchemaWouldChange(usageAggregateSchema, v)) refused++;
     expect(refused).toBeGreaterThan(100);
   });
+
+  const prorated: UsageAggregate = { ...aggregate, windowKind: 'PERIOD', windowStart: '2026-10-31T16:00:00.000Z', windowEnd: '2026-11-30T16:00:00.000Z', heldUnitDays: '-37.5' };
+
+  it('accepts a PERIOD aggregate with heldUnitDays (negative, zero, fractional) and one without', () => {
+    for (const heldUnitDays of ['-37.5', '0', '150', '0.000001']) {
+      expect(expectNeverAcceptsWhatTheSchemaWouldChange(usageAggregateSchema, { ...clone(prorated), heldUnitDays })).toBe(true);
+    }
+    const without = clone(prorated) as Partial<UsageAggregate>;
+    delete without.heldUnitDays;
+    expect(expectNeverAcceptsWhatTheSchemaWouldChange(usageAggregateSchema, without)).toBe(true);
+  });
+
+  it('refuses a heldUnitDays that is not a decimal string, and counts it as one key only when valid', () => {
+    const accepts = fastAcceptFor(usageAggregateSchema)!;
+    for (const odd of [null, '', ' ', 'x', '1e3', 'NaN', '1.', '.5', 12, true, [], {}]) {
+      expect(accepts({ ...clone(prorated), heldUnitDays: odd })).toBe(false);
+      expect(usageAggregateSchema.safeParse({ ...clone(prorated), heldUnitDays: odd }).success).toBe(false);
+    }
+    // One valid optional key plus an unknown one must not balance out to the right key count.
+    const swapped = clone(prorated) as unknown as Record<string, unknown>;
+    delete swapped.version;
+    expect(accepts({ ...swapped, extra: 1 })).toBe(false);
+    expect(accepts({ ...clone(prorated), extra: '1' })).toBe(false);
+    let refused = 0;
+    for (const v of variants(prorated as unknown as Record<string, unknown>)) if (!expectNeverAcceptsWhatTheSchemaWouldChange(usageAggregateSchema, v)) refused++;
+    expect(refused).toBeGreaterThan(100);
+  });
 });
 
 describe('fast acceptance of usage.events.raw.v1 (hostile input)', () => {

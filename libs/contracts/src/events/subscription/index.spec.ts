@@ -47,4 +47,22 @@ describe('billing.subscriptions.v1', () => {
   ])('refuses %s', (_, over) => {
     expect(subscriptionChangedSchema.safeParse(message([{ meter: 'api-calls', included: '1000', ...over }])).success).toBe(false);
   });
+
+  it('carries the time zone and prorated meters, and still parses a message without them', () => {
+    const parsed = subscriptionChangedSchema.parse(message([], { timeZone: 'Asia/Shanghai', proratedMeters: ['seats'] }));
+    expect(parsed.timeZone).toBe('Asia/Shanghai');
+    expect(parsed.proratedMeters).toEqual(['seats']);
+    const old = subscriptionChangedSchema.parse(message([]));
+    expect(old.timeZone).toBeUndefined();
+    expect(old.proratedMeters).toBeUndefined();
+  });
+
+  it.each([
+    ['an empty time zone', { timeZone: '' }],
+    ['a time zone that is not a string', { timeZone: 8 }],
+    ['an empty prorated meter', { proratedMeters: [''] }],
+    ['prorated meters that are not a list', { proratedMeters: 'seats' }],
+  ])('refuses %s', (_, extra) => {
+    expect(subscriptionChangedSchema.safeParse(message([], extra)).success).toBe(false);
+  });
 });

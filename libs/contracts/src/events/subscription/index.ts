@@ -38,7 +38,8 @@ export const entitlementSchema = z.object({
 /**
  * `billing.subscriptions.v1` (compacted), keyed `<tenant>:<customer>:<subscriptionId>`: one subscription's
  * current state, its period bounds and entitlements (a customer may hold several, on distinct meters).
- * Aggregation reads period bounds from it, threshold-alerting the entitlements.
+ * Aggregation reads period bounds (and the time zone and prorated meters) from it, threshold-alerting the
+ * entitlements.
  */
 export const subscriptionChangedSchema = envelopeSchema.extend({
   customer: z.string().min(1),
@@ -52,6 +53,16 @@ export const subscriptionChangedSchema = envelopeSchema.extend({
   periodStart: isoDateTime,
   periodEnd: isoDateTime,
   entitlements: z.array(entitlementSchema),
+  /**
+   * The customer's IANA time zone, in which the periods are cut and a prorated charge counts its days.
+   * Absent on messages written before the field existed (aggregation then maintains no proration).
+   */
+  timeZone: z.string().min(1).max(100).optional(),
+  /**
+   * Meters the plan charges `prorated` (Lago's prorated charges): aggregation maintains `heldUnitDays` on
+   * their PERIOD windows (SUM meters only). Absent or empty: none.
+   */
+  proratedMeters: z.array(z.string().min(1).max(200)).max(100).optional(),
 });
 
 export type Entitlement = z.infer<typeof entitlementSchema>;
