@@ -4,28 +4,23 @@
 //   BENCH_LATENCY_SECONDS (20)  BENCH_OUT (results file name; the date)  KAFKA_PRODUCER_CLIENT (kafkajs | platformatic)
 //   KAFKA_BROKERS / DATABASE_URL to use existing infrastructure.
 //   BENCH_ENTITLEMENT_SECONDS (5; 0 skips): the entitlement check alone, per phase (bench/entitlement-check.ts).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { Client } from 'pg';
-import { HEADERS, subscriptionKey, TOPICS } from '@tally/contracts';
-import { registerKafkajsCodecs } from '@tally/kafka';
-import { ensureDatabase } from '@tally/postgres';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Client } from 'pg';
+import { subscriptionKey, TOPICS } from '@tally/contracts';
 import { generateEvents, type ExpectedTotals } from './load-generator';
-import { ProcessMonitor, type ProcessGroup } from './process-stats';
+import { ProcessMonitor } from './process-stats';
 import { runNaiveBaseline } from './naive-baseline';
-import { freePort, isReady, postJson } from './local-http';
+import { postJson } from './local-http';
 import { median, percentile } from './stats';
-const { SERVICE_NODE_FLAGS } = require('../tools/service-node-flags') as { SERVICE_NODE_FLAGS: string[] };
+import {
+  ADMIN, BENCH_METERS, CPU_COLUMNS, PIPELINE_PROCESSES, ROOT, SERVICES_ROOT, count, cpuPerEvent, dropRun, openBenchInfra, pipelinePids, postgresBackends,
+  produceAll, say, startPipeline, stopPipeline, verify,
+} from './pipeline';
 
-const ROOT = path.resolve(__dirname, '..');
-/**
- * BENCH_SERVICES_ROOT: the checkout whose services are started (default this one), e.g. a worktree of the
- * commit before a change, for A/B runs measured by the same bench code.
- */
-const SERVICES_ROOT = path.resolve(process.env.BENCH_SERVICES_ROOT ?? ROOT);
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
 const EVENTS = num('BENCH_EVENTS', 1_000_000);
@@ -37,19 +32,6 @@ const LATENCY_SECONDS = num('BENCH_LATENCY_SECONDS', 20);
 const LATENCY_LOAD = num('BENCH_LATENCY_LOAD', 0.5);
 const HTTP_EVENTS = num('BENCH_HTTP_EVENTS', 200_000);
 const ENTITLEMENT_SECONDS = num('BENCH_ENTITLEMENT_SECONDS', 5);
-const BROKERS = env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tally_bench';
-const ADMIN = 'bench-admin-token-0123456789';
-const CATALOG_SIGNING_SECRET = 'bench-catalog-signing-secret-0123456789abcdef';
-const BENCH_METERS = [
-  { slug: 'calls', eventType: 'api.call', aggregation: 'SUM', valueProperty: '$.calls' },
-  { slug: 'requests', eventType: 'api.call', aggregation: 'COUNT' },
-  { slug: 'users', eventType: 'api.call', aggregation: 'UNIQUE_COUNT', valueProperty: '$.user' },
-];
-/** The processes whose CPU the pipeline costs (the generator is the load, reported apart). */
-const PIPELINE_PROCESSES = ['ingestion', 'aggregation', 'threshold-alerting', 'broker', 'postgres'];
-const CPU_COLUMNS = [...PIPELINE_PROCESSES, 'generator'];
-const say = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
 
 interface RunResult {
   run: number;
@@ -78,120 +60,6 @@ interface RunResult {
   naiveEventsPerSecond: number;
 }
 
-
-async function waitReady(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-    if (await isReady(port)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`service on ${port} not ready`);
-}
-
-async function startService(name: string, runId: string): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  // BENCH_CPU_PROF=1 writes a V8 CPU profile per service into bench/results/profiles (open in Chrome DevTools).
-  const profile = env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
-  // The flags `npm start` and the image start the services with (tools/service-node-flags.js).
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...profile, '-r', path.join(SERVICES_ROOT, 'tools/register.js'), path.join(SERVICES_ROOT, 'apps', name, 'src/main.ts')], {
-    cwd: SERVICES_ROOT,
-    env: {
-      ...env,
-      PORT: String(port),
-      DATABASE_URL,
-      KAFKA_BROKERS: BROKERS,
-      DB_SCHEMA: `${runId}_${name.replace(/-/g, '_')}`,
-      KAFKA_TOPIC_PREFIX: `${runId}.`,
-      KAFKA_PARTITIONS: '4',
-      ADMIN_TOKEN: ADMIN,
-      CATALOG_SIGNING_SECRET,
-      INGEST_RATE_LIMIT_PER_SECOND: '10000000',
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await waitReady(port, child);
-  return { child, port };
-}
-
-
-async function produceAll<E extends object & { subject: string }>(producer: Producer, topic: string, events: Iterable<E>, ratePerSecond?: number, onSend?: (at: number, event: E) => void): Promise<number> {
-  const inFlight = new Set<Promise<unknown>>();
-  let batch: Array<{ key: string; value: string; headers: Record<string, string> }> = [];
-  let sent = 0;
-  const started = Date.now();
-  const flush = async () => {
-    const messages = batch;
-    batch = [];
-    const p = producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-  };
-  for (const e of events) {
-    if (ratePerSecond) {
-      const due = started + (sent / ratePerSecond) * 1000;
-      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      (e as { time?: string }).time = new Date().toISOString();
-      onSend?.(Date.now(), e);
-    }
-    batch.push({ key: e.subject, value: JSON.stringify(e), headers: { [HEADERS.tenant]: 'bench' } });
-    sent += 1;
-    if (batch.length >= (ratePerSecond ? Math.max(1, Math.floor(ratePerSecond / 100)) : 2000)) await flush();
-  }
-  if (batch.length > 0) await flush();
-  await Promise.all(inFlight);
-  return sent;
-}
-
-/**
- * The Postgres backends serving this run's services, told apart by the application name each service's pool
- * sets (`tally-<service>:<schema>`, the schemas prefixed with the run id): another bench on the same database at the same
- * time is not counted. (The broker is shared with whatever else runs on the machine; these are not.)
- */
-function postgresBackends(db: Client, runId: string): ProcessGroup {
-  const likeRun = `%:${runId.replace(/[\\%_]/g, (c) => `\\${c}`)}\\_%`;
-  return {
-    list: async () =>
-      (
-        await db.query(
-          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name LIKE $1`,
-          [likeRun],
-        )
-      ).rows.map((r: { pid: number }) => r.pid),
-  };
-}
-
-async function count(db: Client, sql: string): Promise<number> {
-  return Number((await db.query(sql)).rows[0].n);
-}
-
-async function verify(db: Client, schema: string, expected: ExpectedTotals, tenant = 'bench'): Promise<string[]> {
-  const rows = (
-    await db.query(
-      `SELECT customer, meter, to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM') AS month, sum_value::text AS sum, event_count::text AS n, distinct_count::text AS d
-       FROM "${schema}".window_aggregates WHERE window_kind = 'PERIOD' AND tenant = $1`,
-      [tenant],
-    )
-  ).rows as Array<{ customer: string; meter: string; month: string; sum: string; n: string; d: string }>;
-  const actual = new Map<string, { calls?: number; requests?: number; users?: number }>();
-  for (const r of rows) {
-    const cur = actual.get(`${r.customer}|${r.month}`) ?? {};
-    if (r.meter === 'calls') cur.calls = Number(r.sum);
-    if (r.meter === 'requests') cur.requests = Number(r.n);
-    if (r.meter === 'users') cur.users = Number(r.d);
-    actual.set(`${r.customer}|${r.month}`, cur);
-  }
-  const mismatches: string[] = [];
-  for (const [key, exp] of expected.byCustomerMonth) {
-    const got = actual.get(key);
-    if (!got || got.calls !== exp.calls || got.requests !== exp.requests || got.users !== exp.users.size) {
-      mismatches.push(`${key}: expected ${exp.calls}/${exp.requests}/${exp.users.size}, got ${got?.calls}/${got?.requests}/${got?.users}`);
-    }
-  }
-  for (const key of actual.keys()) if (!expected.byCustomerMonth.has(key)) mismatches.push(`${key}: unexpected`);
-  return mismatches;
-}
 
 /**
  * The second scenario: the same kind of load POSTed as CloudEvents batches (500 per request, 4 requests in
@@ -405,19 +273,15 @@ async function measureLatency(kafka: Kafka, producer: Producer, runId: string, r
 async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string, number>): Promise<RunResult> {
   const runId = `bench${Date.now().toString(36)}`;
   say(`run ${run}: starting ingestion and aggregation (${runId})`);
-  const ingestion = await startService('ingestion', runId);
-  const aggregation = await startService('aggregation', runId);
-  const alerting = await startService('threshold-alerting', runId);
+  const pipeline = await startPipeline(runId);
+  const { ingestion, aggregation, alerting, key } = pipeline;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   try {
-    await postJson(ingestion.port, '/api/v1/admin/tenants', ADMIN, { id: 'bench', name: 'Bench' });
-    const { key } = (await postJson(ingestion.port, '/api/v1/admin/tenants/bench/api-keys', ADMIN, { name: 'bench' })) as { key: string };
-    for (const meter of BENCH_METERS) await postJson(ingestion.port, '/api/v1/meters', key, meter);
     await producer.connect();
     const expected: ExpectedTotals = { byCustomerMonth: new Map(), unique: 0, sent: 0 };
     const schema = `${runId}_aggregation`;
     const monitor = new ProcessMonitor(
-      { ...pids, ingestion: ingestion.child.pid!, aggregation: aggregation.child.pid!, 'threshold-alerting': alerting.child.pid! },
+      { ...pids, ...pipelinePids(pipeline) },
       { postgres: postgresBackends(db, runId) },
     );
     await monitor.start();
@@ -435,10 +299,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     const seconds = (done - started) / 1000;
     const processes: RunResult['processes'] = await monitor.stop(seconds);
     const generatorUsed = process.cpuUsage(generatorCpu);
-    const generatorSeconds = (generatorUsed.user + generatorUsed.system) / 1e6;
-    processes.generator = { cpuSeconds: Math.round(generatorSeconds * 100) / 100, cpuPercent: Math.round((1000 * generatorSeconds) / seconds) / 10, peakRssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) };
-    const cpuPerEventMicros = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, Math.round((p.cpuSeconds * 1e6) / expected.unique)]));
-    cpuPerEventMicros.pipeline = PIPELINE_PROCESSES.reduce((sum, name) => sum + (cpuPerEventMicros[name] ?? 0), 0);
+    const cpuPerEventMicros = cpuPerEvent(processes, (generatorUsed.user + generatorUsed.system) / 1e6, seconds, expected.unique);
     const mismatches = await verify(db, schema, expected);
     // Each aggregate written costs an outbox row, a relay pass, a Kafka record and threshold-alerting's work.
     const aggregatesPerEvent = Math.round((await count(db, `SELECT count(*) AS n FROM "${schema}".outbox`)) / expected.unique * 1000) / 1000;
@@ -455,10 +316,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     }
     const http = HTTP_EVENTS > 0 ? await httpScenario(db, ingestion.port, schema, run) : undefined;
     if (http) say(`run ${run}: HTTP batches: ${http.events} events in ${http.seconds.toFixed(1)} s = ${http.throughputEventsPerSecond} events/s end to end; exact: ${http.exact}`);
-    ingestion.child.kill('SIGTERM');
-    aggregation.child.kill('SIGTERM');
-    alerting.child.kill('SIGTERM');
-    await Promise.all([ingestion.child, aggregation.child, alerting.child].map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await stopPipeline(pipeline);
     const naive = NAIVE_EVENTS > 0 ? await runNaiveBaseline(kafka, db, `${runId}.${TOPICS.usageEvents}`, `${runId}_naive`, Math.min(NAIVE_EVENTS, expected.unique)) : 0;
     say(`run ${run}: naive baseline (one INSERT and one transaction per event): ${naive} events/s`);
     return {
@@ -482,16 +340,9 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
       naiveEventsPerSecond: naive,
     };
   } finally {
-    ingestion.child.kill('SIGKILL');
-    aggregation.child.kill('SIGKILL');
-    alerting.child.kill('SIGKILL');
+    await stopPipeline(pipeline, true);
     await producer.disconnect().catch(() => undefined);
-    for (const s of ['ingestion', 'aggregation', 'threshold_alerting', 'naive']) await db.query(`DROP SCHEMA IF EXISTS "${runId}_${s}" CASCADE`);
-    const admin = kafka.admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${runId}.`));
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await dropRun(db, kafka, runId, ['ingestion', 'aggregation', 'threshold_alerting', 'naive']);
   }
 }
 
@@ -518,32 +369,15 @@ function entitlementCheckAlone(): { quiet: EntitlementBenchReport; loaded: Entit
 }
 
 async function main(): Promise<void> {
-  // BENCH_SKIP_SETUP=1: the machine is set up already (e.g. repeated A/B runs while others share node_modules).
-  if (env.BENCH_SKIP_SETUP !== '1') {
-    const setup = spawnSync(process.execPath, [path.join(ROOT, 'tools/setup.js')], { stdio: 'inherit' });
-    if (setup.status !== 0) process.exit(setup.status ?? 1);
-  }
-  let stopBroker = false;
-  if (!env.KAFKA_BROKERS) {
-    const out = spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'ensure', '--json'], { encoding: 'utf8' });
-    stopBroker = JSON.parse(out.stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}').started === true;
-  }
-  await ensureDatabase(DATABASE_URL);
-  const db = new Client({ connectionString: DATABASE_URL });
-  await db.connect();
-  // The services compress their topics (KAFKA_COMPRESSION); the latency observer and the naive baseline read them.
-  registerKafkajsCodecs();
-  const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS.split(','), logLevel: logLevel.ERROR });
-  const brokerPid = Number(spawnSync('pgrep', ['-f', 'kafka.Kafka'], { encoding: 'utf8' }).stdout.split('\n')[0]) || 0;
-  const pids: Record<string, number> = brokerPid ? { broker: brokerPid } : {};
+  const infra = await openBenchInfra();
+  const { db, kafka, pids } = infra;
   const results: RunResult[] = [];
   let entitlementAlone: ReturnType<typeof entitlementCheckAlone>;
   try {
     for (let run = 1; run <= RUNS; run++) results.push(await oneRun(run, kafka, db, pids));
     if (ENTITLEMENT_SECONDS > 0) entitlementAlone = entitlementCheckAlone();
   } finally {
-    await db.end();
-    if (stopBroker) spawnSync(process.execPath, [path.join(ROOT, 'tools/kafka.js'), 'stop']);
+    await infra.close();
   }
   const throughputs = results.map((r) => r.throughputEventsPerSecond);
   const naive = results.map((r) => r.naiveEventsPerSecond).filter((n) => n > 0);
