@@ -359,6 +359,72 @@ describe('aggregation service (real Kafka + Postgres)', () => {
       expect([...newest.values()].reduce((a, v) => a + Number(v.value), 0)).toBe(129);
     }, 30_000);
   });
+
+  it('keeps heldUnitDays on the PERIOD window of a prorated SUM meter (Asia/Shanghai days), through a rebuild, new events and a plan without proration', async () => {
+    const H = 3_600_000;
+    // A 30-day period from Shanghai midnight (16:00 UTC) five days ago.
+    const start = new Date(Math.floor(Date.now() / DAY) * DAY - 5 * DAY - 8 * H);
+    const end = new Date(start.getTime() + 30 * DAY);
+    const seats = (id: string, at: Date, value: string, customer = 'c-prorated'): UsageEvent => ({
+      eventId: `acme:${id}`, occurredAt: at.toISOString(), tenant: 'acme', id, source: 'gw', type: 'seat.changed', subject: customer, time: at.toISOString(), data: {},
+      readings: [
+        { meter: 'seats', aggregation: 'SUM', value, groupBy: {} },
+        { meter: 'api-calls', aggregation: 'SUM', value: '1', groupBy: {} },
+      ],
+    });
+    const sub = (customer: string, extra: Partial<SubscriptionChanged>): { key: string; value: SubscriptionChanged } => ({
+      key: subscriptionKey('acme', customer, `s-${customer}`),
+      value: {
+        eventId: randomUUID(), occurredAt: new Date().toISOString(), tenant: 'acme', customer, subscriptionId: `s-${customer}`, plan: 'seats',
+        status: 'active', periodStart: start.toISOString(), periodEnd: end.toISOString(), entitlements: [], ...extra,
+      },
+    });
+    const newest = (customer: string, meter: string) => {
+      let best: { value: string; version: number; heldUnitDays?: string } | undefined;
+      for (const m of collector.on<{ customer: string; meter: string; windowKind: string; windowStart: string; value: string; version: number; heldUnitDays?: string }>(TOPICS.usageAggregates)) {
+        const a = m.value;
+        if (a.customer !== customer || a.meter !== meter || a.windowKind !== 'PERIOD' || a.windowStart !== start.toISOString()) continue;
+        if (!best || best.version < a.version) best = a;
+      }
+      return best;
+    };
+    // 1. Counted before the period is known (UTC calendar months): 3 seats on local day 1 (30 days held),
+    //    2 at exactly the local midnight that starts day 2 (29), one removed on day 4 (27): 90 + 58 − 27 = 121.
+    await produceUsage([seats('p-1', new Date(start.getTime() + H), '3'), seats('p-2', new Date(start.getTime() + DAY), '2'), seats('p-3', new Date(start.getTime() + 3 * DAY + 5 * H), '-1')]);
+    // An old-style subscription message (no time zone, no prorated meters) for another customer with the same events.
+    await produceUsage([seats('q-1', new Date(start.getTime() + H), '3', 'c-plain')]);
+    await suite.produce(TOPICS.billingSubscriptions, [sub('c-prorated', { timeZone: 'Asia/Shanghai', proratedMeters: ['seats'] }), sub('c-plain', {})]);
+    await expectEventually(() => {
+      expect(newest('c-prorated', 'seats')).toMatchObject({ value: '4', heldUnitDays: '121' });
+      // Another meter of the same window, and the old-style subscription's window: none.
+      expect(newest('c-prorated', 'api-calls')).toMatchObject({ value: '3' });
+      expect(newest('c-prorated', 'api-calls')?.heldUnitDays).toBeUndefined();
+      expect(newest('c-plain', 'seats')).toMatchObject({ value: '3' });
+      expect(newest('c-plain', 'seats')?.heldUnitDays).toBeUndefined();
+    }, 30_000);
+    // 2. New events add to it in the batch's upsert: one more seat on the period's last local day (1 day held).
+    await produceUsage([seats('p-4', new Date(end.getTime() - 1), '1')]);
+    await expectEventually(() => expect(newest('c-prorated', 'seats')).toMatchObject({ value: '5', heldUnitDays: '122' }), 30_000);
+    const stored = await suite.query<{ held: string | null }>(
+      `SELECT trim_scale(held_unit_days)::text AS held FROM "${suite.schema('aggregation')}".window_aggregates
+       WHERE customer = 'c-prorated' AND meter = 'seats' AND window_kind = 'DAY'`,
+    );
+    expect(stored.map((r) => r.held)).toEqual([null, null, null, null]);
+    const withoutHeld = () =>
+      expectEventually(() => {
+        expect(newest('c-prorated', 'seats')?.value).toBe('5');
+        expect(newest('c-prorated', 'seats')?.heldUnitDays).toBeUndefined();
+      }, 30_000);
+    // 3. A time zone the runtime does not know: the period is rebuilt without it rather than with a guess.
+    await suite.produce(TOPICS.billingSubscriptions, [sub('c-prorated', { timeZone: 'Mars/Olympus', proratedMeters: ['seats'] })]);
+    await withoutHeld();
+    // 4. Shanghai again: rebuilt from the ledger with every event counted.
+    await suite.produce(TOPICS.billingSubscriptions, [sub('c-prorated', { timeZone: 'Asia/Shanghai', proratedMeters: ['seats'] })]);
+    await expectEventually(() => expect(newest('c-prorated', 'seats')).toMatchObject({ value: '5', heldUnitDays: '122' }), 30_000);
+    // 5. A plan that no longer charges it prorated: rebuilt without it.
+    await suite.produce(TOPICS.billingSubscriptions, [sub('c-prorated', { timeZone: 'Asia/Shanghai', proratedMeters: [] })]);
+    await withoutHeld();
+  });
 });
 
 describe('aggregation killed with SIGKILL mid-load', () => {

@@ -2,6 +2,7 @@ import { CreateApiKeyProjection1732400000060, type ServiceDefinition } from '@ta
 import { CreateLedgerAndAggregates1732400000200 } from './db/1732400000200-create-ledger-and-aggregates';
 import { CustomerPeriodsPerSubscription1732400000210 } from './db/1732400000210-customer-periods-per-subscription';
 import { EventPayloadHashAndConflicts1732400000220 } from './db/1732400000220-event-payload-hash-and-conflicts';
+import { ProratedHeldUnitDays1732400000350 } from './db/1732400000350-prorated-held-unit-days';
 import { AggregationModule } from './aggregation.module';
 import { aggregationConfigSchema } from './aggregation-config';
 
@@ -9,6 +10,6 @@ export const aggregationService: ServiceDefinition = {
   name: 'aggregation',
   defaultPort: 3002,
   rootModule: AggregationModule,
-  migrations: [CreateApiKeyProjection1732400000060, CreateLedgerAndAggregates1732400000200, CustomerPeriodsPerSubscription1732400000210, EventPayloadHashAndConflicts1732400000220],
+  migrations: [CreateApiKeyProjection1732400000060, CreateLedgerAndAggregates1732400000200, CustomerPeriodsPerSubscription1732400000210, EventPayloadHashAndConflicts1732400000220, ProratedHeldUnitDays1732400000350],
   configSchema: aggregationConfigSchema,
 };

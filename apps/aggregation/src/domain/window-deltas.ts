@@ -1,5 +1,6 @@
 import { Decimal as BaseDecimal } from 'decimal.js';
 import type { Aggregation, UsageEvent } from '@tally/contracts';
+import { daysHeld } from './held-unit-days';
 import { windowsFor, type BillingPeriod, type Window } from './windows';
 
 // Quantities are summed exactly: 60 significant digits is far beyond any meter's range.
@@ -19,6 +20,11 @@ export interface WindowDelta {
   max: Decimal | null;
   latest: { value: string | null; time: Date } | null;
   distinctValues: Set<string>;
+  /**
+   * Σ value × days held to the period's last local day (held-unit-days.ts): only on PERIOD windows of a
+   * SUM meter the subscription charges prorated, null everywhere else (and then costs nothing).
+   */
+  heldUnitDays: Decimal | null;
   lastEventTime: Date;
   /** The newest contributing event, whose trace the derived aggregate continues. */
   lastEventId: string;
@@ -64,6 +70,7 @@ export function computeWindowDeltas(
         }
         if (value === null) continue;
         d.sum = d.sum.plus(value);
+        if (d.heldUnitDays !== null) d.heldUnitDays = d.heldUnitDays.plus(value.times(daysHeld(ms, window, (window.proration as NonNullable<Window['proration']>).timeZone)));
         if (d.min === null || value.lt(d.min)) d.min = value;
         if (d.max === null || value.gt(d.max)) d.max = value;
         if (d.latest === null || ms >= d.latest.time.getTime()) d.latest = { value: reading.value, time };
@@ -88,10 +95,14 @@ function newDelta(event: UsageEvent, meter: string, aggregation: Aggregation, wi
     max: null,
     latest: null,
     distinctValues: new Set(),
+    heldUnitDays: window.proration !== undefined && aggregation === 'SUM' && window.proration.meters.has(meter) ? ZERO : null,
     lastEventTime: time,
     lastEventId: event.eventId,
   };
 }
+
+/** A stored numeric as a plain decimal string (no exponent, no trailing zeros). */
+export const plainDecimal = (v: string): string => new Decimal(v).toFixed();
 
 /** The reported value of a window from its stored accumulators. */
 export function windowValue(

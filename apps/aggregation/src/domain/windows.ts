@@ -1,9 +1,12 @@
 import type { WindowKind } from '@tally/contracts';
+import type { PeriodProration } from './held-unit-days';
 
 export interface Window {
   kind: WindowKind;
   start: Date;
   end: Date;
+  /** A PERIOD window of a subscription that charges meters prorated: they keep heldUnitDays. */
+  proration?: PeriodProration;
 }
 
 const MS = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 } as const;
@@ -25,6 +28,8 @@ export function calendarMonth(time: Date): Window {
 export interface BillingPeriod {
   start: Date;
   end: Date;
+  /** Set when the period's subscriptions charge meters prorated (billing.subscriptions.v1 proratedMeters). */
+  proration?: PeriodProration;
 }
 
 /**
@@ -33,7 +38,8 @@ export interface BillingPeriod {
  */
 export function periodWindow(time: Date, periods: readonly BillingPeriod[] = []): Window {
   const period = periods.find((p) => p.start <= time && time < p.end);
-  return period ? { kind: 'PERIOD', start: period.start, end: period.end } : calendarMonth(time);
+  if (!period) return calendarMonth(time);
+  return period.proration ? { kind: 'PERIOD', start: period.start, end: period.end, proration: period.proration } : { kind: 'PERIOD', start: period.start, end: period.end };
 }
 
 /**

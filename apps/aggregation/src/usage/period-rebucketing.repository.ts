@@ -11,7 +11,7 @@ import type { BillingPeriod } from '../domain/windows';
 import { storedWindowKey, UsageLedgerRepository, type StoredWindow } from './usage-ledger.repository';
 
 const RETURNING = `tenant, customer, meter, window_kind, window_start, window_end, aggregation, sum_value::text, event_count::text,
-  min_value::text, max_value::text, latest_value::text, distinct_count::text, last_event_time, version::text`;
+  min_value::text, max_value::text, latest_value::text, distinct_count::text, last_event_time, version::text, held_unit_days::text`;
 
 /**
  * Usage is billed in the period of its event time, whatever the order in which events and periods arrive.
@@ -80,7 +80,7 @@ export class PeriodRebucketingRepository {
     if (!span) return [];
     const [zeroed]: [StoredWindow[], number] = await manager.query(
       `UPDATE ${s}.window_aggregates SET sum_value = 0, event_count = 0, min_value = NULL, max_value = NULL, latest_value = NULL,
-         latest_time = NULL, distinct_count = 0, last_event_time = window_start, version = version + 1
+         latest_time = NULL, distinct_count = 0, last_event_time = window_start, held_unit_days = NULL, version = version + 1
        WHERE tenant = $1 AND customer = $2 AND window_kind = 'PERIOD' AND window_start >= $3 AND window_start < $4
        RETURNING ${RETURNING}`,
       [tenant, customer, span.start.toISOString(), span.end.toISOString()],

@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { customerMeterKey, TOPICS, type SubscriptionChanged, type UsageAggregate, type UsageEvent } from '@tally/contracts';
 import type { ConsumedBatch, ConsumedMessage } from '@tally/nest-platform';
-import { computeWindowDeltas, windowDeltaKey, windowValue } from '../domain/window-deltas';
+import { computeWindowDeltas, plainDecimal, windowDeltaKey, windowValue } from '../domain/window-deltas';
 import { PeriodRebucketingRepository } from './period-rebucketing.repository';
 import { storedWindowKey, UsageLedgerRepository, type StoredWindow } from './usage-ledger.repository';
 
@@ -27,7 +27,15 @@ export class UsageEventsController {
     await this.ledger.lockCustomers(batch.manager, batch.messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer })));
     const changed = await this.ledger.recordPeriods(
       batch.manager,
-      batch.messages.map((m) => ({ tenant: m.value.tenant, customer: m.value.customer, subscriptionId: m.value.subscriptionId, start: m.value.periodStart, end: m.value.periodEnd })),
+      batch.messages.map((m) => ({
+        tenant: m.value.tenant,
+        customer: m.value.customer,
+        subscriptionId: m.value.subscriptionId,
+        start: m.value.periodStart,
+        end: m.value.periodEnd,
+        timeZone: m.value.timeZone,
+        proratedMeters: m.value.proratedMeters,
+      })),
     );
     const rebuilt = await this.periods.rebucket(batch.manager, changed);
     const causeOf = new Map(batch.messages.map((m) => [`${m.value.tenant}\u0000${m.value.customer}`, m]));
@@ -85,5 +93,6 @@ function toAggregate(w: StoredWindow): UsageAggregate {
     eventCount: Number(w.event_count),
     lastEventTime: w.last_event_time.toISOString(),
     version: Number(w.version),
+    ...(w.window_kind === 'PERIOD' && w.held_unit_days !== null ? { heldUnitDays: plainDecimal(w.held_unit_days) } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Counter, register } from 'prom-client';
 import { TOPICS, type Aggregation, type UsageEvent, type WindowKind } from '@tally/contracts';
 import { schemaOf } from '@tally/postgres';
+import { isKnownTimeZone, type PeriodProration } from '../domain/held-unit-days';
 import { timeWeightedSum, type GaugeReading } from '../domain/time-weighted-sum';
 import { windowDeltaKey, type WindowDelta } from '../domain/window-deltas';
 import type { BillingPeriod } from '../domain/windows';
@@ -23,6 +24,16 @@ export interface StoredWindow {
   distinct_count: string;
   last_event_time: Date;
   version: string;
+  /** PERIOD windows of prorated SUM meters only (domain/held-unit-days.ts); null elsewhere. */
+  held_unit_days: string | null;
+}
+
+/** What a subscription period records of proration: both null unless its plan charges meters prorated. */
+export function periodProrationColumns(timeZone: string | undefined, proratedMeters: readonly string[] | undefined): { timeZone: string | null; meters: string | null } {
+  const meters = [...new Set(proratedMeters ?? [])].sort();
+  // Without a zone the runtime knows no day can be counted: maintained nowhere, and billing refuses to guess.
+  if (meters.length === 0 || timeZone === undefined || !isKnownTimeZone(timeZone)) return { timeZone: null, meters: null };
+  return { timeZone, meters: JSON.stringify(meters) };
 }
 
 /**
@@ -199,25 +210,39 @@ export class UsageLedgerRepository {
    */
   async recordPeriods(
     manager: EntityManager,
-    periods: Array<{ tenant: string; customer: string; subscriptionId: string; start: string; end: string }>,
+    periods: Array<{ tenant: string; customer: string; subscriptionId: string; start: string; end: string; timeZone?: string; proratedMeters?: string[] }>,
   ): Promise<Array<{ tenant: string; customer: string; start: Date; end: Date }>> {
     if (periods.length === 0) return [];
     // One statement must not touch a row twice: the last message per subscription and period wins.
     const latest = [...new Map(periods.map((p) => [`${p.tenant}\u0000${p.customer}\u0000${p.subscriptionId}\u0000${p.start}`, p])).values()];
+    const proration = latest.map((p) => periodProrationColumns(p.timeZone, p.proratedMeters));
     const changed: Array<{ tenant: string; customer: string; period_start: Date; period_end: Date; old_end: Date | null }> = await manager.query(
-      `WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-                        AS i(tenant, customer, subscription_id, period_start, period_end)),
+      `WITH input AS (SELECT tenant, customer, subscription_id, period_start, period_end, time_zone,
+                               CASE WHEN meters IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(meters::jsonb)) END AS prorated_meters
+                        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[])
+                        AS i(tenant, customer, subscription_id, period_start, period_end, time_zone, meters)),
        old AS (SELECT p.tenant, p.customer, p.subscription_id, p.period_start, p.period_end FROM ${schemaOf(manager.connection)}.customer_periods p
                JOIN input i USING (tenant, customer, subscription_id, period_start)),
        written AS (
-         INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, subscription_id, period_start, period_end)
+         INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, subscription_id, period_start, period_end, time_zone, prorated_meters)
          SELECT * FROM input
-         ON CONFLICT (tenant, customer, period_start, subscription_id) DO UPDATE SET period_end = excluded.period_end
-         WHERE p.period_end IS DISTINCT FROM excluded.period_end
+         ON CONFLICT (tenant, customer, period_start, subscription_id) DO UPDATE
+           SET period_end = excluded.period_end, time_zone = excluded.time_zone, prorated_meters = excluded.prorated_meters
+         -- A change of zone or prorated meters rebuilds the period too: its heldUnitDays must count every event.
+         WHERE p.period_end IS DISTINCT FROM excluded.period_end OR p.time_zone IS DISTINCT FROM excluded.time_zone
+            OR p.prorated_meters IS DISTINCT FROM excluded.prorated_meters
          RETURNING p.tenant, p.customer, p.subscription_id, p.period_start, p.period_end)
        SELECT w.tenant, w.customer, w.period_start, w.period_end, old.period_end AS old_end
        FROM written w LEFT JOIN old USING (tenant, customer, subscription_id, period_start)`,
-      [latest.map((p) => p.tenant), latest.map((p) => p.customer), latest.map((p) => p.subscriptionId), latest.map((p) => p.start), latest.map((p) => p.end)],
+      [
+        latest.map((p) => p.tenant),
+        latest.map((p) => p.customer),
+        latest.map((p) => p.subscriptionId),
+        latest.map((p) => p.start),
+        latest.map((p) => p.end),
+        proration.map((p) => p.timeZone),
+        proration.map((p) => p.meters),
+      ],
     );
     // A period that got shorter must rebuild the span it used to cover too.
     return changed.map((c) => ({
@@ -246,20 +271,23 @@ export class UsageLedgerRepository {
   /**
    * Known billing periods of the batch's customers. A customer's subscriptions share their period bounds
    * (billing enforces it); one canceled early ends sooner, so the period lasts as long as its longest
-   * subscription.
+   * subscription. A period's prorated meters are those of all its subscriptions (they charge distinct meters).
    */
   async periodsOf(manager: EntityManager, customers: Array<{ tenant: string; customer: string }>): Promise<Map<string, BillingPeriod[]>> {
     const byCustomer = new Map<string, BillingPeriod[]>();
     if (customers.length === 0) return byCustomer;
-    const rows: Array<{ tenant: string; customer: string; period_start: Date; period_end: Date }> = await manager.query(
-      `SELECT tenant, customer, period_start, max(period_end) AS period_end FROM ${schemaOf(manager.connection)}.customer_periods
+    const rows: Array<{ tenant: string; customer: string; period_start: Date; period_end: Date; time_zone: string | null; prorated: string[][] | null }> = await manager.query(
+      `SELECT tenant, customer, period_start, max(period_end) AS period_end, max(time_zone) AS time_zone,
+              jsonb_agg(prorated_meters) FILTER (WHERE prorated_meters IS NOT NULL) AS prorated
+       FROM ${schemaOf(manager.connection)}.customer_periods
        WHERE (tenant, customer) IN (SELECT * FROM unnest($1::text[], $2::text[]))
        GROUP BY tenant, customer, period_start`,
       [customers.map((c) => c.tenant), customers.map((c) => c.customer)],
     );
     for (const r of rows) {
       const key = `${r.tenant}\u0000${r.customer}`;
-      byCustomer.set(key, [...(byCustomer.get(key) ?? []), { start: r.period_start, end: r.period_end }]);
+      const proration: PeriodProration | undefined = r.prorated !== null && r.time_zone !== null ? { timeZone: r.time_zone, meters: new Set(r.prorated.flat()) } : undefined;
+      byCustomer.set(key, [...(byCustomer.get(key) ?? []), proration ? { start: r.period_start, end: r.period_end, proration } : { start: r.period_start, end: r.period_end }]);
     }
     return byCustomer;
   }
@@ -297,9 +325,10 @@ export class UsageLedgerRepository {
     const s = schemaOf(manager.connection);
     return manager.query(
       `INSERT INTO ${s}.window_aggregates AS w (tenant, customer, meter, window_kind, window_start, window_end, aggregation,
-         sum_value, event_count, min_value, max_value, latest_value, latest_time, distinct_count, last_event_time, version)
+         sum_value, event_count, min_value, max_value, latest_value, latest_time, distinct_count, last_event_time, held_unit_days, version)
        SELECT t.*, 1 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[],
-         $8::numeric[], $9::bigint[], $10::numeric[], $11::numeric[], $12::numeric[], $13::timestamptz[], $14::bigint[], $15::timestamptz[]) AS t
+         $8::numeric[], $9::bigint[], $10::numeric[], $11::numeric[], $12::numeric[], $13::timestamptz[], $14::bigint[], $15::timestamptz[],
+         $16::numeric[]) AS t
        ON CONFLICT (tenant, customer, meter, window_kind, window_start) DO UPDATE SET
          sum_value = w.sum_value + excluded.sum_value,
          event_count = w.event_count + excluded.event_count,
@@ -310,9 +339,11 @@ export class UsageLedgerRepository {
          latest_time = GREATEST(w.latest_time, excluded.latest_time),
          distinct_count = w.distinct_count + excluded.distinct_count,
          last_event_time = GREATEST(w.last_event_time, excluded.last_event_time),
+         -- NULL for every window that does not keep it (non-prorated meters): left as it is.
+         held_unit_days = CASE WHEN excluded.held_unit_days IS NULL THEN w.held_unit_days ELSE COALESCE(w.held_unit_days, 0) + excluded.held_unit_days END,
          version = w.version + 1
        RETURNING tenant, customer, meter, window_kind, window_start, window_end, aggregation, sum_value::text, event_count::text,
-         min_value::text, max_value::text, latest_value::text, distinct_count::text, last_event_time, version::text`,
+         min_value::text, max_value::text, latest_value::text, distinct_count::text, last_event_time, version::text, held_unit_days::text`,
       [
         deltas.map((d) => d.tenant),
         deltas.map((d) => d.customer),
@@ -329,6 +360,7 @@ export class UsageLedgerRepository {
         deltas.map((d) => d.latest?.time.toISOString() ?? null),
         deltas.map((d) => distinctAdded.get(windowDeltaKey(d)) ?? 0),
         deltas.map((d) => d.lastEventTime.toISOString()),
+        deltas.map((d) => (d.heldUnitDays === null ? null : d.heldUnitDays.toFixed())),
       ],
     );
   }
@@ -418,7 +450,7 @@ export class UsageLedgerRepository {
          AND w.window_start = t.window_start
        RETURNING w.tenant, w.customer, w.meter, w.window_kind, w.window_start, w.window_end, w.aggregation, w.sum_value::text,
          w.event_count::text, w.min_value::text, w.max_value::text, w.latest_value::text, w.distinct_count::text,
-         w.last_event_time, w.version::text`,
+         w.last_event_time, w.version::text, w.held_unit_days::text`,
       [...cols(windows), values, windows.map((w) => (touchedKeys.has(storedWindowKey(w)) ? 0 : 1))],
     ).then(([rows]: [StoredWindow[], number]) => rows);
   }
