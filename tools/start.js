@@ -4,6 +4,8 @@
 // ready. A service that stops is reported and restarted (with backoff) while the others keep running; one that
 // refuses its configuration (exit code 78) stops everything with its message. Ctrl-C stops the services, then
 // the broker; nothing is left running.
+// TALLY_SINGLE_PROCESS=1: the five services and the gateway in ONE Node process instead, a worker thread each
+// (tools/single-process.js), on the same ports; if a service stops, that process stops and is restarted whole.
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
@@ -13,6 +15,7 @@ const { SERVICE_NODE_FLAGS } = require('./service-node-flags');
 const p = require('./local-paths');
 const kafka = require('./kafka');
 const { expandReplicas, parseReplicas, PORT_STEP } = require('./replicas');
+const { parseSingleProcess } = require('./single-process');
 
 const SERVICES = [
   { name: 'ingestion', port: 3001 },
@@ -25,6 +28,9 @@ const SERVICES = [
 let INSTANCES = SERVICES.map((svc) => ({ ...svc, replica: 0, label: svc.name, logName: svc.name }));
 /** The front door (apps/gateway): every tenant API on one port, started once the services are. */
 const GATEWAY = { name: 'gateway', port: 3000 };
+/** TALLY_SINGLE_PROCESS=1: the one process that runs every service and the gateway, each in a worker thread. */
+const HOST = { name: 'single-process', label: 'single-process host', logName: 'single-process' };
+let singleProcess = false;
 const logDir = path.join(p.stateDir, 'logs');
 /** The current process of each service (a restarted service gets a new one). */
 const running = new Map();
@@ -36,6 +42,8 @@ let stopping = false;
 const say = (msg) => process.stdout.write(`[start] ${msg}\n`);
 const portEnv = (name) => `${name.toUpperCase().replace(/-/g, '_')}_PORT`;
 const portOf = (svc) => Number(process.env[portEnv(svc.name)] || svc.port) + PORT_STEP * (svc.replica ?? 0);
+/** Where a service's output goes: its own log, or the host's in single-process mode. */
+const logOf = (svc) => path.join(logDir, `${singleProcess ? HOST.logName : svc.logName}.log`);
 
 function ready(port) {
   return new Promise((resolve) => {
@@ -69,8 +77,8 @@ function watchReadiness(initial) {
       const now = await ready(portOf(svc));
       if (stopping || now === state.get(svc.label)) continue;
       state.set(svc.label, now);
-      say(now ? `${svc.label} is ready` : `${svc.label} is NOT ready (see ${logDir}/${svc.logName}.log); the others keep running`);
-      if (now) restarts.set(svc.label, 0);
+      say(now ? `${svc.label} is ready` : `${svc.label} is NOT ready (see ${logOf(svc)}); the others keep running`);
+      if (now) restarts.set(singleProcess ? HOST.label : svc.label, 0);
     }
   }, 5_000);
   timer.unref();
@@ -83,10 +91,16 @@ function startService(svc) {
   const label = svc.label ?? svc.name;
   const logName = svc.logName ?? svc.name;
   const log = fs.createWriteStream(path.join(logDir, `${logName}.log`), { flags: 'a' });
-  const upstreams = svc === GATEWAY ? Object.fromEntries(SERVICES.map((s) => [`${portEnv(s.name).replace(/_PORT$/, '')}_URL`, `http://127.0.0.1:${portOf(s)}`])) : {};
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, '-r', path.join(__dirname, 'register.js'), path.join(p.root, 'apps', svc.name, 'src', 'main.ts')], {
+  const upstreams = svc === GATEWAY || svc === HOST ? Object.fromEntries(SERVICES.map((s) => [`${portEnv(s.name).replace(/_PORT$/, '')}_URL`, `http://127.0.0.1:${portOf(s)}`])) : {};
+  // The host gets every service's port (each thread reads its own <SERVICE>_PORT); a service its own.
+  const ports = Object.fromEntries((svc === HOST ? [...SERVICES, GATEWAY] : [svc]).map((s) => [portEnv(s.name), String(portOf(s))]));
+  const args =
+    svc === HOST
+      ? [path.join(__dirname, 'single-process.js'), ...SERVICES.map((s) => s.name), GATEWAY.name]
+      : ['-r', path.join(__dirname, 'register.js'), path.join(p.root, 'apps', svc.name, 'src', 'main.ts')];
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...args], {
     cwd: p.root,
-    env: { ...process.env, ...upstreams, [portEnv(svc.name)]: String(portOf(svc)) },
+    env: { ...process.env, ...upstreams, ...ports },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Everything goes to the service's log file; warnings and errors are echoed here too.
@@ -105,7 +119,7 @@ function startService(svc) {
     const attempt = restarts.get(label) ?? 0;
     restarts.set(label, attempt + 1);
     const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
-    say(`${label} stopped unexpectedly (code ${code}, signal ${signal}); the others keep running; restarting it in ${delayMs / 1000} s (log: ${logDir}/${logName}.log)`);
+    say(`${label} stopped unexpectedly (code ${code}, signal ${signal}); ${svc === HOST ? 'every service with it' : 'the others keep running'}; restarting it in ${delayMs / 1000} s (log: ${logDir}/${logName}.log)`);
     setTimeout(() => {
       if (!stopping) startService(svc);
     }, delayMs);
@@ -134,7 +148,8 @@ async function shutdown(code) {
   say('stopping services...');
   const children = [...running.values()];
   for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => waitExit(c, 15_000)));
+  // The host gives its threads 15 s itself (tools/single-process.js), then reports which did not stop.
+  await Promise.all(children.map((c) => waitExit(c, c === running.get(HOST.label) ? 20_000 : 15_000)));
   if (broker) {
     say('stopping the broker...');
     broker.kill('SIGTERM');
@@ -170,7 +185,9 @@ function keptSecret(name, file) {
 
 async function main() {
   fs.mkdirSync(logDir, { recursive: true });
+  singleProcess = parseSingleProcess(process.env.TALLY_SINGLE_PROCESS);
   INSTANCES = expandReplicas(SERVICES, parseReplicas(process.env.TALLY_REPLICAS, SERVICES.map((s) => s.name)));
+  if (singleProcess && INSTANCES.length > SERVICES.length) throw new Error('TALLY_REPLICAS runs more processes of a service; TALLY_SINGLE_PROCESS=1 runs one process for all: set one or the other');
   const admin = adminToken();
   process.env.ADMIN_TOKEN = admin.token;
   process.env.CATALOG_SIGNING_SECRET = catalogSigningSecret();
@@ -193,14 +210,18 @@ async function main() {
     });
     await kafka.waitForPort(p.kafkaPort, 90_000, broker);
   }
-  for (const svc of INSTANCES) startService(svc);
+  if (singleProcess) {
+    say(`single process (TALLY_SINGLE_PROCESS=1): the services and the gateway as threads of one process (log: ${logOf(HOST)})`);
+    startService(HOST);
+  } else for (const svc of INSTANCES) startService(svc);
   const readiness = await Promise.all(INSTANCES.map(async (svc) => [svc.label, await waitReady(svc, 120_000)]));
   if (stopping) return;
-  startService(GATEWAY);
+  if (!singleProcess) startService(GATEWAY);
   const gatewayReady = await waitReady(GATEWAY, 30_000);
   if (stopping) return;
   const notReady = readiness.filter(([, ok]) => !ok).map(([name]) => name);
   say(notReady.length === 0 ? 'Tally is running:' : `Tally is running, but NOT ready yet: ${notReady.join(', ')} (see their logs; the others work, and a change is reported here)`);
+  if (singleProcess) say(`  all in one process, pid ${running.get(HOST.label)?.pid}`);
   say(`  API (front door)    http://127.0.0.1:${portOf(GATEWAY)}  (every tenant API; reference: /api/v1/docs)${gatewayReady ? '' : '  NOT READY'}`);
   say('  per service, for operations:');
   for (const svc of INSTANCES) say(`  ${svc.label.padEnd(21)} http://127.0.0.1:${portOf(svc)}  (/health/ready, /metrics)${notReady.includes(svc.label) ? '  NOT READY' : ''}`);
