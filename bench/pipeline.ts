@@ -2,6 +2,7 @@
 // on a private schema/topic prefix per run, the load produced onto the raw topic, the CPU accounting per
 // process (Postgres backends included) and the exactness check of the totals.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Client } from 'pg';
@@ -28,8 +29,23 @@ export const BENCH_METERS = [
   { slug: 'requests', eventType: 'api.call', aggregation: 'COUNT' },
   { slug: 'users', eventType: 'api.call', aggregation: 'UNIQUE_COUNT', valueProperty: '$.user' },
 ];
+/** BENCH_SINGLE_PROCESS: unset/0 = a process per service, 1 = one process for all (anything else is refused). */
+export function parseBenchSingleProcess(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new Error(`BENCH_SINGLE_PROCESS: "${value}" is neither 1 (the services as threads of one process) nor 0 (a process each)`);
+}
+/**
+ * BENCH_SINGLE_PROCESS=1: a run's services as worker threads of ONE process (tools/single-process.js, what
+ * TALLY_SINGLE_PROCESS=1 runs) instead of a process each; the CPU and RSS table then has one column,
+ * `single-process`, for the three services.
+ */
+export const SINGLE_PROCESS = parseBenchSingleProcess(process.env.BENCH_SINGLE_PROCESS);
+const PIPELINE_SERVICES = ['ingestion', 'aggregation', 'threshold-alerting'];
+/** The processes the services run in: one each, or the single-process host. */
+export const SERVICE_PROCESSES = SINGLE_PROCESS ? ['single-process'] : PIPELINE_SERVICES;
 /** The processes whose CPU the pipeline costs (the generator is the load, reported apart). */
-export const PIPELINE_PROCESSES = ['ingestion', 'aggregation', 'threshold-alerting', 'broker', 'postgres'];
+export const PIPELINE_PROCESSES = [...SERVICE_PROCESSES, 'broker', 'postgres'];
 export const CPU_COLUMNS = [...PIPELINE_PROCESSES, 'generator'];
 export const say = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
 
@@ -47,31 +63,65 @@ async function waitReady(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`service on ${port} not ready`);
 }
 
+/** What every service of a run shares: database, broker, the run's topic prefix, tokens, no rate limit. */
+function runEnv(runId: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL,
+    KAFKA_BROKERS: BROKERS,
+    KAFKA_TOPIC_PREFIX: `${runId}.`,
+    KAFKA_PARTITIONS: '4',
+    ADMIN_TOKEN: ADMIN,
+    CATALOG_SIGNING_SECRET,
+    INGEST_RATE_LIMIT_PER_SECOND: '10000000',
+    LOG_LEVEL: 'error',
+  };
+}
+
+const schemaOf = (runId: string, name: string) => `${runId}_${name.replace(/-/g, '_')}`;
+
+/** BENCH_CPU_PROF=1 writes a V8 CPU profile per process into bench/results/profiles (open in Chrome DevTools). */
+const profileFlags = (name: string, runId: string) =>
+  process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
+
 export async function startService(name: string, runId: string): Promise<Service> {
-  const env = process.env;
   const port = await freePort();
-  // BENCH_CPU_PROF=1 writes a V8 CPU profile per service into bench/results/profiles (open in Chrome DevTools).
-  const profile = env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=${name}-${runId}.cpuprofile`] : [];
   // The flags `npm start` and the image start the services with (tools/service-node-flags.js).
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...profile, '-r', path.join(SERVICES_ROOT, 'tools/register.js'), path.join(SERVICES_ROOT, 'apps', name, 'src/main.ts')], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...profileFlags(name, runId), '-r', path.join(SERVICES_ROOT, 'tools/register.js'), path.join(SERVICES_ROOT, 'apps', name, 'src/main.ts')], {
     cwd: SERVICES_ROOT,
-    env: {
-      ...env,
-      PORT: String(port),
-      DATABASE_URL,
-      KAFKA_BROKERS: BROKERS,
-      DB_SCHEMA: `${runId}_${name.replace(/-/g, '_')}`,
-      KAFKA_TOPIC_PREFIX: `${runId}.`,
-      KAFKA_PARTITIONS: '4',
-      ADMIN_TOKEN: ADMIN,
-      CATALOG_SIGNING_SECRET,
-      INGEST_RATE_LIMIT_PER_SECOND: '10000000',
-      LOG_LEVEL: 'error',
-    },
+    env: { ...runEnv(runId), PORT: String(port), DB_SCHEMA: schemaOf(runId, name) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitReady(port, child);
   return { child, port };
+}
+
+/**
+ * The services as threads of one process (tools/single-process.js of SERVICES_ROOT), each on its own port
+ * and schema through the per-service variables (<SERVICE>_PORT, <SERVICE>_DB_SCHEMA), as `npm start` does.
+ */
+export async function startSingleProcess(names: string[], runId: string): Promise<Service[]> {
+  const ports = await Promise.all(names.map(() => freePort()));
+  const env = runEnv(runId);
+  delete env.PORT;
+  delete env.DB_SCHEMA;
+  for (const [i, name] of names.entries()) {
+    const prefix = name.toUpperCase().replace(/-/g, '_');
+    env[`${prefix}_PORT`] = String(ports[i]);
+    env[`${prefix}_DB_SCHEMA`] = schemaOf(runId, name);
+  }
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...profileFlags('single-process', runId), path.join(SERVICES_ROOT, 'tools/single-process.js'), ...names], {
+    cwd: SERVICES_ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    for (const port of ports) await waitReady(port, child);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return ports.map((port) => ({ child, port }));
 }
 
 /** The pipeline of one run: ingestion, aggregation and threshold-alerting, tenant `bench` with the bench meters. */
@@ -85,6 +135,15 @@ export interface Pipeline {
 }
 
 export async function startPipeline(runId: string): Promise<Pipeline> {
+  if (SINGLE_PROCESS) {
+    const [ingestion, aggregation, alerting] = await startSingleProcess(PIPELINE_SERVICES, runId);
+    try {
+      return { runId, ingestion, aggregation, alerting, key: await benchTenant(ingestion.port) };
+    } catch (e) {
+      ingestion.child.kill('SIGKILL');
+      throw e;
+    }
+  }
   const started: Service[] = [];
   try {
     const ingestion = await startService('ingestion', runId);
@@ -93,23 +152,30 @@ export async function startPipeline(runId: string): Promise<Pipeline> {
     started.push(aggregation);
     const alerting = await startService('threshold-alerting', runId);
     started.push(alerting);
-    await postJson(ingestion.port, '/api/v1/admin/tenants', ADMIN, { id: 'bench', name: 'Bench' });
-    const { key } = (await postJson(ingestion.port, '/api/v1/admin/tenants/bench/api-keys', ADMIN, { name: 'bench' })) as { key: string };
-    for (const meter of BENCH_METERS) await postJson(ingestion.port, '/api/v1/meters', key, meter);
-    return { runId, ingestion, aggregation, alerting, key };
+    return { runId, ingestion, aggregation, alerting, key: await benchTenant(ingestion.port) };
   } catch (e) {
     for (const s of started) s.child.kill('SIGKILL');
     throw e;
   }
 }
 
+/** Tenant `bench`, its API key and the bench meters. */
+async function benchTenant(ingestionPort: number): Promise<string> {
+  await postJson(ingestionPort, '/api/v1/admin/tenants', ADMIN, { id: 'bench', name: 'Bench' });
+  const { key } = (await postJson(ingestionPort, '/api/v1/admin/tenants/bench/api-keys', ADMIN, { name: 'bench' })) as { key: string };
+  for (const meter of BENCH_METERS) await postJson(ingestionPort, '/api/v1/meters', key, meter);
+  return key;
+}
+
 export function pipelinePids(p: Pipeline): Record<string, number> {
+  if (SINGLE_PROCESS) return { 'single-process': p.ingestion.child.pid! };
   return { ingestion: p.ingestion.child.pid!, aggregation: p.aggregation.child.pid!, 'threshold-alerting': p.alerting.child.pid! };
 }
 
 /** SIGTERM (graceful) and wait for the exits; `kill = true` for the cleanup path. */
 export async function stopPipeline(p: Pipeline, kill = false): Promise<void> {
-  const children = [p.ingestion.child, p.aggregation.child, p.alerting.child];
+  // One child for all three in single-process mode.
+  const children = [...new Set([p.ingestion.child, p.aggregation.child, p.alerting.child])];
   for (const c of children) c.kill(kill ? 'SIGKILL' : 'SIGTERM');
   if (!kill) await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
 }
@@ -186,7 +252,24 @@ export function cpuPerEvent(processes: Record<string, ProcessUsage>, generatorSe
   processes.generator = { cpuSeconds: Math.round(generatorSeconds * 100) / 100, cpuPercent: Math.round((1000 * generatorSeconds) / elapsedSeconds) / 10, peakRssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) };
   const micros = Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, Math.round((p.cpuSeconds * 1e6) / events)]));
   micros.pipeline = PIPELINE_PROCESSES.reduce((sum, name) => sum + (micros[name] ?? 0), 0);
+  // The services alone, comparable between a process each and single-process mode.
+  micros.services = SERVICE_PROCESSES.reduce((sum, name) => sum + (micros[name] ?? 0), 0);
   return micros;
+}
+
+/** Peak RSS of the services' processes, summed (a process each: the sum of their peaks, an upper bound). */
+export function servicesPeakRssMiB(processes: Record<string, ProcessUsage>): number {
+  return Math.round(SERVICE_PROCESSES.reduce((sum, name) => sum + (processes[name]?.peakRssMiB ?? 0), 0));
+}
+
+/**
+ * Busy CPU seconds of the whole machine so far (all cores, from /proc/stat: everything but idle and iowait).
+ * Counts whatever else runs meanwhile too; compare it between alternating runs, not as an absolute.
+ */
+export function machineCpuSeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks;
+  return (user + nice + system + irq + softirq + (steal ?? 0)) / 100;
 }
 
 /** A PERIOD window's totals as stored: SUM of calls, COUNT of requests, distinct users. */

@@ -4,6 +4,7 @@
 //   BENCH_LATENCY_SECONDS (20)  BENCH_OUT (results file name; the date)  KAFKA_PRODUCER_CLIENT (kafkajs | platformatic)
 //   KAFKA_BROKERS / DATABASE_URL to use existing infrastructure.
 //   BENCH_ENTITLEMENT_SECONDS (5; 0 skips): the entitlement check alone, per phase (bench/entitlement-check.ts).
+//   BENCH_SINGLE_PROCESS (0 | 1): the services as threads of one process (tools/single-process.js) instead of a process each.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,8 +18,8 @@ import { runNaiveBaseline } from './naive-baseline';
 import { postJson } from './local-http';
 import { median, percentile } from './stats';
 import {
-  ADMIN, BENCH_METERS, CPU_COLUMNS, PIPELINE_PROCESSES, ROOT, SERVICES_ROOT, count, cpuPerEvent, dropRun, openBenchInfra, pipelinePids, postgresBackends,
-  produceAll, say, startPipeline, stopPipeline, verify,
+  ADMIN, BENCH_METERS, CPU_COLUMNS, PIPELINE_PROCESSES, ROOT, SERVICE_PROCESSES, SERVICES_ROOT, SINGLE_PROCESS, count, cpuPerEvent, dropRun, machineCpuSeconds, openBenchInfra,
+  pipelinePids, postgresBackends, produceAll, say, servicesPeakRssMiB, startPipeline, stopPipeline, verify,
 } from './pipeline';
 
 const env = process.env;
@@ -46,8 +47,12 @@ interface RunResult {
   mismatches: string[];
   /** Services, broker, `postgres` (the bench database's client backends) and `generator` (this process). */
   processes: Record<string, { cpuSeconds: number; cpuPercent: number; peakRssMiB: number }>;
-  /** CPU time per unique event in µs, per process and `pipeline` (services + broker + Postgres; not the generator). */
+  /** CPU time per unique event in µs, per process, `services`, and `pipeline` (services + broker + Postgres; not the generator). */
   cpuPerEventMicros: Record<string, number>;
+  /** Busy CPU of the whole machine (all cores, everything running) per unique event in µs. */
+  machineCpuPerEventMicros: number;
+  /** Peak RSS of the services' processes, summed. */
+  servicesPeakRssMiB: number;
   /** Outbox rows aggregation wrote (aggregates, dead letters) per unique event in the throughput phase. */
   aggregatesPerEvent: number;
   latencyMs?: { offeredEventsPerSecond: number; samples: number; p50: number; p95: number; p99: number };
@@ -285,6 +290,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
       { postgres: postgresBackends(db, runId) },
     );
     await monitor.start();
+    const machineCpu = machineCpuSeconds();
     const generatorCpu = process.cpuUsage();
     const started = Date.now();
     say(`run ${run}: producing ${EVENTS} events (+1 % duplicates, 1 % late) for ${CUSTOMERS} customers`);
@@ -297,6 +303,7 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
     while ((await count(db, `SELECT count(*) AS n FROM "${schema}".event_ids`)) < expected.unique) await new Promise((r) => setTimeout(r, 200));
     const done = Date.now();
     const seconds = (done - started) / 1000;
+    const machineCpuPerEventMicros = Math.round(((machineCpuSeconds() - machineCpu) * 1e6) / expected.unique);
     const processes: RunResult['processes'] = await monitor.stop(seconds);
     const generatorUsed = process.cpuUsage(generatorCpu);
     const cpuPerEventMicros = cpuPerEvent(processes, (generatorUsed.user + generatorUsed.system) / 1e6, seconds, expected.unique);
@@ -331,6 +338,8 @@ async function oneRun(run: number, kafka: Kafka, db: Client, pids: Record<string
       mismatches: mismatches.slice(0, 20),
       processes,
       cpuPerEventMicros,
+      machineCpuPerEventMicros,
+      servicesPeakRssMiB: servicesPeakRssMiB(processes),
       aggregatesPerEvent,
       latencyMs,
       alertLatencyMs: latency?.alert,
@@ -384,7 +393,7 @@ async function main(): Promise<void> {
   const summary = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    config: { servicesRoot: SERVICES_ROOT === ROOT ? undefined : SERVICES_ROOT, events: EVENTS, customers: CUSTOMERS, runs: RUNS, duplicateRate: 0.01, lateRate: 0.01, naiveEvents: NAIVE_EVENTS, latencySeconds: LATENCY_SECONDS, latencyLoad: LATENCY_LOAD, producerClient: env.KAFKA_PRODUCER_CLIENT ?? 'kafkajs', consumerClient: 'kafkajs' },
+    config: { servicesRoot: SERVICES_ROOT === ROOT ? undefined : SERVICES_ROOT, events: EVENTS, customers: CUSTOMERS, runs: RUNS, duplicateRate: 0.01, lateRate: 0.01, naiveEvents: NAIVE_EVENTS, latencySeconds: LATENCY_SECONDS, latencyLoad: LATENCY_LOAD, singleProcess: SINGLE_PROCESS, producerClient: env.KAFKA_PRODUCER_CLIENT ?? 'kafkajs', consumerClient: 'kafkajs' },
     throughput: { median: median(throughputs), min: Math.min(...throughputs), max: Math.max(...throughputs) },
     naiveBaseline: { median: median(naive), ratio: Math.round((median(throughputs) / median(naive)) * 10) / 10 },
     httpThroughput: { median: median(results.flatMap((r) => (r.http ? [r.http.throughputEventsPerSecond] : []))) },
@@ -394,7 +403,12 @@ async function main(): Promise<void> {
       p50: median(results.flatMap((r) => (r.entitlementCheckMs ? [r.entitlementCheckMs.p50] : []))),
       p99: median(results.flatMap((r) => (r.entitlementCheckMs ? [r.entitlementCheckMs.p99] : []))),
     },
-    cpuPerEventMicros: { pipeline: median(results.map((r) => r.cpuPerEventMicros.pipeline)) },
+    cpuPerEventMicros: {
+      pipeline: median(results.map((r) => r.cpuPerEventMicros.pipeline)),
+      services: median(results.map((r) => r.cpuPerEventMicros.services)),
+      machine: median(results.map((r) => r.machineCpuPerEventMicros)),
+    },
+    servicesPeakRssMiB: { median: median(results.map((r) => r.servicesPeakRssMiB)) },
     allExact: results.every((r) => r.exact),
     entitlementCheckAlone: entitlementAlone,
     runs: results,
@@ -410,6 +424,9 @@ async function main(): Promise<void> {
     `Machine: ${summary.machine.cpus} cores (${summary.machine.cpuModel}), ${summary.machine.memoryGiB} GiB, Node ${summary.machine.node}; broker, Postgres, services and generator on the same machine.`,
     `Load: ${EVENTS} unique events, ${CUSTOMERS} Zipf-skewed customers, meters SUM/COUNT/UNIQUE_COUNT, 1 % duplicates, 1 % late; ${RUNS} runs.`,
     ...(SERVICES_ROOT === ROOT ? [] : [`Services started from ${SERVICES_ROOT}.`]),
+    SINGLE_PROCESS
+      ? 'Services: ingestion, aggregation and threshold-alerting as worker threads of ONE process (BENCH_SINGLE_PROCESS=1, tools/single-process.js).'
+      : 'Services: ingestion, aggregation and threshold-alerting, a process each.',
     `Kafka clients: services' producers ${summary.config.producerClient}, consumers and load generator kafkajs.`,
     '',
     '| metric | median | spread |',
@@ -424,6 +441,8 @@ async function main(): Promise<void> {
     `| hops p50 / p99: generator -> usage.events (ingestion), -> usage.aggregates (aggregation), -> alert (threshold-alerting) | ${['ingestion', 'aggregation', 'alerting'].map((hop) => `${median(results.flatMap((r) => (r.latencyHopsMs?.[hop] ? [r.latencyHopsMs[hop].p50] : [])))} / ${median(results.flatMap((r) => (r.latencyHopsMs?.[hop] ? [r.latencyHopsMs[hop].p99] : [])))}`).join(' · ')} ms | medians over runs |`,
     `| entitlement check p50 / p99 under that load | ${summary.entitlementCheckMs.p50} / ${summary.entitlementCheckMs.p99} ms | per run p99: ${results.map((r) => r.entitlementCheckMs?.p99).join(', ')} |`,
     `| exact totals in every run | ${summary.allExact ? 'yes' : 'NO'} | |`,
+    `| CPU µs per event: services (${SERVICE_PROCESSES.join(' + ')}) / pipeline / whole machine | ${summary.cpuPerEventMicros.services} / ${summary.cpuPerEventMicros.pipeline} / ${summary.cpuPerEventMicros.machine} | machine per run: ${results.map((r) => r.machineCpuPerEventMicros).join(', ')} |`,
+    `| services' peak RSS, summed over their processes | ${summary.servicesPeakRssMiB.median} MiB | per run: ${results.map((r) => r.servicesPeakRssMiB).join(', ')} |`,
     '',
     `CPU per event: user + system CPU time of each process (from /proc) during the throughput phase, divided by the unique events; postgres = the bench database's client backends; pipeline = ${PIPELINE_PROCESSES.join(' + ')} (the broker is shared with anything else running on the machine); the generator is the load, reported apart.`,
     '',
