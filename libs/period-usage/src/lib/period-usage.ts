@@ -47,9 +47,14 @@ export function newestAggregates<M extends HasAggregate>(messages: M[], windowKi
   return [...newest.values()];
 }
 
-/** Applies PERIOD aggregates; one older than the version held is ignored (idempotent and reorder-safe). */
-export async function applyPeriodUsage(manager: EntityManager, aggregates: UsageAggregate[]): Promise<void> {
+/**
+ * Applies PERIOD aggregates; one older than the version held is ignored (idempotent and reorder-safe).
+ * `heldUnitDays: true` also keeps the aggregate's `heldUnitDays` (NULL when absent) in a `held_unit_days`
+ * column the consumer added (billing, for prorated charges).
+ */
+export async function applyPeriodUsage(manager: EntityManager, aggregates: UsageAggregate[], options: { heldUnitDays?: boolean } = {}): Promise<void> {
   if (aggregates.length === 0) return;
+  if (options.heldUnitDays) return applyWithHeldUnitDays(manager, aggregates);
   await manager.query(
     `INSERT INTO ${schemaOf(manager.connection)}.period_usage AS u (tenant, customer, meter, period_start, period_end, value, event_count, version)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[], $7::bigint[], $8::bigint[])
@@ -65,6 +70,27 @@ export async function applyPeriodUsage(manager: EntityManager, aggregates: Usage
       aggregates.map((a) => a.value),
       aggregates.map((a) => a.eventCount),
       aggregates.map((a) => a.version),
+    ],
+  );
+}
+
+async function applyWithHeldUnitDays(manager: EntityManager, aggregates: UsageAggregate[]): Promise<void> {
+  await manager.query(
+    `INSERT INTO ${schemaOf(manager.connection)}.period_usage AS u (tenant, customer, meter, period_start, period_end, value, event_count, version, held_unit_days)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[], $7::bigint[], $8::bigint[], $9::numeric[])
+     ON CONFLICT (tenant, customer, meter, period_start)
+     DO UPDATE SET value = excluded.value, event_count = excluded.event_count, version = excluded.version, held_unit_days = excluded.held_unit_days
+     WHERE u.version < excluded.version`,
+    [
+      aggregates.map((a) => a.tenant),
+      aggregates.map((a) => a.customer),
+      aggregates.map((a) => a.meter),
+      aggregates.map((a) => a.windowStart),
+      aggregates.map((a) => a.windowEnd),
+      aggregates.map((a) => a.value),
+      aggregates.map((a) => a.eventCount),
+      aggregates.map((a) => a.version),
+      aggregates.map((a) => a.heldUnitDays ?? null),
     ],
   );
 }

@@ -535,4 +535,34 @@ describe('composeInvoice with the Lago parity rules', () => {
       /charges\[0\].usage.eventAmountTotal must be a decimal/,
     );
   });
+
+  describe('prorated charges (usage.prorated)', () => {
+    // April: 30 days. 10 seats held since before the period (10 prorated), 6 added on April 21 (10 days: 2 prorated).
+    const seats = (extra: Partial<InvoiceChargeInput> = {}, model = 'standard', properties: unknown = { amount: '3' }): InvoiceChargeInput => ({
+      code: 'seats', meter: 'seats', model, properties,
+      usage: { units: '16', prorated: [{ units: '10', proratedUnits: '10' }, { units: '6', proratedUnits: '2' }] },
+      ...extra,
+    });
+
+    it('prices the prorated units: standard 12 × 3 = 36', () => {
+      const line = invoice({ charges: [seats()] }).lines[0];
+      expect(line).toMatchObject({ kind: 'usage', units: '16', amount: '36.00', description: 'seats (seats): 16 units, prorated by days held' });
+      expect(line.unitAmount).toBeUndefined();
+      expect(line.breakdown).toEqual([{ description: '12 prorated units × 3', units: '12', amount: '36', unitAmount: '3' }]);
+    });
+
+    it('prices volume by the full units at period end: 16 in 11–∞ at 2, × 12 prorated, + flat 5 = 29', () => {
+      const volume = { volume_ranges: [{ from_value: 0, to_value: 10, per_unit_amount: '3', flat_amount: '0' }, { from_value: 11, to_value: null, per_unit_amount: '2', flat_amount: '5' }] };
+      expect(invoice({ charges: [seats({}, 'volume', volume)] }).lines[0].amount).toBe('29.00');
+    });
+
+    it('charges a negative holding 0 and refuses included units, per-event values and inconsistent events', () => {
+      const negative = seats({ usage: { units: '-2', prorated: [{ units: '-2', proratedUnits: '-1' }] } });
+      expect(invoice({ charges: [negative] }).lines[0].amount).toBe('0.00');
+      expect(() => invoice({ charges: [seats({ includedUnits: '5' })] })).toThrow(/includedUnits cannot be combined with usage.prorated/);
+      expect(() => invoice({ charges: [seats({ usage: { units: '1', events: ['1'], prorated: [] } })] })).toThrow(PricingError);
+      expect(() => invoice({ charges: [seats({ usage: { units: '1', prorated: [{ units: '1', proratedUnits: '2' }] } })] })).toThrow(/must lie between 0 and units/);
+      expect(() => invoice({ charges: [seats({}, 'package', { amount: '1', package_size: 10, free_units: 0 })] })).toThrow(/prorated charges use the standard, graduated, volume models/);
+    });
+  });
 });

@@ -11,6 +11,7 @@ import type {
   InvoicePlanChangeInput,
 } from './invoice-types';
 import { HUNDRED, maxDecimal, minDecimal, ZERO } from '../charges/pricing-decimal';
+import { priceProratedCharge } from '../charges/prorated-charge';
 import { Dec, plain, sum, toDec, toInstant, toNonNegativeDec } from './money';
 import { localDate, prorationDays, proratePlanChange } from './proration';
 
@@ -60,9 +61,33 @@ function breakdownRow(row: ChargeBreakdownLine): InvoiceLineBreakdown {
   return out;
 }
 
+/** A prorated charge's line: the model prices the prorated units (Lago's rule, no included units). */
+function proratedUsageLine(charge: InvoiceChargeInput, path: string, currency: string): Line {
+  const units = toDec(charge.usage.units, `${path}.usage.units`);
+  if (charge.includedUnits !== undefined && toNonNegativeDec(charge.includedUnits, `${path}.includedUnits`).gt(0)) {
+    throw new PricingError(`${path}.includedUnits cannot be combined with usage.prorated (Lago's prorated charges have none)`);
+  }
+  if (charge.usage.events) throw new PricingError(`${path}.usage.events cannot be combined with usage.prorated`);
+  const events = (charge.usage.prorated ?? []).map((e, i) => ({ units: toDec(e?.units, `${path}.usage.prorated[${i}].units`), proratedUnits: toDec(e?.proratedUnits, `${path}.usage.prorated[${i}].proratedUnits`) }));
+  const result = priceProratedCharge(charge.model, charge.properties, events);
+  const unrounded = new Dec(result.amount);
+  const name = charge.description ?? `${charge.code} (${charge.meter})`;
+  return {
+    kind: 'usage',
+    code: charge.code,
+    description: `${name}: ${plain(units)} units, prorated by days held`,
+    units,
+    unrounded,
+    rounded: roundToMinorUnit(unrounded, currency),
+    breakdown: result.breakdown.map(breakdownRow),
+    committable: true,
+  };
+}
+
 function usageLine(charge: InvoiceChargeInput, index: number, currency: string, priceCharge: ChargePricer): Line {
   const path = `charges[${index}]`;
   if (typeof charge.code !== 'string' || charge.code === '') throw new PricingError(`${path}.code is required`);
+  if (charge.usage?.prorated !== undefined) return proratedUsageLine(charge, path, currency);
   // Any finite quantity a meter can produce is priced; a negative one is charged 0 (see priceCharge), shown as it is.
   const units = toDec(charge.usage?.units, `${path}.usage.units`);
   const included = charge.includedUnits === undefined ? ZERO : toNonNegativeDec(charge.includedUnits, `${path}.includedUnits`);

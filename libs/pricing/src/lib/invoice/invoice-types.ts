@@ -24,6 +24,12 @@ export interface InvoiceChargeInput {
     eventCount?: number;
     /** `dynamic`: the sum of the amounts the period's events carry, in the currency's units. */
     eventAmountTotal?: DecimalInput;
+    /**
+     * A prorated charge (Lago's `prorated: true`): the period's changes of units held, in event-time order,
+     * each with its prorated units (see `prorateHolding`); priced by `priceProratedCharge`. `units` is then
+     * only shown on the line (the units held at period end). Not combinable with `includedUnits` or `events`.
+     */
+    prorated?: Array<{ units: DecimalInput; proratedUnits: DecimalInput }>;
   };
 }
 

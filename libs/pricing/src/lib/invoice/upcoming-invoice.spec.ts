@@ -130,4 +130,15 @@ describe('upcomingInvoice with an event count or the events\' amounts', () => {
       ['d', '30.00'],
     ]);
   });
+
+  it('leaves a prorated charge as it is: the units held now already count until period end', () => {
+    const input: InvoiceInput = {
+      currency: 'EUR',
+      period: APRIL,
+      charges: [{ code: 'seats', meter: 'seats', model: 'standard', properties: { amount: '3' }, usage: { units: '16', prorated: [{ units: '10', proratedUnits: '10' }, { units: '6', proratedUnits: '2' }] } }],
+    };
+    const preview = upcomingInvoice(input, DAY_10, priceCharge);
+    expect(preview.invoiceSoFar.total).toBe('36.00');
+    expect(preview.projectedInvoice.total).toBe('36.00');
+  });
 });

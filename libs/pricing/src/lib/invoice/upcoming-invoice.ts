@@ -47,6 +47,8 @@ function projectEvents(events: DecimalInput[], fraction: Decimal): DecimalInput[
  * an event count is projected like the events (rounded half up), the events' amount total linearly.
  */
 function projectCharge(charge: InvoiceChargeInput, fraction: Decimal): InvoiceChargeInput {
+  // A prorated charge already counts the units held now until period end; later changes are not guessed.
+  if (charge.usage.prorated !== undefined) return charge;
   const { eventCount, eventAmountTotal } = charge.usage;
   const extra = {
     ...(eventCount === undefined ? {} : { eventCount: new Dec(eventCount).div(fraction).toDecimalPlaces(0, Dec.ROUND_HALF_UP).toNumber() }),
