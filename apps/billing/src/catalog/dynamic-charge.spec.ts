@@ -11,5 +11,8 @@ describe('dynamic charge helpers', () => {
   it('re-prices late units of every model but dynamic, whose price follows its amount meter', () => {
     for (const model of ['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage']) expect(pricedByUnits({ model })).toBe(true);
     expect(pricedByUnits({ model: 'dynamic' })).toBe(false);
+    // A prorated charge's price follows the days each unit was held, not its units alone.
+    expect(pricedByUnits({ model: 'standard', prorated: true })).toBe(false);
+    expect(pricedByUnits({ model: 'volume', prorated: false })).toBe(true);
   });
 });

@@ -178,3 +178,42 @@ describe('dynamic charges (amount from an amount meter)', () => {
     ]);
   });
 });
+
+describe('prorated charges (Lago\'s prorated: true)', () => {
+  it('accepts prorated standard and volume charges, and prorated: false anywhere', () => {
+    expect(issues(plan({}, { meter: 'seats', prorated: true }))).toEqual([]);
+    const volume = { volume_ranges: [{ from_value: 0, to_value: 10, per_unit_amount: '3', flat_amount: '0' }, { from_value: 11, to_value: null, per_unit_amount: '2', flat_amount: '5' }] };
+    expect(issues(plan({}, { meter: 'seats', model: 'volume', properties: volume, prorated: true, alerts: { absolute: ['50'] } }))).toEqual([]);
+    expect(issues(plan({}, { model: 'package', properties: { amount: '1', package_size: 10, free_units: 0 }, prorated: false }))).toEqual([]);
+    expect(planDefinitionSchema.parse(plan({}, { prorated: true })).charges[0].prorated).toBe(true);
+  });
+
+  it('refuses prorated graduated charges, naming Lago\'s ProratedGraduatedService', () => {
+    const graduated = { graduated_ranges: [{ from_value: 0, to_value: null, per_unit_amount: '1', flat_amount: '0' }] };
+    const found = issues(plan({}, { model: 'graduated', properties: graduated, prorated: true }));
+    expect(found).toHaveLength(1);
+    expect(found[0][0]).toBe('/charges/0/prorated');
+    expect(found[0][1]).toMatch(/ProratedGraduatedService.*running sum of units in event order/);
+  });
+
+  it.each([
+    ['package', { amount: '1', package_size: 10, free_units: 0 }],
+    ['percentage', { rate: '1' }],
+    ['graduated_percentage', { graduated_percentage_ranges: [{ from_value: 0, to_value: null, rate: '1', flat_amount: '0' }] }],
+    ['dynamic', { amount_meter: 'llm-cost' }],
+  ])('refuses a prorated %s charge', (model, properties) => {
+    expect(issues(plan({}, { model, properties, prorated: true }))).toContainEqual([
+      '/charges/0/prorated',
+      `cannot be set on a ${model} charge: Lago prorates only standard, graduated and volume charges, and billing feeds standard and volume`,
+    ]);
+  });
+
+  it('refuses included units and spend alerts on a prorated charge, and a prorated flag that is not a boolean', () => {
+    expect(issues(plan({}, { prorated: true, includedUnits: '5', alerts: { spend: ['5'], stepSpend: '1' } })).map(([p]) => p)).toEqual([
+      '/charges/0/includedUnits',
+      '/charges/0/alerts/spend',
+      '/charges/0/alerts/stepSpend',
+    ]);
+    for (const odd of ['true', 1, null]) expect(issues(plan({}, { prorated: odd })).map(([p]) => p)).toEqual(['/charges/0/prorated']);
+  });
+});

@@ -4,6 +4,7 @@ import { chargeInputNeeds, PricingError, validateChargeProperties } from '@tally
 import { progressiveBillingIssues } from '../domain/progressive-billing';
 import { chargeAlertsSchema, thresholdPercentsSchema } from './charge-alerts';
 import { dynamicChargeIssues } from './dynamic-charge';
+import { proratedChargeIssues } from './prorated-charge';
 import { chargeValueIssues, decimalValueIssue, PLAN_LIMITS } from './plan-limits';
 
 const boundedDecimal = (bound: 'amount' | 'quantity') =>
@@ -35,6 +36,11 @@ export const chargeDefinitionSchema = z.object({
   hardLimit: z.boolean().optional(),
   /** Usage, spend and step alerts (threshold-alerting prices spend with this charge). */
   alerts: chargeAlertsSchema.optional(),
+  /**
+   * Lago's `prorated`: each unit of a recurring SUM meter (seats) is billed for the part of the period it is
+   * held, in the customer's days (catalog/prorated-charge.ts); standard and volume only.
+   */
+  prorated: z.boolean().optional(),
 });
 
 export const planDefinitionSchema = z
@@ -83,6 +89,9 @@ export const planDefinitionSchema = z
       }
     });
     for (const issue of dynamicChargeIssues(plan.charges)) ctx.addIssue({ code: 'custom', path: ['charges', issue.charge, ...issue.path], message: issue.message });
+    plan.charges.forEach((charge, i) => {
+      for (const issue of proratedChargeIssues(charge)) ctx.addIssue({ code: 'custom', path: ['charges', i, ...issue.path], message: issue.message });
+    });
   });
 
 export type PlanDefinition = z.infer<typeof planDefinitionSchema>;

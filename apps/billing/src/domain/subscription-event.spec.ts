@@ -80,6 +80,7 @@ describe('subscriptionChanged', () => {
       eventId: 'e-1', occurredAt: '2026-03-10T12:00:00.000Z', tenant: 'acme', customer: 'c-1', subscriptionId: 'sub-1', plan: 'pro', planVersion: 3,
       currency: 'EUR', status: 'active', cancelAtPeriodEnd: false, periodStart: '2026-03-01T00:00:00.000Z', periodEnd: '2026-04-01T00:00:00.000Z',
       entitlements: entitlementsOf(sub().definition),
+      timeZone: 'UTC',
     });
     const parsed = subscriptionChangedSchema.parse(JSON.parse(JSON.stringify(event)));
     expect(parsed.entitlements[0].thresholds).toEqual([33.3, '0.4', 100]);
@@ -91,6 +92,22 @@ describe('subscriptionChanged', () => {
     expect(subscriptionChanged(sub({ status: 'paused' }), stamp).entitlements).toHaveLength(1);
     expect(subscriptionChanged(sub({ status: 'canceled' }), stamp).entitlements).toEqual([]);
     expect(subscriptionChanged(sub({ cancelAtPeriodEnd: true }), stamp)).toMatchObject({ cancelAtPeriodEnd: true, status: 'active' });
+  });
+
+  it('names the meters charged prorated and the customer\'s time zone, also once canceled (its last period is still invoiced)', () => {
+    const definition = plan([
+      { meter: 'seats', model: 'standard', properties: { amount: '3' }, prorated: true },
+      { meter: 'api-calls', model: 'standard', properties: { amount: '1' }, prorated: false },
+      { meter: 'storage', model: 'standard', properties: { amount: '1' } },
+    ]);
+    for (const status of ['active', 'paused', 'canceled'] as const) {
+      const event = subscriptionChanged(sub({ definition, status, timeZone: 'Asia/Shanghai' }), stamp);
+      expect(event).toMatchObject({ timeZone: 'Asia/Shanghai', proratedMeters: ['seats'] });
+      expect(subscriptionChangedSchema.parse(JSON.parse(JSON.stringify(event)))).toMatchObject({ timeZone: 'Asia/Shanghai', proratedMeters: ['seats'] });
+    }
+    // A prorated charge without included units or alerts is not an entitlement: the entitlement check still answers no limit.
+    expect(entitlementsOf(definition)).toEqual([]);
+    expect(subscriptionChanged(sub(), stamp)).not.toHaveProperty('proratedMeters');
   });
 
   it('every plan the API accepts maps to a message the contract accepts', () => {

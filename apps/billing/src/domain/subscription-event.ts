@@ -1,5 +1,6 @@
 import type { AccountStatusChanged, Entitlement, SubscriptionChanged } from '@tally/contracts';
 import type { ChargeDefinition, PlanDefinition } from '../catalog/plan-definition';
+import { isProrated } from '../catalog/prorated-charge';
 import type { Subscription } from './subscription-lifecycle';
 
 /** The alert percentages of a charge that sets none (the product brief's soft alerts and the overage notice). */
@@ -35,11 +36,18 @@ export function entitlementsOf(plan: Pick<PlanDefinition, 'charges'>): Entitleme
     }));
 }
 
+/** The meters the plan charges prorated: aggregation keeps their held unit-days per period. */
+export function proratedMetersOf(plan: Pick<PlanDefinition, 'charges'>): string[] {
+  return plan.charges.filter(isProrated).map((c) => c.meter);
+}
+
 /**
  * `billing.subscriptions.v1` for the subscription as it is now (the topic is compacted: each message is the
  * whole current state). A canceled subscription entitles nothing; the others what their plan version says.
+ * The time zone and prorated meters stay on a canceled one: its last period is still invoiced.
  */
 export function subscriptionChanged(sub: Subscription, stamp: EventStamp): SubscriptionChanged {
+  const prorated = proratedMetersOf(sub.definition);
   return {
     eventId: stamp.eventId,
     occurredAt: stamp.occurredAt.toISOString(),
@@ -54,6 +62,8 @@ export function subscriptionChanged(sub: Subscription, stamp: EventStamp): Subsc
     periodStart: sub.periodStart.toISOString(),
     periodEnd: sub.periodEnd.toISOString(),
     entitlements: sub.status === 'canceled' ? [] : entitlementsOf(sub.definition),
+    timeZone: sub.timeZone,
+    ...(prorated.length > 0 ? { proratedMeters: prorated } : {}),
   };
 }
 

@@ -6,7 +6,9 @@ import { nominalPeriodContaining } from '../domain/billing-periods';
 import { couponInput, couponsForInvoice, type AppliedCoupon } from '../domain/coupons';
 import { pauseCreditLine, pausedMsSoFar } from '../domain/invoice-lifecycle';
 import { progressiveCreditLine } from '../domain/progressive-billing';
+import { proratedUsage } from '../domain/prorated-usage';
 import { lateUsageLine } from '../domain/usage-corrections';
+import { isProrated } from '../catalog/prorated-charge';
 import { periodRuleOf, type SubscriptionRow } from '../subscriptions/subscription.service';
 
 export interface BillingPeriodRow {
@@ -38,6 +40,10 @@ export interface InvoiceSources {
   previousPlan: PlanVersion | null;
   subscription: SubscriptionRow;
   usage: Map<string, string>;
+  /** Per meter, the period's held unit-days (usage.aggregates.v1 heldUnitDays), null where none came. */
+  heldUnitDays?: Map<string, string | null>;
+  /** Per prorated meter, the units held when the period opened (the subscription's earlier periods' usage). */
+  openingUnits?: Map<string, string>;
   creditBalance: string;
   lateUsage: Array<LateUsage & { invoicedUnits: string; charge: PlanDefinition['charges'][number] }>;
   /** The customer's applied coupons (locked with the wallet); the invoice uses those that apply to it. */
@@ -82,6 +88,19 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
     charges: [...plan.plan.charges, ...(src.previousPlan?.plan.charges ?? []).filter((old) => !plan.plan.charges.some((c) => c.meter === old.meter))].map((c) => {
       // A dynamic charge bills what its amount meter summed over the period (catalog/dynamic-charge.ts).
       const amountMeter = amountMeterOf(c);
+      // A prorated charge bills the units held by the days they were held (catalog/prorated-charge.ts).
+      if (isProrated(c)) {
+        const usage = proratedUsage({
+          meter: c.meter,
+          openingUnits: src.openingUnits?.get(c.meter) ?? '0',
+          periodUnits: src.usage.get(c.meter) ?? '0',
+          heldUnitDays: src.heldUnitDays?.get(c.meter) ?? null,
+          nominal,
+          active: { start: period.period_start, end: period.period_end },
+          timeZone,
+        });
+        return { code: c.code ?? c.meter, meter: c.meter, model: c.model, properties: c.properties, usage };
+      }
       return {
         code: c.code ?? c.meter,
         meter: c.meter,

@@ -6,6 +6,7 @@ import { schemaOf } from '@tally/postgres';
 import type { Invoice } from '@tally/pricing';
 import type { Customer, PlanVersion } from '../catalog/catalog.repository';
 import { pricedByUnits } from '../catalog/dynamic-charge';
+import { isProrated } from '../catalog/prorated-charge';
 import type { UnpaidInvoice } from '../domain/dunning';
 import { invoiceChanged, type InvoiceState } from '../domain/invoice-event';
 import type { Finalization, InvoiceKind, InvoiceStatus } from '../domain/invoice-lifecycle';
@@ -241,10 +242,23 @@ export class InvoiceRepository {
     if (!plan) throw new Error(`plan "${period.plan_code}" version ${period.plan_version} of the period is missing`);
     const previousPlan = period.plan_change ? await loadPlan(period.plan_change.previousPlan, period.plan_change.previousVersion) : null;
     if (period.plan_change && !previousPlan) throw new Error(`plan "${period.plan_change.previousPlan}" version ${period.plan_change.previousVersion} (before the plan change) is missing`);
-    const usageRows: Array<{ meter: string; value: string }> = await m.query(
-      `SELECT meter, value::text FROM ${s}.period_usage WHERE tenant = $1 AND customer = $2 AND period_start = $3`,
+    const usageRows: Array<{ meter: string; value: string; held_unit_days: string | null }> = await m.query(
+      `SELECT meter, value::text, held_unit_days::text FROM ${s}.period_usage WHERE tenant = $1 AND customer = $2 AND period_start = $3`,
       [period.tenant, period.customer, period.period_start],
     );
+    // Prorated charges (seats) bill the units held when the period opened too: the subscription's usage of the
+    // meter in its earlier periods. Only for prorated meters, so no other invoice reads more.
+    const proratedMeters = [...new Set([...plan.plan.charges, ...(previousPlan?.plan.charges ?? [])].filter(isProrated).map((c) => c.meter))];
+    const openingRows: Array<{ meter: string; units: string }> =
+      proratedMeters.length === 0
+        ? []
+        : await m.query(
+            `SELECT pu.meter, sum(pu.value)::text AS units FROM ${s}.billing_periods bp
+             JOIN ${s}.period_usage pu ON pu.tenant = bp.tenant AND pu.customer = bp.customer AND pu.period_start = bp.period_start
+             WHERE bp.tenant = $1 AND bp.subscription_id = $2 AND bp.period_start < $3 AND pu.meter = ANY($4::text[])
+             GROUP BY pu.meter`,
+            [period.tenant, period.subscription_id, period.period_start, proratedMeters],
+          );
     // Locked: two of the customer's invoices finalized at once must not both spend the same credits.
     const [wallet] = await m.query(
       `SELECT balance::text FROM ${s}.credit_wallets WHERE tenant = $1 AND customer = $2 AND currency = $3 FOR UPDATE`,
@@ -273,6 +287,8 @@ export class InvoiceRepository {
       previousPlan,
       subscription,
       usage: new Map(usageRows.map((r) => [r.meter, r.value])),
+      heldUnitDays: new Map(usageRows.map((r) => [r.meter, r.held_unit_days])),
+      openingUnits: new Map(openingRows.map((r) => [r.meter, r.units])),
       creditBalance: wallet?.balance ?? '0',
       lateUsage,
       progressive: { invoices: progressive.invoices, billed: progressive.billed },

@@ -23,7 +23,8 @@ export class UsageAggregatesController {
   async onAggregates(@Payload() batch: ConsumedBatch<UsageAggregate>): Promise<void> {
     const newest = newestPeriodAggregates(batch.messages);
     const aggregates = newest.map((m) => m.value);
-    await applyPeriodUsage(batch.manager, aggregates);
+    // With heldUnitDays: prorated charges are priced from it (catalog/prorated-charge.ts).
+    await applyPeriodUsage(batch.manager, aggregates, { heldUnitDays: true });
     await this.traces.record(
       batch.manager,
       newest.flatMap((m) => {

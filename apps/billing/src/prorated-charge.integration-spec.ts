@@ -1,0 +1,150 @@
+import { customerKey, TOPICS, type UsageEvent } from '@tally/contracts';
+import { createServiceApp, type ServiceApp } from '@tally/nest-platform';
+import { expectEventually, TestSuite } from '@tally/testing';
+import { aggregationService } from '../../aggregation/src/aggregation.service';
+import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
+import { UsageCorrectionsService } from './invoices/usage-corrections.service';
+import { SubscriptionService } from './subscriptions/subscription.service';
+import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './test-support/billing-test-app';
+
+const TENANT = 'prorated';
+const KEY = 'prorated-key-0123456789';
+const HOUR = 3_600_000;
+const SHANGHAI = 8 * HOUR; // UTC+8, no DST: local midnight is 16:00 UTC the day before
+
+/** Shanghai's local midnight starting day `day` (1-based) of `month` (0-based, may overflow) of `year`. */
+const shanghaiDay = (year: number, month: number, day: number, hour = 0): Date => new Date(Date.UTC(year, month, day, hour) - SHANGHAI);
+const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+
+type Line = { kind: string; code: string; units: string | null; amount: string; description: string; breakdown: Array<{ description: string; units: string; amount: string }> };
+
+/**
+ * Lago's prorated charge, end to end on real Kafka and Postgres: a plan's `prorated: true` standard charge on a
+ * seats meter (billing's HTTP API), a customer in Asia/Shanghai, seat changes on chosen local days published to
+ * usage.events.v1; aggregation keeps the held unit-days per period, billing prices them on the period's invoice
+ * (and carries the seats held into the next period and the upcoming invoice).
+ */
+describe('prorated charge: seats billed by the local days they were held (real Kafka + Postgres)', () => {
+  const suite = new TestSuite();
+  let billing: BillingTestApp | undefined;
+  let aggregation: ServiceApp | undefined;
+  let n = 0;
+
+  beforeAll(async () => {
+    billing = await startBillingApp(suite, { keys: [{ tenant: TENANT, key: KEY }], collect: [TOPICS.usageAggregates] });
+    aggregation = await createServiceApp(aggregationService, suite.serviceConfig(aggregationService));
+    await aggregation.app.listen(0, '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await aggregation?.app.close();
+    await stopBillingApp(billing, suite);
+  });
+
+  const seats = (customer: string, at: Date, value: string, aggregation: 'SUM' | 'COUNT' = 'SUM'): UsageEvent => {
+    n += 1;
+    return {
+      eventId: `${TENANT}:s-${n}`, occurredAt: at.toISOString(), tenant: TENANT, id: `s-${n}`, source: 'seats-it', type: 'seat.changed', subject: customer,
+      time: at.toISOString(), data: { delta: value }, readings: [{ meter: 'seats', aggregation, value: aggregation === 'COUNT' ? null : value, groupBy: {} }],
+    };
+  };
+  const publish = (events: UsageEvent[]) => suite.produce(TOPICS.usageEvents, events.map((e) => ({ key: customerKey(e.tenant, e.subject), value: e })));
+  const periodUsage = (customer: string) =>
+    suite.query<{ period_start: Date; value: string; held: string | null }>(
+      `SELECT period_start, trim_scale(value)::text AS value, trim_scale(held_unit_days)::text AS held FROM "${suite.schema('billing')}".period_usage
+       WHERE tenant = $1 AND customer = $2 AND meter = 'seats' ORDER BY period_start`,
+      [TENANT, customer],
+    );
+
+  it('bills Lago\'s formula for two periods, carries the seats over, and refuses a prorated meter that is not a SUM', async () => {
+    const api = billing!;
+    // Refused at plan creation: prorated graduated (Lago's ProratedGraduatedService needs the event order) and package.
+    for (const charge of [
+      { meter: 'seats', model: 'graduated', prorated: true, properties: { graduated_ranges: [{ from_value: 0, to_value: null, per_unit_amount: '1', flat_amount: '0' }] } },
+      { meter: 'seats', model: 'package', prorated: true, properties: { amount: '1', package_size: 10, free_units: 0 } },
+    ]) {
+      const refused = await api.post('/api/v1/plans', { code: 'seats', name: 'Seats', interval: 'monthly', currency: 'EUR', charges: [charge] });
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(await refused.json())).toContain('/charges/0/prorated');
+    }
+    const plan = { code: 'seats', name: 'Seats', interval: 'monthly', currency: 'EUR', baseFee: '0', charges: [{ meter: 'seats', model: 'standard', prorated: true, properties: { amount: '2.5' } }] };
+    expect((await api.post('/api/v1/plans', plan)).status).toBe(201);
+
+    // Two whole Shanghai months that have ended: P1 and P2 (e.g. October 2026, 31 days, and November, 30 days).
+    const localNow = new Date(Date.now() + SHANGHAI);
+    const [y, m] = [localNow.getUTCFullYear(), localNow.getUTCMonth()];
+    const p1 = { start: shanghaiDay(y, m - 2, 1), end: shanghaiDay(y, m - 1, 1) };
+    const p2 = { start: p1.end, end: shanghaiDay(y, m, 1) };
+    const [y1, m1] = [new Date(p1.start.getTime() + SHANGHAI).getUTCFullYear(), new Date(p1.start.getTime() + SHANGHAI).getUTCMonth()];
+    const [y2, m2] = [new Date(p2.start.getTime() + SHANGHAI).getUTCFullYear(), new Date(p2.start.getTime() + SHANGHAI).getUTCMonth()];
+    const n1 = daysIn(y1, m1);
+    const n2 = daysIn(y2, m2);
+
+    for (const customer of ['c-seats', 'c-count']) {
+      expect((await api.post('/api/v1/customers', { id: customer, name: customer, currency: 'EUR', timezone: 'Asia/Shanghai' })).status).toBeLessThan(300);
+      expect((await api.post('/api/v1/subscriptions', { id: `sub-${customer}`, customer, plan: 'seats', billingTime: 'calendar', startAt: p1.start.toISOString() })).status).toBe(201);
+    }
+
+    // P1: 3 seats on local day 1 at 10:00 (held n1 days), 2 at exactly local midnight starting day 11 (n1 − 10),
+    // 1 removed on the last local day at 23:00 (1 day).
+    await publish([seats('c-seats', shanghaiDay(y1, m1, 1, 10), '3'), seats('c-seats', shanghaiDay(y1, m1, 11), '2'), seats('c-seats', shanghaiDay(y1, m1, n1, 23), '-1')]);
+    // P2, published before billing rolls into P2 (aggregation counts them in UTC months, then re-buckets):
+    // 4 seats added on day 16 at 12:00 (n2 − 15 days), 2 removed on day 6 at 09:00 (n2 − 5 days).
+    await publish([seats('c-seats', shanghaiDay(y2, m2, 16, 12), '4'), seats('c-seats', shanghaiDay(y2, m2, 6, 9), '-2')]);
+    // The hostile customer's seats meter is a COUNT: aggregation keeps no held unit-days for it.
+    await publish([seats('c-count', shanghaiDay(y1, m1, 3, 10), '1', 'COUNT'), seats('c-count', shanghaiDay(y2, m2, 3, 10), '1', 'COUNT')]);
+
+    const subscriptions = api.service.app.get(SubscriptionService);
+    const invoices = api.service.app.get(InvoiceService);
+    expect(await subscriptions.rollPeriods()).toBeGreaterThanOrEqual(4); // each customer: P1 → P2 → the running period
+
+    const held1 = 3 * n1 + 2 * (n1 - 10) - 1; // October: 93 + 42 − 1 = 134
+    const held2 = 4 * (n2 - 15) - 2 * (n2 - 5); // November: 60 − 50 = 10
+    // Only the subscription's periods: a UTC calendar month that held P2's events before P2 was known is emptied (0).
+    const ofPeriods = (rows: Array<{ period_start: Date; value: string; held: string | null }>) =>
+      rows.filter((r) => [p1.start.getTime(), p2.start.getTime()].includes(r.period_start.getTime())).map((r) => [r.period_start.toISOString(), r.value, r.held]);
+    await expectEventually(async () => {
+      expect(ofPeriods(await periodUsage('c-seats'))).toEqual([
+        [p1.start.toISOString(), '4', String(held1)],
+        [p2.start.toISOString(), '2', String(held2)],
+      ]);
+      expect(ofPeriods(await periodUsage('c-count')).map(([, value, held]) => [value, held])).toEqual([['1', null], ['1', null]]);
+    }, 90_000);
+
+    const clock = new Date(Math.max(Date.now(), p2.end.getTime() + 2 * HOUR));
+    expect(await invoices.closePeriods(clock)).toEqual({ drafted: 0, finalized: 2, failed: 2 });
+
+    const invoicesOf = async (customer: string) => (await json<{ data: Array<InvoiceView & { document: { lines: Line[]; total: string } }> }>(api.get(`/api/v1/customers/${customer}/invoices`))).data;
+    const byStart = new Map((await invoicesOf('c-seats')).map((i) => [new Date(i.periodStart).toISOString(), i]));
+    const round2 = (x: number) => (Math.round(x * 100) / 100).toFixed(2);
+    // P1 (Lago: Σ units × days held / days): (3 × 31 + 2 × 21 − 1 × 1) / 31 = 134/31 prorated seats × 2.5 = 10.806… → 10.81.
+    const line1 = byStart.get(p1.start.toISOString())!.document.lines.find((l) => l.code === 'seats')!;
+    expect(line1).toMatchObject({ kind: 'usage', units: '4', amount: round2((held1 / n1) * 2.5) });
+    expect(line1.description).toContain('prorated by days held');
+    // P2: the 4 seats held at its opening count in full (4), the changes (4 × 15 − 2 × 25) / 30 = 1/3:
+    // 4.333… prorated seats × 2.5 = 10.833… → 10.83; 6 seats held at its end.
+    const line2 = byStart.get(p2.start.toISOString())!.document.lines.find((l) => l.code === 'seats')!;
+    expect(line2).toMatchObject({ kind: 'usage', units: '6', amount: round2((4 + held2 / n2) * 2.5) });
+    expect(byStart.get(p2.start.toISOString())!.document.total).toBe(round2((4 + held2 / n2) * 2.5));
+
+    // The running period (P3) carries the 6 seats: held all period, 6 × 2.5 = 15.00 so far and projected.
+    const upcoming = await json<{ data: Array<{ invoiceSoFar: { lines: Line[] }; projectedInvoice: { lines: Line[] } }> }>(api.get('/api/v1/customers/c-seats/invoices/upcoming'));
+    expect(upcoming.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
+    expect(upcoming.data[0].projectedInvoice.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
+
+    // A late seat added on P1's day 20, after P1's invoice is final: no correction prices it by a unit price (that
+    // would bill it for all of P1); it is held at the opening of the running period, 7 × 2.5 = 17.50.
+    await publish([seats('c-seats', shanghaiDay(y1, m1, 20, 9), '1')]);
+    await expectEventually(async () => expect(ofPeriods(await periodUsage('c-seats'))[0]).toEqual([p1.start.toISOString(), '5', String(held1 + (n1 - 19))]), 90_000);
+    expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
+    const later = await json<{ data: Array<{ invoiceSoFar: { lines: Line[] } }> }>(api.get('/api/v1/customers/c-seats/invoices/upcoming'));
+    expect(later.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '7', amount: '17.50' });
+
+    // The COUNT meter's periods are not invoiced by a guess: each close fails, recorded with the reason.
+    expect(await invoicesOf('c-count')).toEqual([]);
+    const failures = await json<Array<{ job: string; error: string }> | { data: Array<{ job: string; error: string }> }>(api.get('/api/v1/billing/job-failures?job=close-period'));
+    const list = Array.isArray(failures) ? failures : failures.data;
+    expect(list).toHaveLength(2);
+    for (const f of list) expect(f.error).toMatch(/prorated charge on meter "seats": the period's usage \(1\) carries no heldUnitDays/);
+  }, 240_000);
+});
