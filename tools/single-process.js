@@ -2,11 +2,11 @@
 'use strict';
 // Single-process mode (performance issue #15): several Tally services in ONE Node process, each in its own
 // worker thread with its own copy of the environment. Every service runs its unchanged main (as `npm start`
-// runs it: tools/register.js + apps/<service>/src/main.ts, or with --dist the compiled
-// dist/server/apps/<service>/src/main.js of tools/build.js, as the image does), so it keeps its topics,
+// runs it: tools/register.js + apps/<service>/src/main.ts, or with --dist[=DIR] the compiled
+// DIR/apps/<service>/src/main.js of `node tools/build.js [DIR]` (default dist/server, as the image)), so it keeps its topics,
 // consumer group, schema, HTTP port, /health and /metrics. Threads give each service its own module
 // registry: its own process.env, prom-client default registry and OpenTelemetry SDK, none shared.
-//   node --max-semi-space-size=32 tools/single-process.js [--dist] [service ...]   (default: the five services)
+//   node --max-semi-space-size=32 tools/single-process.js [--dist[=DIR]] [service ...]   (default: the five services)
 // SIGTERM/SIGINT stops every service through its own shutdown hooks (exit 0 once all have stopped; 1 if one
 // had to be cut off after the stop timeout). A service that stops by itself (crash, refused configuration,
 // port taken) stops the others and the host exits with that service's code (78 for a refused configuration,
@@ -68,9 +68,12 @@ function configProblems(names, env) {
   return problems;
 }
 
-/** How a service's main is loaded: from source as `npm start` does, or compiled (tools/build.js) as the image does. */
+/**
+ * How a service's main is loaded: from source as `npm start` does, or compiled (tools/build.js) as the image
+ * does: `dist` true for dist/server, or the directory tools/build.js wrote (relative to `root`).
+ */
 function serviceEntry(name, { root = ROOT, dist = false } = {}) {
-  if (dist) return { entry: path.join(root, 'dist/server/apps', name, 'src/main.js'), preload: [] };
+  if (dist) return { entry: path.resolve(root, dist === true ? 'dist/server' : dist, 'apps', name, 'src/main.js'), preload: [] };
   return { entry: path.join(root, 'apps', name, 'src/main.ts'), preload: [path.join(root, 'tools/register.js')] };
 }
 
@@ -175,11 +178,13 @@ class ServiceHost {
 }
 
 async function main(argv = process.argv.slice(2)) {
-  const dist = argv.includes('--dist');
-  const unknownFlag = argv.find((a) => a.startsWith('-') && a !== '--dist');
+  const distArg = argv.find((a) => a === '--dist' || a.startsWith('--dist='));
+  const dist = distArg === undefined ? false : distArg === '--dist' ? true : path.resolve(distArg.slice('--dist='.length));
+  const unknownFlag = argv.find((a) => a.startsWith('-') && a !== distArg);
   let names;
   try {
-    if (unknownFlag) throw new Error(`single-process: unknown option ${unknownFlag} (only --dist)`);
+    if (unknownFlag) throw new Error(`single-process: unknown option ${unknownFlag} (only --dist[=DIR])`);
+    if (dist === path.resolve('')) throw new Error('single-process: --dist= needs the directory tools/build.js wrote');
     names = parseServiceNames(argv.filter((a) => !a.startsWith('-')));
     const problems = configProblems(names, process.env);
     if (problems.length > 0) throw new Error(`single-process: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -85,5 +85,7 @@ describe('single-process entries', () => {
   it('loads a service from source as npm start does, or compiled as the image does', () => {
     expect(serviceEntry('threshold-alerting')).toEqual({ entry: path.join(root, 'apps/threshold-alerting/src/main.ts'), preload: [path.join(root, 'tools/register.js')] });
     expect(serviceEntry('billing', { dist: true })).toEqual({ entry: path.join(root, 'dist/server/apps/billing/src/main.js'), preload: [] });
+    expect(serviceEntry('billing', { dist: '.tally/build-x' })).toEqual({ entry: path.join(root, '.tally/build-x/apps/billing/src/main.js'), preload: [] });
+    expect(serviceEntry('billing', { dist: '/opt/tally' })).toEqual({ entry: '/opt/tally/apps/billing/src/main.js', preload: [] });
   });
 });
