@@ -107,6 +107,9 @@ describe('subscriptionChanged', () => {
     }
     // A prorated charge without included units or alerts is not an entitlement: the entitlement check still answers no limit.
     expect(entitlementsOf(definition)).toEqual([]);
+    // With usage alerts it is, without the charge: alerting would price full units.
+    const alerted = plan([{ meter: 'seats', model: 'standard', properties: { amount: '3' }, prorated: true, alerts: { absolute: ['50'] } }]);
+    expect(entitlementsOf(alerted)).toEqual([{ meter: 'seats', included: '0', thresholds: [], hardLimit: false, alerts: { absolute: ['50'] } }]);
     expect(subscriptionChanged(sub(), stamp)).not.toHaveProperty('proratedMeters');
   });
 

@@ -21,7 +21,8 @@ const hasAlerts = (c: ChargeDefinition): boolean =>
  * alerts (included 0 and no percentages: a percentage of nothing would fire on the first unit). Each carries
  * its charge as the plan prices it (Lago's model and properties, which @tally/pricing prices) so alerting
  * prices spend and overage cost as the invoice will; the currency is the subscription's. A charge with
- * neither is left out: the entitlement check answers its usage with no limit.
+ * neither is left out: the entitlement check answers its usage with no limit. A prorated charge's usage alerts
+ * come without the charge (its price depends on the days each unit was held).
  */
 export function entitlementsOf(plan: Pick<PlanDefinition, 'charges'>): Entitlement[] {
   return plan.charges
@@ -32,7 +33,9 @@ export function entitlementsOf(plan: Pick<PlanDefinition, 'charges'>): Entitleme
       thresholds: c.includedUnits === undefined ? [] : [...(c.thresholds ?? DEFAULT_THRESHOLDS)],
       hardLimit: c.includedUnits !== undefined && (c.hardLimit ?? false),
       ...(hasAlerts(c) ? { alerts: { ...c.alerts } } : {}),
-      charge: { model: c.model, properties: c.properties },
+      // Alerting prices full units; a prorated charge's price depends on the days held, so it gets no price
+      // to show a wrong cost with (its spend alerts are refused).
+      ...(isProrated(c) ? {} : { charge: { model: c.model, properties: c.properties } }),
     }));
 }
 
