@@ -139,6 +139,13 @@ describe('prorated charge: seats billed by the local days they were held (real K
     expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
     const later = await json<{ data: Array<{ invoiceSoFar: { lines: Line[] } }> }>(api.get('/api/v1/customers/c-seats/invoices/upcoming'));
     expect(later.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '7', amount: '17.50' });
+    // Reconciliation shows the late seat's units as not invoiced (README: no invoice will bill them).
+    const recon = await json<{ mismatches: Array<{ customer: string; periodStart: string; meter: string; difference: string; state: string }> }>(
+      api.get(`/api/v1/billing/reconciliation?from=${p1.start.toISOString()}&to=${p2.end.toISOString()}`),
+    );
+    expect(recon.mismatches.filter((x) => x.customer === 'c-seats')).toEqual([
+      expect.objectContaining({ periodStart: p1.start.toISOString(), meter: 'seats', difference: '1', state: 'pending_next_invoice' }),
+    ]);
 
     // The COUNT meter's periods are not invoiced by a guess: each close fails, recorded with the reason.
     expect(await invoicesOf('c-count')).toEqual([]);
