@@ -4,7 +4,7 @@ const { parseSingleProcess, parseServiceNames, configProblems, serviceEntry, FIV
   parseSingleProcess(value: string | undefined): boolean;
   parseServiceNames(args: string[]): string[];
   configProblems(names: string[], env: Record<string, string | undefined>): string[];
-  serviceEntry(name: string, options?: { root?: string; dist?: boolean }): { entry: string; preload: string[] };
+  serviceEntry(name: string, options?: { root?: string; dist?: boolean | string }): { entry: string; preload: string[] };
   FIVE_SERVICES: string[];
 };
 
