@@ -149,6 +149,13 @@ describe('prorated charge: seats billed by the local days they were held (real K
 
     // The COUNT meter's periods are not invoiced by a guess: each close fails, recorded with the reason.
     expect(await invoicesOf('c-count')).toEqual([]);
+    // Its running period's preview answers 409 with the reason once it has usage (not a 500, not a guess).
+    await publish([seats('c-count', new Date(Math.max(p2.end.getTime() + 60_000, Date.now() - HOUR)), '1', 'COUNT')]);
+    await expectEventually(async () => {
+      const preview = await api.get('/api/v1/customers/c-count/invoices/upcoming');
+      expect(preview.status).toBe(409);
+      expect(((await preview.json()) as { detail: string }).detail).toMatch(/carries no heldUnitDays/);
+    }, 90_000);
     const failures = await json<Array<{ job: string; error: string }> | { data: Array<{ job: string; error: string }> }>(api.get('/api/v1/billing/job-failures?job=close-period'));
     const list = Array.isArray(failures) ? failures : failures.data;
     expect(list).toHaveLength(2);

@@ -12,6 +12,7 @@ import { CouponsRepository } from '../coupons/coupons.repository';
 import { accountStanding, paymentFailureNotice, standingNotice } from '../domain/dunning';
 import { closeDecision, creditWalletChange, finalization, lateUnits, paymentDecision, voidRefusal } from '../domain/invoice-lifecycle';
 import { closeTrace } from '../domain/usage-trace';
+import { ProratedUsageError } from '../domain/prorated-usage';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { dunningNoticeEvent } from '../payments/dunning-notices';
 import { SubscriptionService } from '../subscriptions/subscription.service';
@@ -25,6 +26,16 @@ export { invoiceEvent, type InvoiceKind, type InvoiceRow, type InvoiceStatus } f
 export { view, type InvoiceView } from './invoice-view';
 
 type Emit = (event: OutgoingEvent) => void;
+
+/** A preview that cannot price a prorated charge (no held unit-days for its usage) answers 409 with the reason, not 500. */
+function previewInput<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof ProratedUsageError) throw problem(409, e.message);
+    throw e;
+  }
+}
 
 const tracer = trace.getTracer('@tally/billing');
 
@@ -284,7 +295,8 @@ export class InvoiceService {
       if (!(await this.catalog.customer(tenant, customer, m))) throw problem(404, `no customer "${customer}"`);
       const out: Array<{ subscriptionId: string } & UpcomingInvoice> = [];
       for (const period of await this.repo.runningPeriods(m, tenant, customer)) {
-        const input = invoiceInputFor(period, await this.sources(m, period), now);
+        const sources = await this.sources(m, period);
+        const input = previewInput(() => invoiceInputFor(period, sources, now));
         // The run-rate counts from when the subscription started, not from the start of a period it joined late.
         const accrual = { start: period.active_from, end: period.active_to ?? period.period_end };
         const asOf = new Date(Math.min(Math.max(now.getTime(), accrual.start.getTime() + 1), accrual.end.getTime()));
