@@ -7,8 +7,8 @@
 // consumer group, schema, HTTP port, /health and /metrics. Threads give each service its own module
 // registry: its own process.env, prom-client default registry and OpenTelemetry SDK, none shared.
 //   node --max-semi-space-size=32 tools/single-process.js [--dist[=DIR]] [service ...]   (default: the five services)
-// SIGTERM/SIGINT stops every service through its own shutdown hooks (exit 0 once all have stopped; 1 if one
-// had to be cut off after the stop timeout). A service that stops by itself (crash, refused configuration,
+// SIGTERM/SIGINT stops every service through its own shutdown hooks (exit 0 once all have stopped cleanly; the
+// code of one whose shutdown failed, or 1 if one had to be cut off after the stop timeout). A service that stops by itself (crash, refused configuration,
 // port taken) stops the others and the host exits with that service's code (78 for a refused configuration,
 // as a service's own process), so a supervisor sees one failed process and never a half-running one.
 const fs = require('node:fs');
@@ -98,8 +98,8 @@ function pipeLines(stream, out, prefix) {
 
 /**
  * The running services of one host. `done` resolves with the exit code the host should end with, once every
- * thread has ended: 0 after a stop() in which every service stopped by itself, 1 if one had to be cut off,
- * and the code of the first service that ended without being asked (at least 1) otherwise.
+ * thread has ended: 0 after a stop() in which every service stopped cleanly; else the code of the first service
+ * that ended without being asked (at least 1), or that failed its shutdown, or 1 if one had to be cut off.
  */
 class ServiceHost {
   constructor({ names, env = process.env, root = ROOT, dist = false, stopTimeoutMs = STOP_TIMEOUT_MS, stdout = process.stdout, stderr = process.stderr, say } = {}) {
@@ -146,6 +146,10 @@ class ServiceHost {
       this.code = code || 1;
       this.say(`${name} stopped (exit code ${code}); stopping ${this.workers.size > 0 ? [...this.workers.keys()].join(', ') : 'the host'}`);
       void this.stop('SIGTERM', true);
+    } else if (code !== 0 && this.code === 0) {
+      // Asked to stop, but its shutdown failed: the stop was not clean.
+      this.code = code;
+      this.say(`${name} stopped with exit code ${code}`);
     }
     if (this.workers.size === 0) this.resolveDone(this.code);
   }

@@ -139,6 +139,17 @@ describe('single-process host lifecycle', () => {
     expect(stopped(stdout).map((s) => s.service)).toEqual(['ingestion']);
   });
 
+  it('ends with the code of a service whose own shutdown failed', async () => {
+    write('ingestion', wellBehaved('ingestion'));
+    write('billing', "setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(3));");
+    const { h, stdout, said } = host(['ingestion', 'billing']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await h.stop()).toBe(3);
+    await h.flushed();
+    expect(said.join('\n')).toContain('billing stopped with exit code 3');
+    expect(stopped(stdout).map((s) => s.service)).toEqual(['ingestion']);
+  });
+
   it('a second stop (SIGINT after SIGTERM) does not stop twice', async () => {
     write('ingestion', wellBehaved('ingestion'));
     const { h, stdout } = host(['ingestion']);
