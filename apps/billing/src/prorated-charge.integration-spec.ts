@@ -132,20 +132,28 @@ describe('prorated charge: seats billed by the local days they were held (real K
     expect(upcoming.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
     expect(upcoming.data[0].projectedInvoice.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
 
-    // A late seat added on P1's day 20, after P1's invoice is final: no correction prices it by a unit price (that
-    // would bill it for all of P1); it is held at the opening of the running period, 7 × 2.5 = 17.50.
+    // A late seat added on P1's day 20, after P1's invoice is final: it is held at the opening of the running
+    // period (7 × 2.5 = 17.50), and its 12 days of P1 wait for the next invoice (no correction now).
     await publish([seats('c-seats', shanghaiDay(y1, m1, 20, 9), '1')]);
     await expectEventually(async () => expect(ofPeriods(await periodUsage('c-seats'))[0]).toEqual([p1.start.toISOString(), '5', String(held1 + (n1 - 19))]), 90_000);
     expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
     const later = await json<{ data: Array<{ invoiceSoFar: { lines: Line[] } }> }>(api.get('/api/v1/customers/c-seats/invoices/upcoming'));
     expect(later.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '7', amount: '17.50' });
-    // Reconciliation shows the late seat's units as not invoiced (README: no invoice will bill them).
+    // Reconciliation shows the late seat's units as pending the next invoice.
     const recon = await json<{ mismatches: Array<{ customer: string; periodStart: string; meter: string; difference: string; state: string }> }>(
       api.get(`/api/v1/billing/reconciliation?from=${p1.start.toISOString()}&to=${p2.end.toISOString()}`),
     );
     expect(recon.mismatches.filter((x) => x.customer === 'c-seats')).toEqual([
       expect.objectContaining({ periodStart: p1.start.toISOString(), meter: 'seats', difference: '1', state: 'pending_next_invoice' }),
     ]);
+
+    // A late removal on P2's day 21 (10 days of 30 less): credited at once, −10/30 × 2.5 = −0.833… → 0.83 (no tax).
+    await publish([seats('c-seats', shanghaiDay(y2, m2, 21, 8), '-1')]);
+    await expectEventually(async () => expect(ofPeriods(await periodUsage('c-seats'))[1]).toEqual([p2.start.toISOString(), '1', String(held2 - (n2 - 20))]), 90_000);
+    expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 1, adjustmentInvoices: 0, failed: 0 });
+    const [note] = (await json<{ data: Array<{ periodStart: string; document: { lines: Array<{ meter: string; units: string; amount: string }>; total: string } }> }>(api.get('/api/v1/customers/c-seats/credit-notes'))).data;
+    expect(note).toMatchObject({ periodStart: p2.start.toISOString(), document: { lines: [expect.objectContaining({ meter: 'seats', units: '-1', amount: round2(((n2 - 20) / n2) * 2.5) })], total: round2(((n2 - 20) / n2) * 2.5) } });
+    expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
 
     // The COUNT meter's periods are not invoiced by a guess: each close fails, recorded with the reason.
     expect(await invoicesOf('c-count')).toEqual([]);
@@ -160,5 +168,17 @@ describe('prorated charge: seats billed by the local days they were held (real K
     const list = Array.isArray(failures) ? failures : failures.data;
     expect(list).toHaveLength(2);
     for (const f of list) expect(f.error).toMatch(/prorated charge on meter "seats": the period's usage \(1\) carries no heldUnitDays/);
+
+    // The running period P3 closes: 6 seats held all of it (15.00) and P1's late seat for its 12 of 31 days,
+    // 12/31 × 2.5 = 0.967… → 0.97, as an adjustment. Every closed period then reconciles.
+    const p3End = shanghaiDay(y, m + 1, 1);
+    const clock3 = new Date(p3End.getTime() + 2 * HOUR);
+    await subscriptions.rollPeriods(clock3);
+    await invoices.closePeriods(clock3);
+    const p3Invoice = (await invoicesOf('c-seats')).find((i) => new Date(i.periodStart).getTime() === p2.end.getTime())!;
+    expect(p3Invoice.document.lines.find((l) => l.kind === 'usage' && l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
+    expect(p3Invoice.document.lines.filter((l) => l.kind === 'adjustment')).toEqual([expect.objectContaining({ code: 'seats', units: '1', amount: round2(((n1 - 19) / n1) * 2.5) })]);
+    const clean = await json<{ mismatches: Array<{ customer: string }> }>(api.get(`/api/v1/billing/reconciliation?from=${p1.start.toISOString()}&to=${p3End.toISOString()}`));
+    expect(clean.mismatches.filter((x) => x.customer === 'c-seats')).toEqual([]);
   }, 240_000);
 });

@@ -25,8 +25,9 @@ export function amountMeterOf(charge: ChargeLike): string | undefined {
 /**
  * Whether a charge's price follows from its units alone, so a change of units after its invoice was final can
  * be priced as a difference (late-usage lines, credit notes). A dynamic charge's price follows its amount meter,
- * and a prorated charge's the days each unit was held (catalog/prorated-charge.ts), which those corrections do
- * not track: pricing their change of units by a unit price would bill a late seat for the whole period.
+ * which those corrections do not track. A prorated charge's follows the days each unit was held: priced by units
+ * it would bill a late seat for the whole period, so it is corrected by its own price difference instead
+ * (domain/prorated-usage.ts proratedCorrection).
  */
 export function pricedByUnits(charge: Pick<ChargeLike, 'model'> & { prorated?: boolean }): boolean {
   return charge.model !== 'dynamic' && charge.prorated !== true;

@@ -1,5 +1,5 @@
 import { Dec, priceProratedCharge, prorateHolding, prorationDays, type ProratedEvent } from '@tally/pricing';
-import { proratedUsage, ProratedUsageError, type ProratedUsageSource } from './prorated-usage';
+import { proratedCorrection, proratedUsage, ProratedUsageError, type ProratedUsageSource } from './prorated-usage';
 
 const toEvents = (prorated: Array<{ units: string; proratedUnits: string }>): ProratedEvent[] => prorated.map((e) => ({ units: new Dec(e.units), proratedUnits: new Dec(e.proratedUnits) }));
 const VOLUME = { volume_ranges: [{ from_value: 0, to_value: 10, per_unit_amount: '3', flat_amount: '0' }, { from_value: 11, to_value: null, per_unit_amount: '2', flat_amount: '5' }] };
@@ -86,3 +86,31 @@ describe('proratedUsage', () => {
     }
   });
 });
+
+describe('proratedCorrection', () => {
+  const charge = { meter: 'seats', model: 'standard', properties: { amount: '3' } };
+  const period = { nominal: NOVEMBER, active: NOVEMBER, timeZone: 'Asia/Shanghai' };
+  const start = new Date(NOVEMBER.start);
+  // Billed: 10 seats held at the opening, +6 on Nov 21 (60 unit-days): (10 + 2) × 3 = 36.
+  const billed = { units: '6', heldUnitDays: '60', openingUnits: '10' };
+
+  it('bills a late seat added on Nov 11 for its 20 days: 20/30 × 3 = 2', () => {
+    const c = proratedCorrection(charge, billed, { units: '7', heldUnitDays: '80' }, period, start)!;
+    expect([c.units, c.heldUnitDays, c.amount.toDecimalPlaces(20).toFixed()]).toEqual(['1', '20', '2']);
+  });
+
+  it('credits a late removal on Nov 26 (5 days): −5/30 × 3 = −0.5, and a same-period add/remove pair by its days only', () => {
+    expect(proratedCorrection(charge, billed, { units: '5', heldUnitDays: '55' }, period, start)!.amount.toDecimalPlaces(20).toFixed()).toBe('-0.5');
+    // +1 on day 3 and −1 on day 18: 0 units, 28 − 13 = 15 unit-days: 15/30 × 3 = 1.5.
+    const pair = proratedCorrection(charge, billed, { units: '6', heldUnitDays: '75' }, period, start)!;
+    expect([pair.units, pair.amount.toDecimalPlaces(20).toFixed()]).toEqual(['0', '1.5']);
+  });
+
+  it('is null when nothing moved, and prices volume by the range of the units held at the end', () => {
+    expect(proratedCorrection(charge, billed, { units: '6', heldUnitDays: '60' }, period, start)).toBeNull();
+    // 16 → 17 seats: still 11–∞ at 2; +20/30 prorated seats → +1.333…; the flat amount is not billed twice.
+    const c = proratedCorrection({ meter: 'seats', model: 'volume', properties: VOLUME }, billed, { units: '7', heldUnitDays: '80' }, period, start)!;
+    expect(c.amount.toDecimalPlaces(6).toFixed()).toBe('1.333333');
+  });
+});
+

@@ -1,4 +1,5 @@
-import { Dec, prorationDays, type Instant } from '@tally/pricing';
+import { Dec, priceProratedCharge, prorationDays, type Instant } from '@tally/pricing';
+import type Decimal from 'decimal.js';
 
 /**
  * What the pricing library's `priceProratedCharge` needs for one prorated charge of one period, from what
@@ -54,4 +55,56 @@ export function proratedUsage(src: ProratedUsageSource): ProratedUsage {
   if (!proratedChange.isZero()) events.push({ units: proratedChange.toFixed(), proratedUnits: proratedChange.toFixed() });
   if (!change.minus(proratedChange).isZero()) events.push({ units: change.minus(proratedChange).toFixed(), proratedUnits: '0' });
   return { units: opening.plus(change).toFixed(), prorated: events };
+}
+
+/** The period a prorated charge is priced in: its nominal bounds (the denominator's days), the part it ran, the zone. */
+export interface ProratedPeriod {
+  nominal: { start: Instant; end: Instant };
+  active: { start: Instant; end: Instant };
+  timeZone: string;
+}
+
+/** What a finalized period billed for a prorated meter (invoiced_usage): units, held unit-days and the opening. */
+export interface ProratedBilled {
+  units: string;
+  heldUnitDays: string;
+  openingUnits: string;
+}
+
+export interface ProratedCorrection {
+  meter: string;
+  /** The period's change of units since it was billed (ledger − billed), any sign. */
+  units: string;
+  /** The change of held unit-days since it was billed. */
+  heldUnitDays: string;
+  /** price(now) − price(billed), unrounded: positive bills more, negative credits. */
+  amount: Decimal;
+  description: string;
+}
+
+/**
+ * A finalized period's prorated charge re-priced after its usage moved (late events): Lago's price of the period
+ * now minus what was billed, both with the opening it was billed with. A late event of an earlier period also
+ * changes this period's opening; that cascade is not re-priced (billing's README). Null when nothing moved.
+ */
+export function proratedCorrection(
+  charge: { meter: string; model: string; properties: unknown },
+  billed: ProratedBilled,
+  ledger: { units: string; heldUnitDays: string | null },
+  period: ProratedPeriod,
+  periodStart: Date,
+): ProratedCorrection | null {
+  const units = new Dec(ledger.units).minus(billed.units);
+  const held = new Dec(ledger.heldUnitDays ?? '0').minus(billed.heldUnitDays);
+  if (units.isZero() && held.isZero()) return null;
+  const price = (periodUnits: string, heldUnitDays: string | null) =>
+    priceProratedCharge(charge.model, charge.properties, proratedUsage({ meter: charge.meter, openingUnits: billed.openingUnits, periodUnits, heldUnitDays, ...period }).prorated.map((e) => ({ units: new Dec(e.units), proratedUnits: new Dec(e.proratedUnits) }))).amount;
+  const amount = new Dec(price(ledger.units, ledger.heldUnitDays)).minus(price(billed.units, billed.heldUnitDays));
+  return {
+    meter: charge.meter,
+    units: units.toFixed(),
+    heldUnitDays: held.toFixed(),
+    amount,
+    description: `${charge.meter}: units held in the period from ${periodStart.toISOString()} changed after it was invoiced (${units.isNegative() ? '' : '+'}${units.toFixed()} units, ${held.isNegative() ? '' : '+'}${held.toFixed()} unit-days), prorated`,
+  };
 }

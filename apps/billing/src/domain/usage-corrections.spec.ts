@@ -1,6 +1,6 @@
 import { creditNoteIssuedSchema } from '@tally/contracts';
 import { priceCharge } from '@tally/pricing';
-import { correctionDirection, correctionRoute, creditNoteFor, creditNoteIssued, creditNoteNumber, lateUsageLine, reconcile, type UsageDecrease } from './usage-corrections';
+import { correctionDirection, correctionRoute, creditNoteFor, creditNoteIssued, creditNoteNumber, lateUsageLine, proratedCreditNoteLine, reconcile, type UsageDecrease } from './usage-corrections';
 
 const perUnit = { model: 'standard', properties: { amount: '0.25' } };
 const graduated = {
@@ -121,3 +121,15 @@ describe('creditNoteIssued (billing.credit-notes.v1)', () => {
     expect(creditNoteIssuedSchema.parse(event)).toEqual(event);
   });
 });
+
+describe('proratedCreditNoteLine', () => {
+  it('credits a prorated charge beside unit lines, the same tax on the rounded sum', () => {
+    const line = proratedCreditNoteLine({ meter: 'seats', code: 'seats', description: 'seats: −1 from Nov 21', units: '-1', credit: '0.8333333333' }, 'EUR');
+    expect(line).toEqual({ meter: 'seats', code: 'seats', description: 'seats: −1 from Nov 21', units: '-1', amountUnrounded: '0.8333333333', amount: '0.83' });
+    const doc = creditNoteFor([], 'EUR', '10', priceCharge, [line]);
+    expect([doc.subtotal, doc.tax, doc.total]).toEqual(['0.83', '0.08', '0.91']);
+    // An add/remove pair credited by its days only: 0 units.
+    expect(proratedCreditNoteLine({ meter: 'seats', code: 's', description: 'pair', units: '0', credit: '1.5' }, 'JPY').amount).toBe('2');
+  });
+});
+

@@ -80,8 +80,8 @@ function billable(units: DecimalInput, included: DecimalInput | undefined): Dec 
  * 0). Tax at the invoice's rate on the rounded subtotal. Discounts, commitments and coupons of the original
  * invoice are not recomputed: the credit is the usage charge's difference only.
  */
-export function creditNoteFor(decreases: readonly UsageDecrease[], currency: string, taxRatePercent: DecimalInput, priceCharge: ChargePricer): CreditNoteDocument {
-  const lines = decreases.map((d): CreditNoteLine => {
+export function creditNoteFor(decreases: readonly UsageDecrease[], currency: string, taxRatePercent: DecimalInput, priceCharge: ChargePricer, extraLines: readonly CreditNoteLine[] = []): CreditNoteDocument {
+  const unitLines = decreases.map((d): CreditNoteLine => {
     const removed = new Dec(d.ledgerUnits).minus(d.billedUnits);
     if (!removed.isNegative()) throw new Error(`meter "${d.meter}": a credit note needs fewer units than billed (${d.ledgerUnits} vs ${d.billedUnits})`);
     const price = (units: DecimalInput) => new Dec(priceCharge(d.charge.model, d.charge.properties, { units: billable(units, d.charge.includedUnits) }).amount);
@@ -95,9 +95,20 @@ export function creditNoteFor(decreases: readonly UsageDecrease[], currency: str
       amount: formatMinor(roundToMinorUnit(credit, currency), currency),
     };
   });
+  // Lines priced elsewhere (a prorated charge's, domain/prorated-usage.ts) are credited with the same tax.
+  const lines = [...unitLines, ...extraLines];
   const subtotal = lines.reduce((sum, l) => sum.plus(l.amount), new Dec(0));
   const tax = roundToMinorUnit(subtotal.times(taxRatePercent).div(100), currency);
   return { currency, lines, subtotal: formatMinor(subtotal, currency), tax: formatMinor(tax, currency), total: formatMinor(subtotal.plus(tax), currency) };
+}
+
+/**
+ * A prorated charge's credit (its price went down after its invoice was final): `credit` positive, the units
+ * changed as they did (a late removal: negative; an add/remove pair: 0).
+ */
+export function proratedCreditNoteLine(c: { meter: string; code: string; description: string; units: string; credit: DecimalInput }, currency: string): CreditNoteLine {
+  const credit = new Dec(c.credit);
+  return { meter: c.meter, code: c.code, description: c.description, units: c.units, amountUnrounded: credit.toFixed(), amount: formatMinor(roundToMinorUnit(credit, currency), currency) };
 }
 
 /** An increase of a period already invoiced, as billed later (`ledgerUnits` > `billedUnits`). */

@@ -3,13 +3,16 @@ import type { EntityManager } from 'typeorm';
 import { customerKey, TOPICS, type AccountStatusChanged } from '@tally/contracts';
 import type { OutgoingEvent } from '@tally/nest-platform';
 import { schemaOf } from '@tally/postgres';
-import type { Invoice } from '@tally/pricing';
+import { Dec, type Invoice } from '@tally/pricing';
 import type { Customer, PlanVersion } from '../catalog/catalog.repository';
 import { pricedByUnits } from '../catalog/dynamic-charge';
 import { isProrated } from '../catalog/prorated-charge';
+import { nominalPeriodContaining } from '../domain/billing-periods';
 import type { UnpaidInvoice } from '../domain/dunning';
 import { invoiceChanged, type InvoiceState } from '../domain/invoice-event';
 import type { Finalization, InvoiceKind, InvoiceStatus } from '../domain/invoice-lifecycle';
+import { proratedCorrection } from '../domain/prorated-usage';
+import { periodRuleOf } from '../subscriptions/subscription.repository';
 import type { SubscriptionRow } from '../subscriptions/subscription.service';
 import type { BillingPeriodRow, InvoiceSources } from './invoice-input';
 
@@ -264,22 +267,42 @@ export class InvoiceRepository {
       `SELECT balance::text FROM ${s}.credit_wallets WHERE tenant = $1 AND customer = $2 AND currency = $3 FOR UPDATE`,
       [period.tenant, period.customer, subscription.currency],
     );
-    // Usage that grew after its period was invoiced: the difference is billed on this invoice.
-    const late: Array<{ period_start: Date; meter: string; invoiced: string; value: string; plan_code: string; plan_version: number }> = await m.query(
-      `SELECT iu.period_start, iu.meter, iu.units::text AS invoiced, pu.value::text AS value, bp.plan_code, bp.plan_version
+    // Usage that grew after its period was invoiced: the difference is billed on this invoice. A prorated charge
+    // (billed held unit-days recorded) whose units or held unit-days moved: priced by Lago's difference below.
+    const late: Array<{
+      period_start: Date; period_end: Date; meter: string; invoiced: string; value: string; plan_code: string; plan_version: number;
+      billed_held: string | null; billed_opening: string | null; held: string | null;
+    }> = await m.query(
+      `SELECT iu.period_start, bp.period_end, iu.meter, iu.units::text AS invoiced, pu.value::text AS value, bp.plan_code, bp.plan_version,
+         iu.held_unit_days::text AS billed_held, iu.opening_units::text AS billed_opening, pu.held_unit_days::text AS held
        FROM ${s}.invoiced_usage iu
        JOIN ${s}.billing_periods bp ON bp.tenant = iu.tenant AND bp.subscription_id = iu.subscription_id AND bp.period_start = iu.period_start
        JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = bp.customer AND pu.meter = iu.meter AND pu.period_start = iu.period_start
-       WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start < $3 AND pu.value > iu.units
+       WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start < $3
+         AND (pu.value > iu.units OR (iu.held_unit_days IS NOT NULL AND (pu.value <> iu.units OR pu.held_unit_days IS DISTINCT FROM iu.held_unit_days)))
        ORDER BY iu.period_start, iu.meter`,
       [period.tenant, period.subscription_id, period.period_start],
     );
     const progressive = await this.progressiveBilled(m, period);
     const lateUsage: InvoiceSources['lateUsage'] = [];
+    const lateProrated: NonNullable<InvoiceSources['lateProrated']> = [];
     for (const l of late) {
       const charge = (await loadPlan(l.plan_code, l.plan_version))?.plan.charges.find((c) => c.meter === l.meter);
+      if (charge && isProrated(charge) && l.billed_held !== null) {
+        // Only what costs more is billed here; less is credited by the corrections job (credit note).
+        const nominal = nominalPeriodContaining(periodRuleOf(subscription), l.period_start);
+        const correction = proratedCorrection(
+          charge,
+          { units: l.invoiced, heldUnitDays: l.billed_held, openingUnits: l.billed_opening ?? '0' },
+          { units: l.value, heldUnitDays: l.held },
+          { nominal, active: { start: l.period_start, end: l.period_end }, timeZone: customer.timezone },
+          l.period_start,
+        );
+        if (correction && correction.amount.gt(0)) lateProrated.push({ ...correction, periodStart: l.period_start, code: charge.code ?? charge.meter });
+        continue;
+      }
       // A dynamic charge's price follows its amount meter, not its units: late units are not re-priced (README).
-      if (charge && pricedByUnits(charge)) lateUsage.push({ periodStart: l.period_start, meter: l.meter, units: l.value, invoicedUnits: l.invoiced, charge });
+      if (charge && pricedByUnits(charge) && new Dec(l.value).gt(l.invoiced)) lateUsage.push({ periodStart: l.period_start, meter: l.meter, units: l.value, invoicedUnits: l.invoiced, charge });
     }
     return {
       customer,
@@ -291,6 +314,7 @@ export class InvoiceRepository {
       openingUnits: new Map(openingRows.map((r) => [r.meter, r.units])),
       creditBalance: wallet?.balance ?? '0',
       lateUsage,
+      lateProrated,
       progressive: { invoices: progressive.invoices, billed: progressive.billed },
     };
   }
@@ -298,20 +322,30 @@ export class InvoiceRepository {
   // ---- billed units ------------------------------------------------------------------------------------
 
   /** What the period's invoice billed per meter, so usage that arrives later is billed as the difference. */
-  async recordInvoicedUsage(m: EntityManager, period: PeriodKey, meters: string[], units: string[]): Promise<void> {
+  async recordInvoicedUsage(
+    m: EntityManager,
+    period: PeriodKey,
+    meters: string[],
+    units: string[],
+    /** Per meter, for prorated charges only (else null): the held unit-days and opening units billed. */
+    proration: Array<{ heldUnitDays: string; openingUnits: string } | null> = meters.map(() => null),
+  ): Promise<void> {
     await m.query(
-      `INSERT INTO ${schemaOf(m.connection)}.invoiced_usage (tenant, subscription_id, period_start, meter, units)
-       SELECT $1, $2, $3, t.meter, t.units FROM unnest($4::text[], $5::numeric[]) AS t(meter, units)
-       ON CONFLICT (tenant, subscription_id, period_start, meter) DO UPDATE SET units = excluded.units`,
-      [period.tenant, period.subscription_id, period.period_start, meters, units],
+      `INSERT INTO ${schemaOf(m.connection)}.invoiced_usage (tenant, subscription_id, period_start, meter, units, held_unit_days, opening_units)
+       SELECT $1, $2, $3, t.meter, t.units, t.held, t.opening FROM unnest($4::text[], $5::numeric[], $6::numeric[], $7::numeric[]) AS t(meter, units, held, opening)
+       ON CONFLICT (tenant, subscription_id, period_start, meter) DO UPDATE
+         SET units = excluded.units, held_unit_days = excluded.held_unit_days, opening_units = excluded.opening_units`,
+      [period.tenant, period.subscription_id, period.period_start, meters, units, proration.map((p) => p?.heldUnitDays ?? null), proration.map((p) => p?.openingUnits ?? null)],
     );
   }
 
   /** Late units billed for an earlier period: added to what that period's invoices billed (by the difference: a credit note may have changed the row meanwhile). */
-  async addInvoicedUnits(m: EntityManager, period: Pick<PeriodKey, 'tenant' | 'subscription_id' | 'period_start'>, meter: string, units: string): Promise<void> {
+  async addInvoicedUnits(m: EntityManager, period: Pick<PeriodKey, 'tenant' | 'subscription_id' | 'period_start'>, meter: string, units: string, heldUnitDays: string | null = null): Promise<void> {
     await m.query(
-      `UPDATE ${schemaOf(m.connection)}.invoiced_usage SET units = units + $5 WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND meter = $4`,
-      [period.tenant, period.subscription_id, period.period_start, meter, units],
+      `UPDATE ${schemaOf(m.connection)}.invoiced_usage SET units = units + $5,
+         held_unit_days = CASE WHEN $6::numeric IS NULL THEN held_unit_days ELSE held_unit_days + $6::numeric END
+       WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND meter = $4`,
+      [period.tenant, period.subscription_id, period.period_start, meter, units, heldUnitDays],
     );
   }
 

@@ -12,6 +12,7 @@ import { CouponsRepository } from '../coupons/coupons.repository';
 import { accountStanding, paymentFailureNotice, standingNotice } from '../domain/dunning';
 import { closeDecision, creditWalletChange, finalization, lateUnits, paymentDecision, voidRefusal } from '../domain/invoice-lifecycle';
 import { closeTrace } from '../domain/usage-trace';
+import { isProrated } from '../catalog/prorated-charge';
 import { ProratedUsageError } from '../domain/prorated-usage';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { dunningNoticeEvent } from '../payments/dunning-notices';
@@ -165,13 +166,21 @@ export class InvoiceService {
     // What this invoice billed per meter (so later usage is billed as the difference), and the same units in the ledger reconciliation sums.
     const meters = [...new Set([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].map((c) => c.meter))];
     const units = meters.map((x) => sources.usage.get(x) ?? '0');
-    await this.repo.recordInvoicedUsage(m, period, meters, units);
+    // A prorated charge's held unit-days and opening too: a late event is then corrected by Lago's price difference.
+    const proratedMeters = new Set([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].filter(isProrated).map((c) => c.meter));
+    const proration = meters.map((x) => (proratedMeters.has(x) ? { heldUnitDays: sources.heldUnitDays?.get(x) ?? '0', openingUnits: sources.openingUnits?.get(x) ?? '0' } : null));
+    await this.repo.recordInvoicedUsage(m, period, meters, units, proration);
     await this.repo.recordBilledUsage(m, period, 'invoice', invoice.invoice_id, meters, units);
     for (const late of sources.lateUsage) {
       const billed = lateUnits(late);
       const earlier = { ...period, period_start: late.periodStart };
       await this.repo.addInvoicedUnits(m, earlier, late.meter, billed);
       await this.repo.recordBilledUsage(m, earlier, 'adjustment', invoice.invoice_id, [late.meter], [billed]);
+    }
+    for (const late of sources.lateProrated ?? []) {
+      const earlier = { ...period, period_start: late.periodStart };
+      await this.repo.addInvoicedUnits(m, earlier, late.meter, late.units, late.heldUnitDays);
+      await this.repo.recordBilledUsage(m, earlier, 'adjustment', invoice.invoice_id, [late.meter], [late.units]);
     }
     const wallet = creditWalletChange(sources.creditBalance, document.creditBalanceAfter);
     if (wallet) await this.repo.recordCreditsUsed(m, { tenant: period.tenant, customer: period.customer, currency: document.currency, invoiceId: invoice.invoice_id, number }, wallet);

@@ -33,6 +33,16 @@ export interface ClosedPeriodRow {
 
 type PeriodKey = Pick<ClosedPeriodRow, 'tenant' | 'customer' | 'subscription_id' | 'period_start'>;
 
+/** Per meter of a closed period: what was billed against the ledger; a prorated charge's held unit-days and opening too. */
+export interface ClosedPeriodUsage {
+  meter: string;
+  billed: string;
+  ledger: string;
+  billed_held: string | null;
+  billed_opening: string | null;
+  ledger_held: string | null;
+}
+
 export interface ReconciliationRowSql {
   tenant: string;
   customer: string;
@@ -77,9 +87,11 @@ export class UsageCorrectionsRepository {
       `SELECT DISTINCT c.tenant, c.subscription_id, c.period_start FROM (${closedPeriodsSql(s, 'true')}) c
        JOIN ${s}.invoiced_usage iu ON iu.tenant = c.tenant AND iu.subscription_id = c.subscription_id AND iu.period_start = c.period_start
        LEFT JOIN ${s}.period_usage pu ON pu.tenant = c.tenant AND pu.customer = c.customer AND pu.meter = iu.meter AND pu.period_start = c.period_start
-       WHERE COALESCE(pu.value, 0) <> iu.units
-         -- An increase the next invoice will bill is not this job's.
-         AND NOT (COALESCE(pu.value, 0) > iu.units AND ${laterPeriodSql(s, 'c')})
+       WHERE (iu.held_unit_days IS NULL AND COALESCE(pu.value, 0) <> iu.units
+              -- An increase the next invoice will bill is not this job's.
+              AND NOT (COALESCE(pu.value, 0) > iu.units AND ${laterPeriodSql(s, 'c')}))
+          -- A prorated charge whose units or held unit-days moved: its price decides the direction (the service).
+          OR (iu.held_unit_days IS NOT NULL AND (COALESCE(pu.value, 0) <> iu.units OR COALESCE(pu.held_unit_days, 0) <> iu.held_unit_days))
        ORDER BY c.period_start`,
     );
   }
@@ -88,7 +100,7 @@ export class UsageCorrectionsRepository {
    * The closed period, its row locked (ordering this with its close), and per meter what was billed against the
    * ledger, those rows locked too (ordering this with the next invoice's finalization); null when it is not closed.
    */
-  async lockClosedPeriod(m: EntityManager, tenant: string, subscriptionId: string, periodStart: Date): Promise<{ period: ClosedPeriodRow; usage: Array<{ meter: string; billed: string; ledger: string }> } | null> {
+  async lockClosedPeriod(m: EntityManager, tenant: string, subscriptionId: string, periodStart: Date): Promise<{ period: ClosedPeriodRow; usage: ClosedPeriodUsage[] } | null> {
     const s = schemaOf(m.connection);
     const [period]: ClosedPeriodRow[] = await m.query(
       `SELECT c.*, ${laterPeriodSql(s, 'c')} AS later FROM (${closedPeriodsSql(s, 'bp.tenant = $1 AND bp.subscription_id = $2 AND bp.period_start = $3')}) c`,
@@ -96,8 +108,10 @@ export class UsageCorrectionsRepository {
     );
     if (!period) return null;
     await m.query(`SELECT 1 FROM ${s}.billing_periods WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 FOR UPDATE`, [tenant, subscriptionId, periodStart]);
-    const usage: Array<{ meter: string; billed: string; ledger: string }> = await m.query(
-      `SELECT iu.meter, iu.units::text AS billed, COALESCE(pu.value, 0)::text AS ledger FROM ${s}.invoiced_usage iu
+    const usage: ClosedPeriodUsage[] = await m.query(
+      `SELECT iu.meter, iu.units::text AS billed, COALESCE(pu.value, 0)::text AS ledger,
+         iu.held_unit_days::text AS billed_held, iu.opening_units::text AS billed_opening, pu.held_unit_days::text AS ledger_held
+       FROM ${s}.invoiced_usage iu
        LEFT JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = $4 AND pu.meter = iu.meter AND pu.period_start = iu.period_start
        WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start = $3 ORDER BY iu.meter FOR UPDATE OF iu`,
       [tenant, subscriptionId, periodStart, period.customer],
@@ -123,7 +137,7 @@ export class UsageCorrectionsRepository {
   }
 
   /** The units a document billed (negative for a credit note), in the ledger of billed units, and in what later corrections diff against. */
-  async recordBilled(m: EntityManager, period: PeriodKey, kind: 'adjustment' | 'credit_note', documentId: string, lines: Array<{ meter: string; units: string }>): Promise<void> {
+  async recordBilled(m: EntityManager, period: PeriodKey, kind: 'adjustment' | 'credit_note', documentId: string, lines: Array<{ meter: string; units: string; heldUnitDays?: string }>): Promise<void> {
     const s = schemaOf(m.connection);
     await m.query(
       `INSERT INTO ${s}.billed_usage (tenant, customer, subscription_id, period_start, meter, document_kind, document_id, units)
@@ -131,9 +145,11 @@ export class UsageCorrectionsRepository {
       [period.tenant, period.customer, period.subscription_id, period.period_start, kind, documentId, lines.map((l) => l.meter), lines.map((l) => l.units)],
     );
     await m.query(
-      `UPDATE ${s}.invoiced_usage iu SET units = iu.units + t.units FROM unnest($4::text[], $5::numeric[]) AS t(meter, units)
+      `UPDATE ${s}.invoiced_usage iu SET units = iu.units + t.units,
+         held_unit_days = CASE WHEN t.held IS NULL THEN iu.held_unit_days ELSE iu.held_unit_days + t.held END
+       FROM unnest($4::text[], $5::numeric[], $6::numeric[]) AS t(meter, units, held)
        WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start = $3 AND iu.meter = t.meter`,
-      [period.tenant, period.subscription_id, period.period_start, lines.map((l) => l.meter), lines.map((l) => l.units)],
+      [period.tenant, period.subscription_id, period.period_start, lines.map((l) => l.meter), lines.map((l) => l.units), lines.map((l) => l.heldUnitDays ?? null)],
     );
   }
 

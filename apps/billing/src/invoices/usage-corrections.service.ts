@@ -10,11 +10,16 @@ import { CatalogRepository, type PlanVersion } from '../catalog/catalog.reposito
 import { pricedByUnits } from '../catalog/dynamic-charge';
 import type { PlanDefinition } from '../catalog/plan-definition';
 import { finalization } from '../domain/invoice-lifecycle';
-import { correctionDirection, correctionRoute, creditNoteFor, creditNoteIssued, creditNoteNumber, lateUsageLine, reconcile, type CreditNoteDocument } from '../domain/usage-corrections';
+import { isProrated } from '../catalog/prorated-charge';
+import { nominalPeriodContaining } from '../domain/billing-periods';
+import { proratedCorrection, type ProratedCorrection } from '../domain/prorated-usage';
+import { correctionDirection, correctionRoute, creditNoteFor, creditNoteIssued, creditNoteNumber, lateUsageLine, proratedCreditNoteLine, reconcile, type CreditNoteDocument } from '../domain/usage-corrections';
+import { SubscriptionService } from '../subscriptions/subscription.service';
+import { periodRuleOf } from '../subscriptions/subscription.repository';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
 import { InvoiceNumberingRepository } from './invoice-numbering.repository';
 import { invoiceEvent, InvoiceRepository } from './invoice.repository';
-import { UsageCorrectionsRepository, type ClosedPeriodRow, type CreditNoteRow } from './usage-corrections.repository';
+import { UsageCorrectionsRepository, type ClosedPeriodRow, type ClosedPeriodUsage, type CreditNoteRow } from './usage-corrections.repository';
 
 type Emit = (event: OutgoingEvent) => void;
 type Charge = PlanDefinition['charges'][number];
@@ -72,6 +77,7 @@ export class UsageCorrectionsService {
     private readonly catalog: CatalogRepository,
     private readonly numbering: InvoiceNumberingRepository,
     private readonly failures: JobFailuresService,
+    private readonly subscriptions: SubscriptionService,
     @Inject(SERVICE_CONFIG) config: ServiceConfig,
   ) {
     this.settings = billingSettings(config);
@@ -112,26 +118,61 @@ export class UsageCorrectionsService {
       return charge && pricedByUnits(charge) ? charge : undefined;
     };
     const routed = usage.map((u) => ({ ...u, charge: chargeOf(u.meter), route: correctionRoute(correctionDirection(u.billed, u.ledger), period.later) }));
+    // Prorated charges by Lago's price difference: less is credited, more billed by the next invoice, or by an
+    // adjustment invoice when none is left.
+    const prorated = await this.proratedCorrections(m, period, usage, [plan, previous], customer.timezone);
+    const proratedCredits = prorated.filter((p) => p.amount.isNegative());
+    const proratedIncreases = prorated.filter((p) => p.amount.gt(0) && !period.later);
 
     const decreases = routed.filter((u) => u.route === 'credit_note' && u.charge);
     let creditNote = false;
-    if (decreases.length > 0) {
+    if (decreases.length > 0 || proratedCredits.length > 0) {
       const document = creditNoteFor(
         decreases.map((u) => ({ meter: u.meter, code: u.charge!.code ?? u.meter, charge: u.charge!, billedUnits: u.billed, ledgerUnits: u.ledger })),
         plan.plan.currency,
         customer.taxRate,
         priceCharge,
+        proratedCredits.map((p) => proratedCreditNoteLine({ ...p, credit: p.amount.negated() }, plan.plan.currency)),
       );
-      await this.issueCreditNote(m, emit, period, document, now);
+      await this.issueCreditNote(m, emit, period, document, now, new Map(proratedCredits.map((p) => [p.meter, p.heldUnitDays])));
       creditNote = true;
     }
     const increases = routed.filter((u) => u.route === 'adjustment_invoice' && u.charge);
     let adjustmentInvoice = false;
-    if (increases.length > 0) {
-      await this.issueAdjustmentInvoice(m, emit, period, customer.timezone, customer.taxRate, plan.plan.currency, increases.map((u) => ({ ...u, charge: u.charge! })), now);
+    if (increases.length > 0 || proratedIncreases.length > 0) {
+      await this.issueAdjustmentInvoice(m, emit, period, customer.timezone, customer.taxRate, plan.plan.currency, increases.map((u) => ({ ...u, charge: u.charge! })), now, proratedIncreases);
       adjustmentInvoice = true;
     }
     return { creditNote, adjustmentInvoice };
+  }
+
+  /** The period's prorated charges whose billed usage moved, re-priced (domain/prorated-usage.ts proratedCorrection). */
+  private async proratedCorrections(
+    m: EntityManager,
+    period: ClosedPeriodRow,
+    usage: ClosedPeriodUsage[],
+    plans: Array<PlanVersion | null>,
+    timeZone: string,
+  ): Promise<Array<ProratedCorrection & { code: string }>> {
+    const moved = usage.filter((u) => u.billed_held !== null);
+    if (moved.length === 0) return [];
+    const subscription = await this.subscriptions.row(m, period.tenant, period.subscription_id);
+    if (!subscription) throw new Error(`subscription "${period.subscription_id}" of the period is missing`);
+    const nominal = nominalPeriodContaining(periodRuleOf(subscription), period.period_start);
+    const out: Array<ProratedCorrection & { code: string }> = [];
+    for (const u of moved) {
+      const charge = plans.flatMap((p) => p?.plan.charges ?? []).find((c) => c.meter === u.meter);
+      if (!charge || !isProrated(charge)) continue;
+      const correction = proratedCorrection(
+        charge,
+        { units: u.billed, heldUnitDays: u.billed_held!, openingUnits: u.billed_opening ?? '0' },
+        { units: u.ledger, heldUnitDays: u.ledger_held },
+        { nominal, active: { start: period.period_start, end: period.period_end }, timeZone },
+        period.period_start,
+      );
+      if (correction && !correction.amount.isZero()) out.push({ ...correction, code: charge.code ?? charge.meter });
+    }
+    return out;
   }
 
   private async plan(m: EntityManager, tenant: string, code: string, version: number): Promise<PlanVersion> {
@@ -140,7 +181,7 @@ export class UsageCorrectionsService {
     return plan;
   }
 
-  private async issueCreditNote(m: EntityManager, emit: Emit, period: ClosedPeriodRow, document: CreditNoteDocument, now: Date): Promise<void> {
+  private async issueCreditNote(m: EntityManager, emit: Emit, period: ClosedPeriodRow, document: CreditNoteDocument, now: Date, heldByMeter = new Map<string, string>()): Promise<void> {
     const number = creditNoteNumber(await this.repo.nextCreditNoteSequence(m, period.tenant));
     const id = randomUUID();
     const invoice = (await this.invoiceRows.row(m, period.tenant, period.invoice_id))!;
@@ -148,7 +189,7 @@ export class UsageCorrectionsService {
       tenant: period.tenant, credit_note_id: id, number, customer: period.customer, subscription_id: period.subscription_id, invoice_id: period.invoice_id,
       period_start: period.period_start, period_end: period.period_end, currency: document.currency, document, issued_at: now,
     });
-    await this.repo.recordBilled(m, period, 'credit_note', id, document.lines.map((l) => ({ meter: l.meter, units: l.units })));
+    await this.repo.recordBilled(m, period, 'credit_note', id, document.lines.map((l) => ({ meter: l.meter, units: l.units, heldUnitDays: heldByMeter.get(l.meter) })));
     // Money back goes to the customer's prepaid credits, used by the next invoices (refunds are not modelled).
     if (new Dec(document.total).gt(0)) {
       await this.invoiceRows.addToWallet(m, period.tenant, period.customer, document.currency, document.total);
@@ -172,15 +213,19 @@ export class UsageCorrectionsService {
     currency: string,
     increases: Array<{ meter: string; billed: string; ledger: string; charge: Charge }>,
     now: Date,
+    prorated: Array<ProratedCorrection & { code: string }> = [],
   ): Promise<void> {
     const document = composeInvoice(
       {
         currency,
         period: { start: period.period_start, end: period.period_end, timeZone },
         charges: [],
-        adjustments: increases.map((u) =>
-          lateUsageLine({ meter: u.meter, code: u.charge.code ?? u.meter, charge: u.charge, billedUnits: u.billed, ledgerUnits: u.ledger, periodStart: period.period_start }, priceCharge),
-        ),
+        adjustments: [
+          ...increases.map((u) =>
+            lateUsageLine({ meter: u.meter, code: u.charge.code ?? u.meter, charge: u.charge, billedUnits: u.billed, ledgerUnits: u.ledger, periodStart: period.period_start }, priceCharge),
+          ),
+          ...prorated.map((p) => ({ code: p.code, description: p.description, units: p.units, amount: p.amount.toFixed() })),
+        ],
         taxRatePercent,
       },
       priceCharge,
@@ -189,7 +234,10 @@ export class UsageCorrectionsService {
     const row = await this.invoiceRows.insertIssued(m, {
       period, kind: 'adjustment', number, currency, document, finalization: finalization(document.amountDue, now, this.settings.PAYMENT_TERMS_DAYS),
     });
-    await this.repo.recordBilled(m, period, 'adjustment', row.invoice_id, increases.map((u) => ({ meter: u.meter, units: new Dec(u.ledger).minus(u.billed).toFixed() })));
+    await this.repo.recordBilled(m, period, 'adjustment', row.invoice_id, [
+      ...increases.map((u) => ({ meter: u.meter, units: new Dec(u.ledger).minus(u.billed).toFixed() })),
+      ...prorated.map((p) => ({ meter: p.meter, units: p.units, heldUnitDays: p.heldUnitDays })),
+    ]);
     emit(invoiceEvent(row, now));
   }
 
