@@ -132,28 +132,31 @@ describe('prorated charge: seats billed by the local days they were held (real K
     expect(upcoming.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
     expect(upcoming.data[0].projectedInvoice.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
 
-    // A late seat added on P1's day 20, after P1's invoice is final: it is held at the opening of the running
-    // period (7 × 2.5 = 17.50), and its 12 days of P1 wait for the next invoice (no correction now).
+    // A late removal on P2's day 21, after P2's invoice is final (10 of its 30 days less): credited at once,
+    // 10/30 × 2.5 = 0.833… → 0.83 (no tax).
+    await publish([seats('c-seats', shanghaiDay(y2, m2, 21, 8), '-1')]);
+    await expectEventually(async () => expect(ofPeriods(await periodUsage('c-seats'))[1]).toEqual([p2.start.toISOString(), '1', String(held2 - (n2 - 20))]), 90_000);
+    const corrections = api.service.app.get(UsageCorrectionsService);
+    expect(await corrections.correctFinalizedPeriods(clock)).toEqual({ creditNotes: 1, adjustmentInvoices: 0, failed: 0 });
+    const [note] = (await json<{ data: Array<{ periodStart: string; document: { lines: Array<{ meter: string; units: string; amount: string }>; total: string } }> }>(api.get('/api/v1/customers/c-seats/credit-notes'))).data;
+    expect(note).toMatchObject({ periodStart: p2.start.toISOString(), document: { lines: [expect.objectContaining({ meter: 'seats', units: '-1', amount: round2(((n2 - 20) / n2) * 2.5) })], total: round2(((n2 - 20) / n2) * 2.5) } });
+    expect(await corrections.correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
+
+    // A late seat added on P1's day 20, after P1's invoice is final: dearer P1 (its 12 of 31 days) and dearer P2 (it
+    // opened with 5 seats, not 4: one more seat all 30 days), both left to the next invoice (no correction now);
+    // the running period opens with 6 seats (6 × 2.5 = 15.00).
     await publish([seats('c-seats', shanghaiDay(y1, m1, 20, 9), '1')]);
     await expectEventually(async () => expect(ofPeriods(await periodUsage('c-seats'))[0]).toEqual([p1.start.toISOString(), '5', String(held1 + (n1 - 19))]), 90_000);
-    expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
+    expect(await corrections.correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
     const later = await json<{ data: Array<{ invoiceSoFar: { lines: Line[] } }> }>(api.get('/api/v1/customers/c-seats/invoices/upcoming'));
-    expect(later.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '7', amount: '17.50' });
-    // Reconciliation shows the late seat's units as pending the next invoice.
+    expect(later.data[0].invoiceSoFar.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
+    // Reconciliation shows the late seat's units as pending the next invoice (P2's units are unchanged).
     const recon = await json<{ mismatches: Array<{ customer: string; periodStart: string; meter: string; difference: string; state: string }> }>(
       api.get(`/api/v1/billing/reconciliation?from=${p1.start.toISOString()}&to=${p2.end.toISOString()}`),
     );
     expect(recon.mismatches.filter((x) => x.customer === 'c-seats')).toEqual([
       expect.objectContaining({ periodStart: p1.start.toISOString(), meter: 'seats', difference: '1', state: 'pending_next_invoice' }),
     ]);
-
-    // A late removal on P2's day 21 (10 days of 30 less): credited at once, −10/30 × 2.5 = −0.833… → 0.83 (no tax).
-    await publish([seats('c-seats', shanghaiDay(y2, m2, 21, 8), '-1')]);
-    await expectEventually(async () => expect(ofPeriods(await periodUsage('c-seats'))[1]).toEqual([p2.start.toISOString(), '1', String(held2 - (n2 - 20))]), 90_000);
-    expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 1, adjustmentInvoices: 0, failed: 0 });
-    const [note] = (await json<{ data: Array<{ periodStart: string; document: { lines: Array<{ meter: string; units: string; amount: string }>; total: string } }> }>(api.get('/api/v1/customers/c-seats/credit-notes'))).data;
-    expect(note).toMatchObject({ periodStart: p2.start.toISOString(), document: { lines: [expect.objectContaining({ meter: 'seats', units: '-1', amount: round2(((n2 - 20) / n2) * 2.5) })], total: round2(((n2 - 20) / n2) * 2.5) } });
-    expect(await api.service.app.get(UsageCorrectionsService).correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
 
     // The COUNT meter's periods are not invoiced by a guess: each close fails, recorded with the reason.
     expect(await invoicesOf('c-count')).toEqual([]);
@@ -169,15 +172,30 @@ describe('prorated charge: seats billed by the local days they were held (real K
     expect(list).toHaveLength(2);
     for (const f of list) expect(f.error).toMatch(/prorated charge on meter "seats": the period's usage \(1\) carries no heldUnitDays/);
 
-    // The running period P3 closes: 6 seats held all of it (15.00) and P1's late seat for its 12 of 31 days,
-    // 12/31 × 2.5 = 0.967… → 0.97, as an adjustment. Every closed period then reconciles.
+    // The running period P3 closes: 6 seats held all of it (15.00), and the adjustments of the late seat: P1 for its
+    // 12 of 31 days, 12/31 × 2.5 = 0.967… → 0.97, P2 for the seat it opened with, 30/30 × 2.5 = 2.50.
+    // Every closed period then reconciles.
     const p3End = shanghaiDay(y, m + 1, 1);
     const clock3 = new Date(p3End.getTime() + 2 * HOUR);
     await subscriptions.rollPeriods(clock3);
     await invoices.closePeriods(clock3);
     const p3Invoice = (await invoicesOf('c-seats')).find((i) => new Date(i.periodStart).getTime() === p2.end.getTime())!;
     expect(p3Invoice.document.lines.find((l) => l.kind === 'usage' && l.code === 'seats')).toMatchObject({ units: '6', amount: '15.00' });
-    expect(p3Invoice.document.lines.filter((l) => l.kind === 'adjustment')).toEqual([expect.objectContaining({ code: 'seats', units: '1', amount: round2(((n1 - 19) / n1) * 2.5) })]);
+    expect(p3Invoice.document.lines.filter((l) => l.kind === 'adjustment')).toEqual([
+      expect.objectContaining({ code: 'seats', units: '1', amount: round2(((n1 - 19) / n1) * 2.5) }),
+      expect.objectContaining({ code: 'seats', units: '0', amount: '2.50' }),
+    ]);
+    expect(await corrections.correctFinalizedPeriods(clock3)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
+    // What is recorded as billed now matches the usage: nothing left for a correction run to pick up.
+    const billedRows = await suite.query<{ period_start: Date; units: string; held: string; opening: string }>(
+      `SELECT period_start, trim_scale(units)::text AS units, trim_scale(held_unit_days)::text AS held, trim_scale(opening_units)::text AS opening
+       FROM "${suite.schema('billing')}".invoiced_usage WHERE tenant = $1 AND subscription_id = 'sub-c-seats' AND meter = 'seats' AND period_start < $2 ORDER BY period_start`,
+      [TENANT, p2.end],
+    );
+    expect(billedRows.map((r) => [r.units, r.held, r.opening])).toEqual([
+      ['5', String(held1 + (n1 - 19)), '0'],
+      ['1', String(held2 - (n2 - 20)), '5'],
+    ]);
     const clean = await json<{ mismatches: Array<{ customer: string }> }>(api.get(`/api/v1/billing/reconciliation?from=${p1.start.toISOString()}&to=${p3End.toISOString()}`));
     expect(clean.mismatches.filter((x) => x.customer === 'c-seats')).toEqual([]);
   }, 240_000);

@@ -95,21 +95,27 @@ describe('proratedCorrection', () => {
   const billed = { units: '6', heldUnitDays: '60', openingUnits: '10' };
 
   it('bills a late seat added on Nov 11 for its 20 days: 20/30 × 3 = 2', () => {
-    const c = proratedCorrection(charge, billed, { units: '7', heldUnitDays: '80' }, period, start)!;
+    const c = proratedCorrection(charge, billed, { units: '7', heldUnitDays: '80', openingUnits: '10' }, period, start)!;
     expect([c.units, c.heldUnitDays, c.amount.toDecimalPlaces(20).toFixed()]).toEqual(['1', '20', '2']);
   });
 
   it('credits a late removal on Nov 26 (5 days): −5/30 × 3 = −0.5, and a same-period add/remove pair by its days only', () => {
-    expect(proratedCorrection(charge, billed, { units: '5', heldUnitDays: '55' }, period, start)!.amount.toDecimalPlaces(20).toFixed()).toBe('-0.5');
+    expect(proratedCorrection(charge, billed, { units: '5', heldUnitDays: '55', openingUnits: '10' }, period, start)!.amount.toDecimalPlaces(20).toFixed()).toBe('-0.5');
     // +1 on day 3 and −1 on day 18: 0 units, 28 − 13 = 15 unit-days: 15/30 × 3 = 1.5.
-    const pair = proratedCorrection(charge, billed, { units: '6', heldUnitDays: '75' }, period, start)!;
+    const pair = proratedCorrection(charge, billed, { units: '6', heldUnitDays: '75', openingUnits: '10' }, period, start)!;
     expect([pair.units, pair.amount.toDecimalPlaces(20).toFixed()]).toEqual(['0', '1.5']);
   });
 
+  it('re-prices a period whose opening a late event of an earlier period raised: +1 seat held all 30 days = 3', () => {
+    const c = proratedCorrection(charge, billed, { units: '6', heldUnitDays: '60', openingUnits: '11' }, period, start)!;
+    expect([c.units, c.heldUnitDays, c.openingUnits, c.amount.toDecimalPlaces(20).toFixed()]).toEqual(['0', '0', '1', '3']);
+    expect(c.description).toContain('+1 held at its opening');
+  });
+
   it('is null when nothing moved, and prices volume by the range of the units held at the end', () => {
-    expect(proratedCorrection(charge, billed, { units: '6', heldUnitDays: '60' }, period, start)).toBeNull();
+    expect(proratedCorrection(charge, billed, { units: '6', heldUnitDays: '60', openingUnits: '10' }, period, start)).toBeNull();
     // 16 → 17 seats: still 11–∞ at 2; +20/30 prorated seats → +1.333…; the flat amount is not billed twice.
-    const c = proratedCorrection({ meter: 'seats', model: 'volume', properties: VOLUME }, billed, { units: '7', heldUnitDays: '80' }, period, start)!;
+    const c = proratedCorrection({ meter: 'seats', model: 'volume', properties: VOLUME }, billed, { units: '7', heldUnitDays: '80', openingUnits: '10' }, period, start)!;
     expect(c.amount.toDecimalPlaces(6).toFixed()).toBe('1.333333');
   });
 });

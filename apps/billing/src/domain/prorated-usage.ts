@@ -77,6 +77,8 @@ export interface ProratedCorrection {
   units: string;
   /** The change of held unit-days since it was billed. */
   heldUnitDays: string;
+  /** The change of the units held at the opening since it was billed (late events of earlier periods). */
+  openingUnits: string;
   /** price(now) − price(billed), unrounded: positive bills more, negative credits. */
   amount: Decimal;
   description: string;
@@ -84,27 +86,30 @@ export interface ProratedCorrection {
 
 /**
  * A finalized period's prorated charge re-priced after its usage moved (late events): Lago's price of the period
- * now minus what was billed, both with the opening it was billed with. A late event of an earlier period also
- * changes this period's opening; that cascade is not re-priced (billing's README). Null when nothing moved.
+ * now minus what was billed. "Now" includes the opening as it is now: a late event of an earlier period changes
+ * the units every later period opened with, so each of them is re-priced too. Null when nothing moved.
  */
 export function proratedCorrection(
   charge: { meter: string; model: string; properties: unknown },
   billed: ProratedBilled,
-  ledger: { units: string; heldUnitDays: string | null },
+  ledger: { units: string; heldUnitDays: string | null; openingUnits: string },
   period: ProratedPeriod,
   periodStart: Date,
 ): ProratedCorrection | null {
   const units = new Dec(ledger.units).minus(billed.units);
   const held = new Dec(ledger.heldUnitDays ?? '0').minus(billed.heldUnitDays);
-  if (units.isZero() && held.isZero()) return null;
-  const price = (periodUnits: string, heldUnitDays: string | null) =>
-    priceProratedCharge(charge.model, charge.properties, proratedUsage({ meter: charge.meter, openingUnits: billed.openingUnits, periodUnits, heldUnitDays, ...period }).prorated.map((e) => ({ units: new Dec(e.units), proratedUnits: new Dec(e.proratedUnits) }))).amount;
-  const amount = new Dec(price(ledger.units, ledger.heldUnitDays)).minus(price(billed.units, billed.heldUnitDays));
+  const opening = new Dec(ledger.openingUnits).minus(billed.openingUnits);
+  if (units.isZero() && held.isZero() && opening.isZero()) return null;
+  const price = (openingUnits: string, periodUnits: string, heldUnitDays: string | null) =>
+    priceProratedCharge(charge.model, charge.properties, proratedUsage({ meter: charge.meter, openingUnits, periodUnits, heldUnitDays, ...period }).prorated.map((e) => ({ units: new Dec(e.units), proratedUnits: new Dec(e.proratedUnits) }))).amount;
+  const amount = new Dec(price(ledger.openingUnits, ledger.units, ledger.heldUnitDays)).minus(price(billed.openingUnits, billed.units, billed.heldUnitDays));
+  const signed = (d: Decimal) => `${d.isNegative() ? '' : '+'}${d.toFixed()}`;
   return {
     meter: charge.meter,
     units: units.toFixed(),
     heldUnitDays: held.toFixed(),
+    openingUnits: opening.toFixed(),
     amount,
-    description: `${charge.meter}: units held in the period from ${periodStart.toISOString()} changed after it was invoiced (${units.isNegative() ? '' : '+'}${units.toFixed()} units, ${held.isNegative() ? '' : '+'}${held.toFixed()} unit-days), prorated`,
+    description: `${charge.meter}: units held in the period from ${periodStart.toISOString()} changed after it was invoiced (${signed(units)} units, ${signed(held)} unit-days${opening.isZero() ? '' : `, ${signed(opening)} held at its opening`}), prorated`,
   };
 }

@@ -13,6 +13,7 @@ import { invoiceChanged, type InvoiceState } from '../domain/invoice-event';
 import type { Finalization, InvoiceKind, InvoiceStatus } from '../domain/invoice-lifecycle';
 import { proratedCorrection } from '../domain/prorated-usage';
 import { periodRuleOf } from '../subscriptions/subscription.repository';
+import { openingNowSql } from './usage-corrections.repository';
 import type { SubscriptionRow } from '../subscriptions/subscription.service';
 import type { BillingPeriodRow, InvoiceSources } from './invoice-input';
 
@@ -271,16 +272,19 @@ export class InvoiceRepository {
     // (billed held unit-days recorded) whose units or held unit-days moved: priced by Lago's difference below.
     const late: Array<{
       period_start: Date; period_end: Date; meter: string; invoiced: string; value: string; plan_code: string; plan_version: number;
-      billed_held: string | null; billed_opening: string | null; held: string | null;
+      billed_held: string | null; billed_opening: string | null; held: string | null; opening_now: string | null;
     }> = await m.query(
-      `SELECT iu.period_start, bp.period_end, iu.meter, iu.units::text AS invoiced, pu.value::text AS value, bp.plan_code, bp.plan_version,
-         iu.held_unit_days::text AS billed_held, iu.opening_units::text AS billed_opening, pu.held_unit_days::text AS held
-       FROM ${s}.invoiced_usage iu
-       JOIN ${s}.billing_periods bp ON bp.tenant = iu.tenant AND bp.subscription_id = iu.subscription_id AND bp.period_start = iu.period_start
-       JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = bp.customer AND pu.meter = iu.meter AND pu.period_start = iu.period_start
-       WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start < $3
-         AND (pu.value > iu.units OR (iu.held_unit_days IS NOT NULL AND (pu.value <> iu.units OR pu.held_unit_days IS DISTINCT FROM iu.held_unit_days)))
-       ORDER BY iu.period_start, iu.meter`,
+      `SELECT *, o::text AS opening_now FROM (
+         SELECT iu.period_start, bp.period_end, iu.meter, iu.units AS units, iu.units::text AS invoiced, pu.value AS pv, COALESCE(pu.value, 0) AS v, COALESCE(pu.value, 0)::text AS value,
+           bp.plan_code, bp.plan_version, iu.held_unit_days, iu.held_unit_days::text AS billed_held, iu.opening_units, iu.opening_units::text AS billed_opening,
+           pu.held_unit_days::text AS held, COALESCE(pu.held_unit_days, 0) AS h, ${openingNowSql(s)} AS o
+         FROM ${s}.invoiced_usage iu
+         JOIN ${s}.billing_periods bp ON bp.tenant = iu.tenant AND bp.subscription_id = iu.subscription_id AND bp.period_start = iu.period_start
+         LEFT JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = bp.customer AND pu.meter = iu.meter AND pu.period_start = iu.period_start
+         WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start < $3) x
+       -- Units priced by units: an increase with its period usage row. Prorated: any move of units, held unit-days or opening.
+       WHERE (held_unit_days IS NULL AND pv > units) OR (held_unit_days IS NOT NULL AND (v <> units OR h <> held_unit_days OR o <> opening_units))
+       ORDER BY period_start, meter`,
       [period.tenant, period.subscription_id, period.period_start],
     );
     const progressive = await this.progressiveBilled(m, period);
@@ -294,7 +298,7 @@ export class InvoiceRepository {
         const correction = proratedCorrection(
           charge,
           { units: l.invoiced, heldUnitDays: l.billed_held, openingUnits: l.billed_opening ?? '0' },
-          { units: l.value, heldUnitDays: l.held },
+          { units: l.value, heldUnitDays: l.held, openingUnits: l.opening_now ?? '0' },
           { nominal, active: { start: l.period_start, end: l.period_end }, timeZone: customer.timezone },
           l.period_start,
         );
@@ -340,12 +344,20 @@ export class InvoiceRepository {
   }
 
   /** Late units billed for an earlier period: added to what that period's invoices billed (by the difference: a credit note may have changed the row meanwhile). */
-  async addInvoicedUnits(m: EntityManager, period: Pick<PeriodKey, 'tenant' | 'subscription_id' | 'period_start'>, meter: string, units: string, heldUnitDays: string | null = null): Promise<void> {
+  async addInvoicedUnits(
+    m: EntityManager,
+    period: Pick<PeriodKey, 'tenant' | 'subscription_id' | 'period_start'>,
+    meter: string,
+    units: string,
+    /** A prorated charge's changes of held unit-days and opening billed with the units. */
+    proration: { heldUnitDays: string; openingUnits: string } | null = null,
+  ): Promise<void> {
     await m.query(
       `UPDATE ${schemaOf(m.connection)}.invoiced_usage SET units = units + $5,
-         held_unit_days = CASE WHEN $6::numeric IS NULL THEN held_unit_days ELSE held_unit_days + $6::numeric END
+         held_unit_days = CASE WHEN $6::numeric IS NULL THEN held_unit_days ELSE held_unit_days + $6::numeric END,
+         opening_units = CASE WHEN $7::numeric IS NULL THEN opening_units ELSE opening_units + $7::numeric END
        WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND meter = $4`,
-      [period.tenant, period.subscription_id, period.period_start, meter, units, heldUnitDays],
+      [period.tenant, period.subscription_id, period.period_start, meter, units, proration?.heldUnitDays ?? null, proration?.openingUnits ?? null],
     );
   }
 

@@ -179,7 +179,7 @@ export class InvoiceService {
     }
     for (const late of sources.lateProrated ?? []) {
       const earlier = { ...period, period_start: late.periodStart };
-      await this.repo.addInvoicedUnits(m, earlier, late.meter, late.units, late.heldUnitDays);
+      await this.repo.addInvoicedUnits(m, earlier, late.meter, late.units, { heldUnitDays: late.heldUnitDays, openingUnits: late.openingUnits });
       await this.repo.recordBilledUsage(m, earlier, 'adjustment', invoice.invoice_id, [late.meter], [late.units]);
     }
     const wallet = creditWalletChange(sources.creditBalance, document.creditBalanceAfter);

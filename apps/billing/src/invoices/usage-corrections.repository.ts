@@ -41,6 +41,8 @@ export interface ClosedPeriodUsage {
   billed_held: string | null;
   billed_opening: string | null;
   ledger_held: string | null;
+  /** The units held at the period's opening now (prorated charges only). */
+  opening_now: string | null;
 }
 
 export interface ReconciliationRowSql {
@@ -55,6 +57,15 @@ export interface ReconciliationRowSql {
   ledger: string;
   later: boolean;
 }
+
+/**
+ * For a prorated charge's `invoiced_usage iu` row (else NULL, the subquery not run): the units held at its period's
+ * opening now, the subscription's usage of the meter in its earlier periods (late events there change it).
+ */
+export const openingNowSql = (s: string): string => `CASE WHEN iu.held_unit_days IS NULL THEN NULL ELSE
+  (SELECT COALESCE(sum(pu2.value), 0) FROM ${s}.billing_periods bp2
+   JOIN ${s}.period_usage pu2 ON pu2.tenant = bp2.tenant AND pu2.customer = bp2.customer AND pu2.period_start = bp2.period_start
+   WHERE bp2.tenant = iu.tenant AND bp2.subscription_id = iu.subscription_id AND bp2.period_start < iu.period_start AND pu2.meter = iu.meter) END`;
 
 /** Periods whose invoice is final (not void): what reconciliation and corrections look at. */
 const closedPeriodsSql = (s: string, where: string) => `
@@ -91,7 +102,8 @@ export class UsageCorrectionsRepository {
               -- An increase the next invoice will bill is not this job's.
               AND NOT (COALESCE(pu.value, 0) > iu.units AND ${laterPeriodSql(s, 'c')}))
           -- A prorated charge whose units or held unit-days moved: its price decides the direction (the service).
-          OR (iu.held_unit_days IS NOT NULL AND (COALESCE(pu.value, 0) <> iu.units OR COALESCE(pu.held_unit_days, 0) <> iu.held_unit_days))
+          OR (iu.held_unit_days IS NOT NULL AND (COALESCE(pu.value, 0) <> iu.units OR COALESCE(pu.held_unit_days, 0) <> iu.held_unit_days
+              OR ${openingNowSql(s)} <> iu.opening_units))
        ORDER BY c.period_start`,
     );
   }
@@ -110,7 +122,8 @@ export class UsageCorrectionsRepository {
     await m.query(`SELECT 1 FROM ${s}.billing_periods WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 FOR UPDATE`, [tenant, subscriptionId, periodStart]);
     const usage: ClosedPeriodUsage[] = await m.query(
       `SELECT iu.meter, iu.units::text AS billed, COALESCE(pu.value, 0)::text AS ledger,
-         iu.held_unit_days::text AS billed_held, iu.opening_units::text AS billed_opening, pu.held_unit_days::text AS ledger_held
+         iu.held_unit_days::text AS billed_held, iu.opening_units::text AS billed_opening, pu.held_unit_days::text AS ledger_held,
+         (${openingNowSql(s)})::text AS opening_now
        FROM ${s}.invoiced_usage iu
        LEFT JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = $4 AND pu.meter = iu.meter AND pu.period_start = iu.period_start
        WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start = $3 ORDER BY iu.meter FOR UPDATE OF iu`,
@@ -137,7 +150,7 @@ export class UsageCorrectionsRepository {
   }
 
   /** The units a document billed (negative for a credit note), in the ledger of billed units, and in what later corrections diff against. */
-  async recordBilled(m: EntityManager, period: PeriodKey, kind: 'adjustment' | 'credit_note', documentId: string, lines: Array<{ meter: string; units: string; heldUnitDays?: string }>): Promise<void> {
+  async recordBilled(m: EntityManager, period: PeriodKey, kind: 'adjustment' | 'credit_note', documentId: string, lines: Array<{ meter: string; units: string; heldUnitDays?: string; openingUnits?: string }>): Promise<void> {
     const s = schemaOf(m.connection);
     await m.query(
       `INSERT INTO ${s}.billed_usage (tenant, customer, subscription_id, period_start, meter, document_kind, document_id, units)
@@ -146,10 +159,11 @@ export class UsageCorrectionsRepository {
     );
     await m.query(
       `UPDATE ${s}.invoiced_usage iu SET units = iu.units + t.units,
-         held_unit_days = CASE WHEN t.held IS NULL THEN iu.held_unit_days ELSE iu.held_unit_days + t.held END
-       FROM unnest($4::text[], $5::numeric[], $6::numeric[]) AS t(meter, units, held)
+         held_unit_days = CASE WHEN t.held IS NULL THEN iu.held_unit_days ELSE iu.held_unit_days + t.held END,
+         opening_units = CASE WHEN t.opening IS NULL THEN iu.opening_units ELSE iu.opening_units + t.opening END
+       FROM unnest($4::text[], $5::numeric[], $6::numeric[], $7::numeric[]) AS t(meter, units, held, opening)
        WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start = $3 AND iu.meter = t.meter`,
-      [period.tenant, period.subscription_id, period.period_start, lines.map((l) => l.meter), lines.map((l) => l.units), lines.map((l) => l.heldUnitDays ?? null)],
+      [period.tenant, period.subscription_id, period.period_start, lines.map((l) => l.meter), lines.map((l) => l.units), lines.map((l) => l.heldUnitDays ?? null), lines.map((l) => l.openingUnits ?? null)],
     );
   }
 

@@ -134,7 +134,7 @@ export class UsageCorrectionsService {
         priceCharge,
         proratedCredits.map((p) => proratedCreditNoteLine({ ...p, credit: p.amount.negated() }, plan.plan.currency)),
       );
-      await this.issueCreditNote(m, emit, period, document, now, new Map(proratedCredits.map((p) => [p.meter, p.heldUnitDays])));
+      await this.issueCreditNote(m, emit, period, document, now, new Map(proratedCredits.map((p) => [p.meter, { heldUnitDays: p.heldUnitDays, openingUnits: p.openingUnits }])));
       creditNote = true;
     }
     const increases = routed.filter((u) => u.route === 'adjustment_invoice' && u.charge);
@@ -166,7 +166,7 @@ export class UsageCorrectionsService {
       const correction = proratedCorrection(
         charge,
         { units: u.billed, heldUnitDays: u.billed_held!, openingUnits: u.billed_opening ?? '0' },
-        { units: u.ledger, heldUnitDays: u.ledger_held },
+        { units: u.ledger, heldUnitDays: u.ledger_held, openingUnits: u.opening_now ?? '0' },
         { nominal, active: { start: period.period_start, end: period.period_end }, timeZone },
         period.period_start,
       );
@@ -181,7 +181,14 @@ export class UsageCorrectionsService {
     return plan;
   }
 
-  private async issueCreditNote(m: EntityManager, emit: Emit, period: ClosedPeriodRow, document: CreditNoteDocument, now: Date, heldByMeter = new Map<string, string>()): Promise<void> {
+  private async issueCreditNote(
+    m: EntityManager,
+    emit: Emit,
+    period: ClosedPeriodRow,
+    document: CreditNoteDocument,
+    now: Date,
+    prorationByMeter = new Map<string, { heldUnitDays: string; openingUnits: string }>(),
+  ): Promise<void> {
     const number = creditNoteNumber(await this.repo.nextCreditNoteSequence(m, period.tenant));
     const id = randomUUID();
     const invoice = (await this.invoiceRows.row(m, period.tenant, period.invoice_id))!;
@@ -189,7 +196,7 @@ export class UsageCorrectionsService {
       tenant: period.tenant, credit_note_id: id, number, customer: period.customer, subscription_id: period.subscription_id, invoice_id: period.invoice_id,
       period_start: period.period_start, period_end: period.period_end, currency: document.currency, document, issued_at: now,
     });
-    await this.repo.recordBilled(m, period, 'credit_note', id, document.lines.map((l) => ({ meter: l.meter, units: l.units, heldUnitDays: heldByMeter.get(l.meter) })));
+    await this.repo.recordBilled(m, period, 'credit_note', id, document.lines.map((l) => ({ meter: l.meter, units: l.units, ...prorationByMeter.get(l.meter) })));
     // Money back goes to the customer's prepaid credits, used by the next invoices (refunds are not modelled).
     if (new Dec(document.total).gt(0)) {
       await this.invoiceRows.addToWallet(m, period.tenant, period.customer, document.currency, document.total);
@@ -236,7 +243,7 @@ export class UsageCorrectionsService {
     });
     await this.repo.recordBilled(m, period, 'adjustment', row.invoice_id, [
       ...increases.map((u) => ({ meter: u.meter, units: new Dec(u.ledger).minus(u.billed).toFixed() })),
-      ...prorated.map((p) => ({ meter: p.meter, units: p.units, heldUnitDays: p.heldUnitDays })),
+      ...prorated.map((p) => ({ meter: p.meter, units: p.units, heldUnitDays: p.heldUnitDays, openingUnits: p.openingUnits })),
     ]);
     emit(invoiceEvent(row, now));
   }
