@@ -56,6 +56,20 @@ describe('prorated charge: seats billed by the local days they were held (real K
       [TENANT, customer],
     );
 
+  // Two whole Shanghai months that have ended: P1 and P2 (e.g. October 2026, 31 days, and November, 30 days).
+  const localNow = new Date(Date.now() + SHANGHAI);
+  const [y, m] = [localNow.getUTCFullYear(), localNow.getUTCMonth()];
+  const p1 = { start: shanghaiDay(y, m - 2, 1), end: shanghaiDay(y, m - 1, 1) };
+  const p2 = { start: p1.end, end: shanghaiDay(y, m, 1) };
+  const [y1, m1] = [new Date(p1.start.getTime() + SHANGHAI).getUTCFullYear(), new Date(p1.start.getTime() + SHANGHAI).getUTCMonth()];
+  const [y2, m2] = [new Date(p2.start.getTime() + SHANGHAI).getUTCFullYear(), new Date(p2.start.getTime() + SHANGHAI).getUTCMonth()];
+  const n1 = daysIn(y1, m1);
+  const n2 = daysIn(y2, m2);
+  const round2 = (x: number) => (Math.round(x * 100) / 100).toFixed(2);
+  // P1 and P2 only: a UTC calendar month that held P2's events before P2 was known is emptied (0).
+  const ofPeriods = (rows: Array<{ period_start: Date; value: string; held: string | null }>) =>
+    rows.filter((r) => [p1.start.getTime(), p2.start.getTime()].includes(r.period_start.getTime())).map((r) => [r.period_start.toISOString(), r.value, r.held]);
+
   it('bills Lago\'s formula for two periods, carries the seats over, and refuses a prorated meter that is not a SUM', async () => {
     const api = billing!;
     // Refused at plan creation: prorated graduated (Lago's ProratedGraduatedService needs the event order) and package.
@@ -70,15 +84,6 @@ describe('prorated charge: seats billed by the local days they were held (real K
     const plan = { code: 'seats', name: 'Seats', interval: 'monthly', currency: 'EUR', baseFee: '0', charges: [{ meter: 'seats', model: 'standard', prorated: true, properties: { amount: '2.5' } }] };
     expect((await api.post('/api/v1/plans', plan)).status).toBe(201);
 
-    // Two whole Shanghai months that have ended: P1 and P2 (e.g. October 2026, 31 days, and November, 30 days).
-    const localNow = new Date(Date.now() + SHANGHAI);
-    const [y, m] = [localNow.getUTCFullYear(), localNow.getUTCMonth()];
-    const p1 = { start: shanghaiDay(y, m - 2, 1), end: shanghaiDay(y, m - 1, 1) };
-    const p2 = { start: p1.end, end: shanghaiDay(y, m, 1) };
-    const [y1, m1] = [new Date(p1.start.getTime() + SHANGHAI).getUTCFullYear(), new Date(p1.start.getTime() + SHANGHAI).getUTCMonth()];
-    const [y2, m2] = [new Date(p2.start.getTime() + SHANGHAI).getUTCFullYear(), new Date(p2.start.getTime() + SHANGHAI).getUTCMonth()];
-    const n1 = daysIn(y1, m1);
-    const n2 = daysIn(y2, m2);
 
     for (const customer of ['c-seats', 'c-count']) {
       expect((await api.post('/api/v1/customers', { id: customer, name: customer, currency: 'EUR', timezone: 'Asia/Shanghai' })).status).toBeLessThan(300);
@@ -100,9 +105,6 @@ describe('prorated charge: seats billed by the local days they were held (real K
 
     const held1 = 3 * n1 + 2 * (n1 - 10) - 1; // October: 93 + 42 − 1 = 134
     const held2 = 4 * (n2 - 15) - 2 * (n2 - 5); // November: 60 − 50 = 10
-    // Only the subscription's periods: a UTC calendar month that held P2's events before P2 was known is emptied (0).
-    const ofPeriods = (rows: Array<{ period_start: Date; value: string; held: string | null }>) =>
-      rows.filter((r) => [p1.start.getTime(), p2.start.getTime()].includes(r.period_start.getTime())).map((r) => [r.period_start.toISOString(), r.value, r.held]);
     await expectEventually(async () => {
       expect(ofPeriods(await periodUsage('c-seats'))).toEqual([
         [p1.start.toISOString(), '4', String(held1)],
@@ -116,7 +118,6 @@ describe('prorated charge: seats billed by the local days they were held (real K
 
     const invoicesOf = async (customer: string) => (await json<{ data: Array<InvoiceView & { document: { lines: Line[]; total: string } }> }>(api.get(`/api/v1/customers/${customer}/invoices`))).data;
     const byStart = new Map((await invoicesOf('c-seats')).map((i) => [new Date(i.periodStart).toISOString(), i]));
-    const round2 = (x: number) => (Math.round(x * 100) / 100).toFixed(2);
     // P1 (Lago: Σ units × days held / days): (3 × 31 + 2 × 21 − 1 × 1) / 31 = 134/31 prorated seats × 2.5 = 10.806… → 10.81.
     const line1 = byStart.get(p1.start.toISOString())!.document.lines.find((l) => l.code === 'seats')!;
     expect(line1).toMatchObject({ kind: 'usage', units: '4', amount: round2((held1 / n1) * 2.5) });
@@ -198,5 +199,37 @@ describe('prorated charge: seats billed by the local days they were held (real K
     ]);
     const clean = await json<{ mismatches: Array<{ customer: string }> }>(api.get(`/api/v1/billing/reconciliation?from=${p1.start.toISOString()}&to=${p3End.toISOString()}`));
     expect(clean.mismatches.filter((x) => x.customer === 'c-seats')).toEqual([]);
+  }, 240_000);
+
+  // On the plan the test above created.
+  it('bills a dearer finalized period of a subscription that has ended on an adjustment invoice of its own, each period re-priced', async () => {
+    const api = billing!;
+    const subscriptions = api.service.app.get(SubscriptionService);
+    const invoices = api.service.app.get(InvoiceService);
+    const corrections = api.service.app.get(UsageCorrectionsService);
+    expect((await api.post('/api/v1/customers', { id: 'c-gone', name: 'Gone', currency: 'EUR', timezone: 'Asia/Shanghai' })).status).toBeLessThan(300);
+    expect((await api.post('/api/v1/subscriptions', { id: 'sub-c-gone', customer: 'c-gone', plan: 'seats', billingTime: 'calendar', startAt: p1.start.toISOString() })).status).toBe(201);
+    // 2 seats from P1's first instant: 2 × 2.5 = 5.00 in P1, P2 and P3 (canceled at the end of P3).
+    await publish([seats('c-gone', p1.start, '2')]);
+    await subscriptions.rollPeriods();
+    await expectEventually(async () => expect(ofPeriods(await periodUsage('c-gone'))).toEqual([[p1.start.toISOString(), '2', String(2 * n1)]]), 90_000);
+    expect((await api.post('/api/v1/subscriptions/sub-c-gone/cancel', { atPeriodEnd: true })).status).toBeLessThan(300);
+    const p3End = shanghaiDay(y, m + 1, 1);
+    const clock3 = new Date(p3End.getTime() + 2 * HOUR);
+    await subscriptions.rollPeriods(clock3);
+    await invoices.closePeriods(clock3);
+    const gone = async () => (await json<{ data: Array<InvoiceView & { document: { lines: Line[]; total: string } }> }>(api.get('/api/v1/customers/c-gone/invoices'))).data;
+    expect((await gone()).filter((i) => i.kind === 'period').map((i) => i.document.total)).toEqual(['5.00', '5.00', '5.00']);
+
+    // A late seat on P1's day 20: P1 dearer by 12 of its 31 days, P2 and P3 by a seat they opened with (2.50 each).
+    // Nothing of the subscription is left to invoice: one adjustment invoice per period, finalized at once.
+    await publish([seats('c-gone', shanghaiDay(y1, m1, 20, 9), '1')]);
+    await expectEventually(async () => expect(ofPeriods(await periodUsage('c-gone'))[0][1]).toBe('3'), 90_000);
+    expect(await corrections.correctFinalizedPeriods(clock3)).toEqual({ creditNotes: 0, adjustmentInvoices: 3, failed: 0 });
+    const adjustments = (await gone()).filter((i) => i.kind === 'adjustment');
+    expect(adjustments.map((i) => [new Date(i.periodStart).toISOString(), i.document.total]).sort()).toEqual(
+      [[p1.start.toISOString(), round2(((n1 - 19) / n1) * 2.5)], [p2.start.toISOString(), '2.50'], [p2.end.toISOString(), '2.50']].sort(),
+    );
+    expect(await corrections.correctFinalizedPeriods(clock3)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
   }, 240_000);
 });
