@@ -71,10 +71,12 @@ describe('usage corrections after an invoice is final (real Kafka + Postgres)', 
 
   afterAll(() => stopBillingApp(app, suite));
 
+  // Anniversary periods from 40 days ago: exactly one period has closed whatever today's date (a calendar
+  // subscription would close two on the first days of a month).
   it('running subscription: a decrease is credited at once, an increase billed on the next invoice; reconciliation follows', async () => {
     const startedAt = new Date(Date.now() - 40 * DAY);
     expect((await post('/api/v1/customers', { id: 'run', name: 'Running', currency: 'EUR', taxRate: '10' })).status).toBe(201);
-    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-run', customer: 'run', plan: 'metered', startAt: startedAt.toISOString() }));
+    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-run', customer: 'run', plan: 'metered', billingTime: 'anniversary', startAt: startedAt.toISOString() }));
     const first = { start: created.periodStart, end: created.periodEnd };
     await periodUsage('run', first, '100');
     const now = new Date();
@@ -125,7 +127,7 @@ describe('usage corrections after an invoice is final (real Kafka + Postgres)', 
   it('canceled subscription: an increase gets an adjustment invoice of its own, decreases (to negative usage) credit notes', async () => {
     const startedAt = new Date(Date.now() - 40 * DAY);
     expect((await post('/api/v1/customers', { id: 'gone', name: 'Gone', currency: 'EUR', taxRate: '10' })).status).toBe(201);
-    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-gone', customer: 'gone', plan: 'metered', startAt: startedAt.toISOString() }));
+    const created = await json<{ periodStart: string; periodEnd: string }>(post('/api/v1/subscriptions', { id: 'sub-gone', customer: 'gone', plan: 'metered', billingTime: 'anniversary', startAt: startedAt.toISOString() }));
     const period = { start: created.periodStart, end: created.periodEnd };
     expect((await post('/api/v1/subscriptions/sub-gone/cancel', { atPeriodEnd: true })).status).toBe(200);
     await periodUsage('gone', period, '5');
