@@ -14,8 +14,11 @@ describe('alerts API (real Kafka + Postgres)', () => {
   let service: ServiceApp;
   let base: string;
   const now = new Date();
-  const periodStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
-  const periodEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString();
+  // A period that began ten UTC days ago: a run-rate projection needs a day of it elapsed, which a calendar
+  // month does not have on its first day.
+  const periodStartMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 10);
+  const periodStart = new Date(periodStartMs).toISOString();
+  const periodEnd = new Date(periodStartMs + 30 * 86_400_000).toISOString();
 
   const get = async (key: string | null, path: string): Promise<{ status: number; body: { items: UsageThresholdAlert[]; nextCursor: string | null; errors?: Array<{ pointer: string }> } }> => {
     const res = await fetch(`${base}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
