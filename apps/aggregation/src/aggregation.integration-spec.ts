@@ -360,7 +360,7 @@ describe('aggregation service (real Kafka + Postgres)', () => {
     }, 30_000);
   });
 
-  it('keeps heldUnitDays on the PERIOD window of a prorated SUM meter (Asia/Shanghai days), through a rebuild, new events and a plan without proration', async () => {
+  it('keeps heldUnitDays on the PERIOD window of a prorated SUM meter (Asia/Shanghai days), through a rebuild, new events and a plan change that drops proration mid-period', async () => {
     const H = 3_600_000;
     // A 30-day period from Shanghai midnight (16:00 UTC) five days ago.
     const start = new Date(Math.floor(Date.now() / DAY) * DAY - 5 * DAY - 8 * H);
@@ -421,9 +421,17 @@ describe('aggregation service (real Kafka + Postgres)', () => {
     // 4. Shanghai again: rebuilt from the ledger with every event counted.
     await suite.produce(TOPICS.billingSubscriptions, [sub('c-prorated', { timeZone: 'Asia/Shanghai', proratedMeters: ['seats'] })]);
     await expectEventually(() => expect(newest('c-prorated', 'seats')).toMatchObject({ value: '5', heldUnitDays: '122' }), 30_000);
-    // 5. A plan that no longer charges it prorated: rebuilt without it.
+    // 5. A plan change mid-period to a plan without the prorated charge (no proratedMeters at all, then an empty
+    //    list): billing still bills this period's seats on the old plan, prorated, so the period keeps counting
+    //    them — a seat on the last local day adds 1 unit-day.
+    await suite.produce(TOPICS.billingSubscriptions, [sub('c-prorated', { timeZone: 'Asia/Shanghai' })]);
     await suite.produce(TOPICS.billingSubscriptions, [sub('c-prorated', { timeZone: 'Asia/Shanghai', proratedMeters: [] })]);
-    await withoutHeld();
+    await produceUsage([seats('p-5', new Date(end.getTime() - 1), '1')]);
+    await expectEventually(() => expect(newest('c-prorated', 'seats')).toMatchObject({ value: '6', heldUnitDays: '123' }), 30_000);
+    const [period] = await suite.query<{ time_zone: string | null; prorated_meters: string[] | null }>(
+      `SELECT time_zone, prorated_meters FROM "${suite.schema('aggregation')}".customer_periods WHERE customer = 'c-prorated'`,
+    );
+    expect(period).toEqual({ time_zone: 'Asia/Shanghai', prorated_meters: ['seats'] });
   });
 });
 

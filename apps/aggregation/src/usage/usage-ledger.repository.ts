@@ -28,13 +28,18 @@ export interface StoredWindow {
   held_unit_days: string | null;
 }
 
-/** What a subscription period records of proration: both null unless its plan charges meters prorated. */
+/**
+ * What a subscription message says of its period's proration: both null when it charges no meter prorated (the
+ * period then keeps what it had: see MERGED_PRORATED_METERS). Without a zone the runtime knows, the zone is null:
+ * no day can be counted, so heldUnitDays is maintained nowhere and billing refuses to guess.
+ */
 export function periodProrationColumns(timeZone: string | undefined, proratedMeters: readonly string[] | undefined): { timeZone: string | null; meters: string | null } {
-  const meters = [...new Set(proratedMeters ?? [])].sort();
-  // Without a zone the runtime knows no day can be counted: maintained nowhere, and billing refuses to guess.
-  if (meters.length === 0 || timeZone === undefined || !isKnownTimeZone(timeZone)) return { timeZone: null, meters: null };
-  return { timeZone, meters: JSON.stringify(meters) };
+  const meters = [...new Set(proratedMeters ?? [])].sort(byCodeUnits);
+  if (meters.length === 0) return { timeZone: null, meters: null };
+  return { timeZone: timeZone !== undefined && isKnownTimeZone(timeZone) ? timeZone : null, meters: JSON.stringify(meters) };
 }
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The payload a duplicate is compared on: subject, type, time (to the microsecond, whatever its notation),
@@ -63,6 +68,16 @@ export const conflictingDuplicates =
     help: 'Events dropped as duplicates of an already counted (tenant, source, id) whose payload differs from the counted one',
     labelNames: ['topic'],
   });
+
+/**
+ * A period's prorated meters only grow: a plan change mid-period to a plan that drops a prorated charge still
+ * bills the old charge for this period (prorated, on the old plan), so its heldUnitDays must go on being kept.
+ * Sorted and distinct, as periodProrationColumns writes them, so an unchanged set does not rebuild the period.
+ */
+const MERGED_PRORATED_METERS = `CASE WHEN p.prorated_meters IS NULL THEN excluded.prorated_meters WHEN excluded.prorated_meters IS NULL THEN p.prorated_meters
+  ELSE ARRAY(SELECT DISTINCT m COLLATE "C" FROM unnest(p.prorated_meters || excluded.prorated_meters) AS m ORDER BY 1) END`;
+/** A message that charges nothing prorated keeps the period's zone with its meters; one that does sets it. */
+const MERGED_TIME_ZONE = `CASE WHEN excluded.prorated_meters IS NULL THEN p.time_zone ELSE excluded.time_zone END`;
 
 /** Set-based SQL only: every statement here handles the whole batch. */
 @Injectable()
@@ -213,8 +228,15 @@ export class UsageLedgerRepository {
     periods: Array<{ tenant: string; customer: string; subscriptionId: string; start: string; end: string; timeZone?: string; proratedMeters?: string[] }>,
   ): Promise<Array<{ tenant: string; customer: string; start: Date; end: Date }>> {
     if (periods.length === 0) return [];
-    // One statement must not touch a row twice: the last message per subscription and period wins.
-    const latest = [...new Map(periods.map((p) => [`${p.tenant}\u0000${p.customer}\u0000${p.subscriptionId}\u0000${p.start}`, p])).values()];
+    // One statement must not touch a row twice: the last message per subscription and period wins, except that
+    // the period's prorated meters are the union of all its messages (see the upsert below).
+    const byPeriod = new Map<string, (typeof periods)[number]>();
+    for (const p of periods) {
+      const key = `${p.tenant}\u0000${p.customer}\u0000${p.subscriptionId}\u0000${p.start}`;
+      const before = byPeriod.get(key)?.proratedMeters;
+      byPeriod.set(key, before === undefined ? p : { ...p, proratedMeters: [...before, ...(p.proratedMeters ?? [])] });
+    }
+    const latest = [...byPeriod.values()];
     const proration = latest.map((p) => periodProrationColumns(p.timeZone, p.proratedMeters));
     const changed: Array<{ tenant: string; customer: string; period_start: Date; period_end: Date; old_end: Date | null }> = await manager.query(
       `WITH input AS (SELECT tenant, customer, subscription_id, period_start, period_end, time_zone,
@@ -227,10 +249,10 @@ export class UsageLedgerRepository {
          INSERT INTO ${schemaOf(manager.connection)}.customer_periods AS p (tenant, customer, subscription_id, period_start, period_end, time_zone, prorated_meters)
          SELECT * FROM input
          ON CONFLICT (tenant, customer, period_start, subscription_id) DO UPDATE
-           SET period_end = excluded.period_end, time_zone = excluded.time_zone, prorated_meters = excluded.prorated_meters
+           SET period_end = excluded.period_end, time_zone = ${MERGED_TIME_ZONE}, prorated_meters = ${MERGED_PRORATED_METERS}
          -- A change of zone or prorated meters rebuilds the period too: its heldUnitDays must count every event.
-         WHERE p.period_end IS DISTINCT FROM excluded.period_end OR p.time_zone IS DISTINCT FROM excluded.time_zone
-            OR p.prorated_meters IS DISTINCT FROM excluded.prorated_meters
+         WHERE p.period_end IS DISTINCT FROM excluded.period_end OR p.time_zone IS DISTINCT FROM ${MERGED_TIME_ZONE}
+            OR p.prorated_meters IS DISTINCT FROM ${MERGED_PRORATED_METERS}
          RETURNING p.tenant, p.customer, p.subscription_id, p.period_start, p.period_end)
        SELECT w.tenant, w.customer, w.period_start, w.period_end, old.period_end AS old_end
        FROM written w LEFT JOIN old USING (tenant, customer, subscription_id, period_start)`,
