@@ -1,11 +1,11 @@
 import { customerKey, TOPICS, type UsageEvent } from '@tally/contracts';
 import { createServiceApp, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite } from '@tally/testing';
-import { aggregationService } from '../../aggregation/src/aggregation.service';
-import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
-import { UsageCorrectionsService } from './invoices/usage-corrections.service';
-import { SubscriptionService } from './subscriptions/subscription.service';
-import { json, startBillingApp, stopBillingApp, type BillingTestApp } from './test-support/billing-test-app';
+import { aggregationService } from '../../apps/aggregation/src/aggregation.service';
+import { InvoiceService, type InvoiceView } from '../../apps/billing/src/invoices/invoice.service';
+import { UsageCorrectionsService } from '../../apps/billing/src/invoices/usage-corrections.service';
+import { SubscriptionService } from '../../apps/billing/src/subscriptions/subscription.service';
+import { json, startBillingApp, stopBillingApp, type BillingTestApp } from '../../apps/billing/src/test-support/billing-test-app';
 
 const TENANT = 'prorated';
 const KEY = 'prorated-key-0123456789';

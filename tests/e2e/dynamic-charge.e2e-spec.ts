@@ -1,12 +1,12 @@
 import { createServiceApp, type ServiceApp } from '@tally/nest-platform';
 import { expectEventually, TestSuite } from '@tally/testing';
-import { aggregationService } from '../../aggregation/src/aggregation.service';
-import { ApiKeyService } from '../../ingestion/src/auth/api-key.service';
-import { ingestionService } from '../../ingestion/src/ingestion.service';
-import { MeterCatalogService } from '../../ingestion/src/meters/meter-catalog.service';
-import { billingService } from './billing.service';
-import { InvoiceService, type InvoiceView } from './invoices/invoice.service';
-import { SubscriptionService } from './subscriptions/subscription.service';
+import { aggregationService } from '../../apps/aggregation/src/aggregation.service';
+import { ApiKeyService } from '../../apps/ingestion/src/auth/api-key.service';
+import { ingestionService } from '../../apps/ingestion/src/ingestion.service';
+import { MeterCatalogService } from '../../apps/ingestion/src/meters/meter-catalog.service';
+import { billingService } from '../../apps/billing/src/billing.service';
+import { InvoiceService, type InvoiceView } from '../../apps/billing/src/invoices/invoice.service';
+import { SubscriptionService } from '../../apps/billing/src/subscriptions/subscription.service';
 
 const TENANT = 'dynamic';
 const HOUR = 3_600_000;
