@@ -10,6 +10,8 @@ export interface GeneratorOptions {
   lateRate: number;
   seed: number;
   now: Date;
+  /** Zipf exponent of the customers' share of events (default 1.1: a few heavy, a long tail); 0 = uniform. */
+  customerSkew?: number;
 }
 
 export interface RawEvent {
@@ -64,7 +66,7 @@ function zipfSampler(n: number, s: number, random: () => number): () => number {
 /** Yields events in send order (duplicates interleaved) and fills `expected` as it goes. */
 export function* generateEvents(o: GeneratorOptions, expected: ExpectedTotals): Generator<RawEvent> {
   const random = rng(o.seed);
-  const customer = zipfSampler(o.customers, 1.1, random);
+  const customer = zipfSampler(o.customers, o.customerSkew ?? 1.1, random);
   const recent: RawEvent[] = [];
   let unique = 0;
   while (unique < o.events) {
