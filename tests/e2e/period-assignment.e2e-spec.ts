@@ -102,33 +102,13 @@ describe('period assignment by event time: every unit invoiced once, in the peri
    * Checked in that causal order, from the services' own offsets (stored in Postgres) against the topics' ends.
    */
   const settled = async (): Promise<void> => {
-    const admin = suite.kafka.admin();
-    await admin.connect();
-    try {
-      const caughtUp = async (service: string, logical: string) => {
-        const topic = suite.topic(logical);
-        const ends = await admin.fetchTopicOffsets(topic);
-        const stored = await suite.query<{ partition: number; next_offset: string }>(
-          `SELECT partition, next_offset::text FROM "${suite.schema(service)}".consumer_offsets WHERE topic = $1`,
-          [topic],
-        );
-        for (const end of ends) {
-          const at = Number(stored.find((o) => o.partition === end.partition)?.next_offset ?? 0);
-          expect({ service, topic: logical, partition: end.partition, behind: Number(end.high) - at }).toEqual({ service, topic: logical, partition: end.partition, behind: 0 });
-        }
-      };
-      const outboxEmpty = async (service: string) =>
-        expect(await suite.query(`SELECT id FROM "${suite.schema(service)}".outbox WHERE published_at IS NULL`)).toEqual([]);
-      await expectEventually(async () => {
-        await outboxEmpty('billing');
-        await caughtUp('aggregation', TOPICS.billingSubscriptions);
-        await caughtUp('aggregation', TOPICS.usageEvents);
-        await outboxEmpty('aggregation');
-        await caughtUp('billing', TOPICS.usageAggregates);
-      }, 90_000);
-    } finally {
-      await admin.disconnect();
-    }
+    await expectEventually(async () => {
+      await suite.expectOutboxPublished('billing');
+      await suite.expectCaughtUp('aggregation', TOPICS.billingSubscriptions);
+      await suite.expectCaughtUp('aggregation', TOPICS.usageEvents);
+      await suite.expectOutboxPublished('aggregation');
+      await suite.expectCaughtUp('billing', TOPICS.usageAggregates);
+    }, 90_000);
   };
 
   it('bills the boundary and backdating scenarios of issue #12 in full, each unit in its own period', async () => {

@@ -232,4 +232,48 @@ describe('prorated charge: seats billed by the local days they were held (real K
     );
     expect(await corrections.correctFinalizedPeriods(clock3)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
   }, 240_000);
+
+  // On the plan the first test created.
+  it('still bills the seats prorated on the old plan after a plan change mid-period to a plan without them', async () => {
+    const api = billing!;
+    const subscriptions = api.service.app.get(SubscriptionService);
+    const invoices = api.service.app.get(InvoiceService);
+    const lite = { code: 'seats-lite', name: 'Lite', interval: 'monthly', currency: 'EUR', baseFee: '0', charges: [{ meter: 'api-calls', model: 'standard', properties: { amount: '1' } }] };
+    expect((await api.post('/api/v1/plans', lite)).status).toBe(201);
+    expect((await api.post('/api/v1/customers', { id: 'c-switch', name: 'Switch', currency: 'EUR', timezone: 'Asia/Shanghai' })).status).toBeLessThan(300);
+    expect((await api.post('/api/v1/subscriptions', { id: 'sub-c-switch', customer: 'c-switch', plan: 'seats', billingTime: 'calendar', startAt: p2.start.toISOString() })).status).toBe(201);
+    await subscriptions.rollPeriods();
+    // 2 seats an hour into the running period (P3), held all of it: n3 local days each.
+    const p3End = shanghaiDay(y, m + 1, 1);
+    const n3 = Math.round((p3End.getTime() - p2.end.getTime()) / (24 * HOUR));
+    await publish([seats('c-switch', new Date(p2.end.getTime() + HOUR), '2')]);
+    const p3Usage = async () =>
+      (await periodUsage('c-switch')).filter((r) => r.period_start.getTime() === p2.end.getTime()).map((r) => [r.value, r.held]);
+    await expectEventually(async () => expect(await p3Usage()).toEqual([['2', String(2 * n3)]]), 90_000);
+    // Now to a plan without the seats charge: billing publishes the subscription without prorated meters, and
+    // aggregation, once it has consumed that, still keeps the period's held unit-days for the old charge.
+    expect((await api.post('/api/v1/subscriptions/sub-c-switch/change-plan', { plan: 'seats-lite' })).status).toBe(200);
+    await expectEventually(async () => {
+      await suite.expectOutboxPublished('billing');
+      await suite.expectCaughtUp('aggregation', TOPICS.billingSubscriptions);
+    }, 90_000);
+    const [period] = await suite.query(
+      `SELECT time_zone, prorated_meters FROM "${suite.schema('aggregation')}".customer_periods WHERE customer = 'c-switch' AND period_start = $1`,
+      [p2.end],
+    );
+    expect(period).toEqual({ time_zone: 'Asia/Shanghai', prorated_meters: ['seats'] });
+    await expectEventually(async () => {
+      await suite.expectOutboxPublished('aggregation');
+      await suite.expectCaughtUp('billing', TOPICS.usageAggregates);
+    }, 90_000);
+    expect(await p3Usage()).toEqual([['2', String(2 * n3)]]);
+    const clock3 = new Date(p3End.getTime() + 2 * HOUR);
+    await subscriptions.rollPeriods(clock3);
+    await invoices.closePeriods(clock3);
+    const p3Invoice = (await json<{ data: Array<InvoiceView & { document: { lines: Line[] } }> }>(api.get('/api/v1/customers/c-switch/invoices'))).data.find(
+      (i) => new Date(i.periodStart).getTime() === p2.end.getTime(),
+    );
+    // The old plan's seats charge, prorated: 2 seats held all n3 days = 2 × 2.5.
+    expect(p3Invoice?.document.lines.find((l) => l.kind === 'usage' && l.code === 'seats')).toMatchObject({ units: '2', amount: '5.00' });
+  }, 240_000);
 });

@@ -99,6 +99,34 @@ export class TestSuite {
     return collector;
   }
 
+  /**
+   * Asserts (for expectEventually) that a service's exactly-once consumer has consumed a topic to its end, from
+   * the offsets it stores in Postgres beside its state.
+   */
+  async expectCaughtUp(service: string, logicalTopic: string): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const topic = this.topic(logicalTopic);
+      const ends = await admin.fetchTopicOffsets(topic);
+      const stored = await this.query<{ partition: number; next_offset: string }>(
+        `SELECT partition, next_offset::text FROM "${this.schema(service)}".consumer_offsets WHERE topic = $1`,
+        [topic],
+      );
+      for (const end of ends) {
+        const at = Number(stored.find((o) => o.partition === end.partition)?.next_offset ?? 0);
+        expect({ service, topic: logicalTopic, partition: end.partition, behind: Number(end.high) - at }).toEqual({ service, topic: logicalTopic, partition: end.partition, behind: 0 });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Asserts (for expectEventually) that the service has published every row of its outbox. */
+  async expectOutboxPublished(service: string): Promise<void> {
+    expect(await this.query(`SELECT id FROM "${this.schema(service)}".outbox WHERE published_at IS NULL`)).toEqual([]);
+  }
+
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     const client = new Client({ connectionString: this.databaseUrl });
     await client.connect();
