@@ -276,4 +276,38 @@ describe('prorated charge: seats billed by the local days they were held (real K
     // The old plan's seats charge, prorated: 2 seats held all n3 days = 2 × 2.5.
     expect(p3Invoice?.document.lines.find((l) => l.kind === 'usage' && l.code === 'seats')).toMatchObject({ units: '2', amount: '5.00' });
   }, 240_000);
+
+  // On the plan the first test created.
+  it('counts a late change that costs nothing (a negative total stays 0) as billed, on a 0.00 line of the next invoice', async () => {
+    const api = billing!;
+    const subscriptions = api.service.app.get(SubscriptionService);
+    const invoices = api.service.app.get(InvoiceService);
+    const corrections = api.service.app.get(UsageCorrectionsService);
+    expect((await api.post('/api/v1/customers', { id: 'c-neg', name: 'Negative', currency: 'EUR', timezone: 'Asia/Shanghai' })).status).toBeLessThan(300);
+    expect((await api.post('/api/v1/subscriptions', { id: 'sub-c-neg', customer: 'c-neg', plan: 'seats', billingTime: 'calendar', startAt: p2.start.toISOString() })).status).toBe(201);
+    // A careless producer removes a seat that was never added: P2 holds −1 seat all month, charged 0.
+    await publish([seats('c-neg', shanghaiDay(y2, m2, 1, 10), '-1')]);
+    await subscriptions.rollPeriods();
+    const p2Usage = async () => (await periodUsage('c-neg')).filter((r) => r.period_start.getTime() === p2.start.getTime()).map((r) => [r.value, r.held]);
+    await expectEventually(async () => expect(await p2Usage()).toEqual([['-1', String(-n2)]]), 90_000);
+    const clock = new Date(Math.max(Date.now(), p2.end.getTime() + 2 * HOUR));
+    await invoices.closePeriods(clock);
+    const invoicesOf = async () => (await json<{ data: Array<InvoiceView & { document: { lines: Line[] } }> }>(api.get('/api/v1/customers/c-neg/invoices'))).data;
+    const p2Invoice = (await invoicesOf()).find((i) => new Date(i.periodStart).getTime() === p2.start.getTime());
+    expect(p2Invoice?.document.lines.find((l) => l.code === 'seats')).toMatchObject({ units: '-1', amount: '0.00' });
+    // Another removal on P2's day 5 after its invoice is final: still 0, no credit note, no adjustment invoice…
+    await publish([seats('c-neg', shanghaiDay(y2, m2, 5, 10), '-1')]);
+    await expectEventually(async () => expect(await p2Usage()).toEqual([['-2', String(-n2 - (n2 - 4))]]), 90_000);
+    expect(await corrections.correctFinalizedPeriods(clock)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
+    // …but the next invoice carries it as a 0.00 adjustment, and then P2 reconciles (it stayed a mismatch before).
+    const p3End = shanghaiDay(y, m + 1, 1);
+    const clock3 = new Date(p3End.getTime() + 2 * HOUR);
+    await subscriptions.rollPeriods(clock3);
+    await invoices.closePeriods(clock3);
+    const p3Invoice = (await invoicesOf()).find((i) => new Date(i.periodStart).getTime() === p2.end.getTime());
+    expect(p3Invoice?.document.lines.filter((l) => l.kind === 'adjustment')).toEqual([expect.objectContaining({ code: 'seats', units: '-1', amount: '0.00' })]);
+    const recon = await json<{ mismatches: Array<{ customer: string }> }>(api.get(`/api/v1/billing/reconciliation?from=${p2.start.toISOString()}&to=${p3End.toISOString()}`));
+    expect(recon.mismatches.filter((x) => x.customer === 'c-neg')).toEqual([]);
+    expect(await corrections.correctFinalizedPeriods(clock3)).toEqual({ creditNotes: 0, adjustmentInvoices: 0, failed: 0 });
+  }, 240_000);
 });

@@ -293,7 +293,8 @@ export class InvoiceRepository {
     for (const l of late) {
       const charge = (await loadPlan(l.plan_code, l.plan_version))?.plan.charges.find((c) => c.meter === l.meter);
       if (charge && isProrated(charge) && l.billed_held !== null) {
-        // Only what costs more is billed here; less is credited by the corrections job (credit note).
+        // What costs more is billed here, and a change that costs nothing as a 0.00 line (so it counts as billed);
+        // less is credited by the corrections job (credit note).
         const nominal = nominalPeriodContaining(periodRuleOf(subscription), l.period_start);
         const correction = proratedCorrection(
           charge,
@@ -302,7 +303,7 @@ export class InvoiceRepository {
           { nominal, active: { start: l.period_start, end: l.period_end }, timeZone: customer.timezone },
           l.period_start,
         );
-        if (correction && correction.amount.gt(0)) lateProrated.push({ ...correction, periodStart: l.period_start, code: charge.code ?? charge.meter });
+        if (correction && !correction.amount.isNegative()) lateProrated.push({ ...correction, periodStart: l.period_start, code: charge.code ?? charge.meter });
         continue;
       }
       // A dynamic charge's price follows its amount meter, not its units: late units are not re-priced (README).

@@ -122,7 +122,8 @@ export class UsageCorrectionsService {
     // adjustment invoice when none is left.
     const prorated = await this.proratedCorrections(m, period, usage, [plan, previous], customer.timezone);
     const proratedCredits = prorated.filter((p) => p.amount.isNegative());
-    const proratedIncreases = prorated.filter((p) => p.amount.gt(0) && !period.later);
+    // A change that costs nothing goes the way of an increase (a 0.00 line) so that its units count as billed.
+    const proratedIncreases = prorated.filter((p) => !p.amount.isNegative() && !period.later);
 
     const decreases = routed.filter((u) => u.route === 'credit_note' && u.charge);
     let creditNote = false;
@@ -170,7 +171,7 @@ export class UsageCorrectionsService {
         { nominal, active: { start: period.period_start, end: period.period_end }, timeZone },
         period.period_start,
       );
-      if (correction && !correction.amount.isZero()) out.push({ ...correction, code: charge.code ?? charge.meter });
+      if (correction) out.push({ ...correction, code: charge.code ?? charge.meter });
     }
     return out;
   }
