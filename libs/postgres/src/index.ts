@@ -1,2 +1,3 @@
 export * from './lib/service-data-source';
 export * from './lib/batched-retention';
+export * from './lib/key-locks';

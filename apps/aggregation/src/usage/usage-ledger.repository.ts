@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Counter, register } from 'prom-client';
 import { TOPICS, type Aggregation, type UsageEvent, type WindowKind } from '@tally/contracts';
-import { schemaOf } from '@tally/postgres';
+import { lockKeys, schemaOf } from '@tally/postgres';
 import { isKnownTimeZone, type PeriodProration } from '../domain/held-unit-days';
 import { timeWeightedSum, type GaugeReading } from '../domain/time-weighted-sum';
 import { windowDeltaKey, type WindowDelta } from '../domain/window-deltas';
@@ -278,16 +278,11 @@ export class UsageLedgerRepository {
   /**
    * Serializes a customer's usage batches with the re-bucketing of its periods (sorted, so never a deadlock):
    * a batch must assign its events with the periods as committed, or they could land in a window that a
-   * concurrent re-bucketing has just emptied.
+   * concurrent re-bucketing has just emptied. A batch of more customers than the lock table can hold locks them
+   * all at once (lockKeys).
    */
   async lockCustomers(manager: EntityManager, customers: Array<{ tenant: string; customer: string }>): Promise<void> {
-    if (customers.length === 0) return;
-    await manager.query(
-      `SELECT pg_advisory_xact_lock(h) FROM (
-         SELECT DISTINCT hashtextextended($1 || ':' || t || ':' || c, 0) AS h FROM unnest($2::text[], $3::text[]) AS x(t, c) ORDER BY 1
-       ) locks`,
-      [`${schemaOf(manager.connection)}.periods`, customers.map((c) => c.tenant), customers.map((c) => c.customer)],
-    );
+    await lockKeys(manager, `${schemaOf(manager.connection)}.periods`, customers.map((c) => `${c.tenant}:${c.customer}`));
   }
 
   /**

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Decimal } from 'decimal.js';
 import type { EntitlementAlerts, SubscriptionChanged } from '@tally/contracts';
-import { schemaOf } from '@tally/postgres';
+import { lockKeys, schemaOf } from '@tally/postgres';
 import type { PlanCharge } from '../domain/charge-cost';
 import type { FiredThreshold, Threshold } from '../domain/threshold-evaluator';
 
@@ -121,17 +121,11 @@ export class ThresholdStateRepository {
    * the other's uncommitted write (the entitlement without the usage, the usage without the entitlement) and
    * a crossed threshold would never fire. Per meter, not per customer: a customer's meters are keyed to
    * different partitions, and a customer-wide lock made those batches queue behind each other. Locks are
-   * taken in one sorted order, so two batches cannot deadlock.
+   * taken in one sorted order, so two batches cannot deadlock. A batch of more customer-meters than the lock
+   * table can hold locks them all at once (lockKeys).
    */
   async lockCustomerMeters(manager: EntityManager, of: CustomerMeter[]): Promise<void> {
-    if (of.length === 0) return;
-    const s = schemaOf(manager.connection);
-    await manager.query(
-      `SELECT pg_advisory_xact_lock(h) FROM (
-         SELECT DISTINCT hashtext($1 || ':' || t || ':' || c || ':' || m) AS h FROM unnest($2::text[], $3::text[], $4::text[]) AS x(t, c, m) ORDER BY 1
-       ) locks`,
-      [s, of.map((k) => k.tenant), of.map((k) => k.customer), of.map((k) => k.meter)],
-    );
+    await lockKeys(manager, `${schemaOf(manager.connection)}.customer-meters`, of.map((k) => `${k.tenant}:${k.customer}:${k.meter}`));
   }
 
   /**
