@@ -185,18 +185,17 @@ export const POISON_KINDS: PoisonKind[] = [
     build: (customer, tag, tenant) => ({ key: `${tenant}:${customer}`, value: json(usageEvent(customer, tag, tenant, {}, { value: 'twelve' })), headers: { 'tally-tenant': tenant } }),
   },
   {
-    name: 'usage: an id too long for the ledger\'s B-tree index',
+    name: 'usage: an id over INPUT_LIMITS (6,000 bytes; ingestion never writes one)',
     source: 'usage',
     label: 'poison',
-    reason: /^handler failed \d+ time\(s\): .*index row size \d+ exceeds btree version 4 maximum.*54000/,
+    reason: /^handler failed \d+ time\(s\): usage event refused before its dedupe key: id is \d+ bytes \(UTF-8\); at most 512/,
     build: (customer, tag, tenant) => ({ key: `${tenant}:${customer}`, value: json(usageEvent(customer, tag, tenant, { id: `poison-${tag}-${incompressible(6000)}` })), headers: { 'tally-tenant': tenant } }),
   },
   {
     name: 'usage: oversized (1.5 MB id, incompressible)',
     source: 'usage',
     label: 'poison',
-    // Past a page, Postgres says so before the B-tree does: "index row requires 1500040 bytes, maximum size is 8191".
-    reason: /^handler failed \d+ time\(s\): .*index row requires \d+ bytes, maximum size is \d+.*54000/,
+    reason: /^handler failed \d+ time\(s\): usage event refused before its dedupe key: id is \d+ bytes \(UTF-8\); at most 512/,
     oversized: true,
     build: (customer, tag, tenant) => ({ key: `${tenant}:${customer}`, value: json(usageEvent(customer, tag, tenant, { id: `poison-${tag}-${incompressible(OVERSIZED_VALUE_BYTES)}` })), headers: { 'tally-tenant': tenant } }),
   },

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Counter, register } from 'prom-client';
-import { TOPICS, type Aggregation, type UsageEvent, type WindowKind } from '@tally/contracts';
+import { INPUT_LIMITS, TOPICS, type Aggregation, type UsageEvent, type WindowKind } from '@tally/contracts';
 import { lockKeys, schemaOf } from '@tally/postgres';
 import { isKnownTimeZone, type PeriodProration } from '../domain/held-unit-days';
 import { timeWeightedSum, type GaugeReading } from '../domain/time-weighted-sum';
@@ -44,9 +44,28 @@ const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 /**
  * The payload a duplicate is compared on: subject, type, time (to the microsecond, whatever its notation),
  * readings and data, as canonical jsonb text (keys sorted, whitespace dropped) so a producer that re-orders
- * keys or re-formats the time does not make a conflict. SHA-256, 32 bytes per event id.
+ * keys or re-formats the time does not make a conflict. SHA-256, 32 bytes. `x` is the duplicate's row or the
+ * counted event's ledger row: the same columns, so the same hash for the same payload.
  */
-const PAYLOAD_HASH_SQL = `sha256(convert_to(jsonb_build_array(x.subject, x.type, extract(epoch FROM x.time), x.readings, x.data)::text, 'UTF8'))`;
+const payloadHashSql = (x: string) =>
+  `sha256(convert_to(jsonb_build_array(${x}.subject, ${x}.type, extract(epoch FROM ${x}.time), ${x}.readings, ${x}.data)::text, 'UTF8'))`;
+
+/**
+ * Why an event's idempotency key is refused: a tenant, source or id longer than ingestion accepts
+ * (INPUT_LIMITS, UTF-8 bytes). The hashed key would store any length, but only ingestion writes
+ * usage.events.v1, within these limits; a longer one is a bad producer's message, refused as a whole batch
+ * (so the consumer isolates and dead-letters it) as Postgres' B-tree refused it before the key was hashed.
+ */
+export function keyLimitProblem(e: Pick<UsageEvent, 'tenant' | 'source' | 'id'>): string | undefined {
+  for (const name of ['tenant', 'source', 'id'] as const) {
+    const value = e[name];
+    const max = INPUT_LIMITS.attributeBytes[name];
+    if (value.length * 3 <= max) continue; // at most 3 UTF-8 bytes per UTF-16 unit
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > max) return `${name} is ${bytes} bytes (UTF-8); at most ${max} are accepted (INPUT_LIMITS)`;
+  }
+  return undefined;
+}
 
 /** The conflicting payload kept for the API, bounded: one producer bug must not fill the database. */
 export const CONFLICT_SAMPLE_CHARS = 4096;
@@ -86,36 +105,41 @@ export class UsageLedgerRepository {
 
   /**
    * Records the events; returns those not seen before (duplicates are skipped, not counted). One statement:
-   * the ids are claimed and only the claimed events go into the ledger (the first of any repeated id), each
-   * with a hash of its payload. Only when the batch holds duplicates, a second statement compares their
-   * hashes with the counted one's and records the conflicting ones (see recordConflicts).
+   * the ids are claimed by their key (`event_key`: a SHA-256 of the length-prefixed tenant, source and id;
+   * migration 1732400000400) and only the claimed events go into the ledger (the first of any repeated id).
+   * Only when the batch holds duplicates, their payload hashes come back and a second statement compares
+   * them with the counted events' ledger rows and records the conflicting ones (see recordConflicts).
    */
   async recordNew(manager: EntityManager, events: UsageEvent[]): Promise<UsageEvent[]> {
     if (events.length === 0) return [];
+    for (const e of events) {
+      const problem = keyLimitProblem(e);
+      if (problem) throw new Error(`usage event refused before its dedupe key: ${problem}`);
+    }
     const s = schemaOf(manager.connection);
     // Partitions for every event's day, duplicates included: created before the statement that needs them.
     await this.ensureDayPartitions(manager.connection, events.map((e) => new Date(e.time)));
     const rows: Array<{ ord: string; duplicate_hash: string | null }> = await manager.query(
       `WITH raw AS (
-         SELECT x.*, ${PAYLOAD_HASH_SQL} AS hash
+         SELECT x.*, ${s}.event_key(x.tenant, x.source, x.event_id) AS key
          FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (tenant text, source text, id text, subject text, type text, time timestamptz, readings jsonb, data jsonb))
            WITH ORDINALITY AS x(tenant, source, event_id, subject, type, time, readings, data, ord)
        ), input AS (
-         SELECT DISTINCT ON (tenant, source, event_id) * FROM raw ORDER BY tenant, source, event_id, ord
+         SELECT DISTINCT ON (key) * FROM raw ORDER BY key, ord
        ), claimed AS (
-         INSERT INTO ${s}.event_ids (tenant, source, event_id, time, payload_hash)
-         SELECT tenant, source, event_id, time, hash FROM input
-         ON CONFLICT (tenant, source, event_id) DO NOTHING
-         RETURNING tenant, source, event_id
+         INSERT INTO ${s}.event_ids (key, tenant, time)
+         SELECT key, tenant, time FROM input
+         ON CONFLICT (key) DO NOTHING
+         RETURNING key
        ), recorded AS (
          INSERT INTO ${s}.event_ledger (tenant, source, event_id, subject, type, time, readings, data)
-         SELECT i.tenant, i.source, i.event_id, i.subject, i.type, i.time, i.readings, i.data FROM input i JOIN claimed USING (tenant, source, event_id)
+         SELECT i.tenant, i.source, i.event_id, i.subject, i.type, i.time, i.readings, i.data FROM input i JOIN claimed USING (key)
        ), counted AS (
-         SELECT i.ord FROM input i JOIN claimed USING (tenant, source, event_id)
+         SELECT i.ord FROM input i JOIN claimed USING (key)
        )
        SELECT ord, NULL AS duplicate_hash FROM counted
        UNION ALL
-       SELECT ord, encode(hash, 'hex') FROM raw WHERE ord NOT IN (SELECT ord FROM counted)`,
+       SELECT ord, encode(${payloadHashSql('raw')}, 'hex') FROM raw WHERE ord NOT IN (SELECT ord FROM counted)`,
       // The batch as one JSON document (its fields are the event's own): one native stringify instead of
       // eight arrays whose every element the driver escapes (its array literal escaping was ~3 % of the profile).
       [JSON.stringify(events)],
@@ -129,7 +153,9 @@ export class UsageLedgerRepository {
    * Of the duplicates of a batch, records those whose payload differs from the counted event's (an earlier
    * batch's, a concurrent one's — committed by now, since the claim waited for it —, or this batch's first)
    * and returns how many there were. Runs after the claim, in the batch's transaction. Identical copies (a
-   * producer's retry) are not conflicts; ids counted before payload hashes existed cannot be compared.
+   * producer's retry) are not conflicts. The counted payload is the ledger row of the claimed key and time
+   * (one day partition, by the ledger's (tenant, time) index); an id whose ledger row is gone (a dropped
+   * partition) cannot be compared and is not reported.
    */
   async recordConflicts(manager: EntityManager, duplicates: Array<{ event: UsageEvent; hash: string }>): Promise<number> {
     const groups = new Map<string, { event: UsageEvent; hash: string; count: number }>();
@@ -139,18 +165,32 @@ export class UsageLedgerRepository {
       if (group) group.count += 1;
       else groups.set(key, { ...d, count: 1 });
     }
-    const list = [...groups.values()];
+    const s = schemaOf(manager.connection);
+    const all = [...groups.values()];
+    // The counted events' times first: with them as values, the ledger lookup below is planned on their day
+    // partitions only (planning the join over every day's partition took ~8 ms, more than the rest of a batch).
+    // As text, not Date: a Date would drop the microseconds and miss the row.
+    const counted: Array<{ ord: string; time: string }> = await manager.query(
+      `SELECT d.ord, e.time::text AS time FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS d(tenant, source, event_id, ord)
+       JOIN ${s}.event_ids e ON e.key = ${s}.event_key(d.tenant, d.source, d.event_id)`,
+      [all.map((g) => g.event.tenant), all.map((g) => g.event.source), all.map((g) => g.event.id)],
+    );
+    const list = counted.map((c) => ({ ...all[Number(c.ord) - 1], countedTime: c.time }));
+    if (list.length === 0) return 0;
     const samples = list.map((g) => conflictSample(g.event));
     const [row]: Array<{ conflicts: string }> = await manager.query(
       `WITH d AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::boolean[])
-           AS d(tenant, source, event_id, hash, n, sample, sample_truncated)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::boolean[], $8::timestamptz[])
+           AS d(tenant, source, event_id, hash, n, sample, sample_truncated, counted_time)
+       ), counted AS (
+         SELECT d.*, ${payloadHashSql('l')} AS first_hash
+         FROM d JOIN ${s}.event_ledger l ON l.tenant = d.tenant AND l.time = d.counted_time AND l.source = d.source AND l.event_id = d.event_id
+         WHERE l.time = ANY($9::timestamptz[])
        ), conflicting AS (
-         SELECT d.tenant, d.source, d.event_id, e.payload_hash AS first_hash, decode(d.hash, 'hex') AS conflicting_hash, d.n, d.sample, d.sample_truncated
-         FROM d JOIN ${schemaOf(manager.connection)}.event_ids e USING (tenant, source, event_id)
-         WHERE e.payload_hash IS NOT NULL AND e.payload_hash <> decode(d.hash, 'hex')
+         SELECT tenant, source, event_id, first_hash, decode(hash, 'hex') AS conflicting_hash, n, sample, sample_truncated
+         FROM counted WHERE first_hash <> decode(hash, 'hex')
        ), noted AS (
-         INSERT INTO ${schemaOf(manager.connection)}.event_conflicts AS c
+         INSERT INTO ${s}.event_conflicts AS c
            (tenant, source, event_id, first_hash, conflicting_hash, count, sample, sample_truncated)
          SELECT tenant, source, event_id, first_hash, conflicting_hash, n, sample, sample_truncated FROM conflicting
          ON CONFLICT (tenant, source, event_id, conflicting_hash) DO UPDATE SET count = c.count + excluded.count, last_seen = now()
@@ -164,6 +204,8 @@ export class UsageLedgerRepository {
         list.map((g) => g.count),
         samples.map((x) => x.sample),
         samples.map((x) => x.truncated),
+        list.map((g) => g.countedTime),
+        [...new Set(list.map((g) => g.countedTime))],
       ],
     );
     return Number(row?.conflicts ?? 0);
