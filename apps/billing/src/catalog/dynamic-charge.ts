@@ -24,8 +24,8 @@ export function amountMeterOf(charge: ChargeLike): string | undefined {
 
 /**
  * Whether a charge's price follows from its units alone, so a change of units after its invoice was final can
- * be priced as a difference (late-usage lines, credit notes). A dynamic charge's price follows its amount meter,
- * which those corrections do not track. A prorated charge's follows the days each unit was held: priced by units
+ * be priced as a difference (late-usage lines, credit notes). A dynamic charge's price follows its amount meter:
+ * it is corrected by its own price difference (domain/dynamic-usage.ts dynamicCorrection). A prorated charge's follows the days each unit was held: priced by units
  * it would bill a late seat for the whole period, so it is corrected by its own price difference instead
  * (domain/prorated-usage.ts proratedCorrection).
  */

@@ -6,6 +6,7 @@ import { nominalPeriodContaining } from '../domain/billing-periods';
 import { couponInput, couponsForInvoice, type AppliedCoupon } from '../domain/coupons';
 import { pauseCreditLine, pausedMsSoFar } from '../domain/invoice-lifecycle';
 import { progressiveCreditLine } from '../domain/progressive-billing';
+import type { DynamicCorrection } from '../domain/dynamic-usage';
 import { proratedUsage, type ProratedCorrection } from '../domain/prorated-usage';
 import { lateUsageLine } from '../domain/usage-corrections';
 import { isProrated } from '../catalog/prorated-charge';
@@ -48,6 +49,8 @@ export interface InvoiceSources {
   lateUsage: Array<LateUsage & { invoicedUnits: string; charge: PlanDefinition['charges'][number] }>;
   /** Prorated charges of earlier, finalized periods that cost more now (domain/prorated-usage.ts proratedCorrection). */
   lateProrated?: Array<ProratedCorrection & { periodStart: Date; code: string }>;
+  /** Dynamic charges of earlier, finalized periods that cost more now, or the same (domain/dynamic-usage.ts dynamicCorrection). */
+  lateDynamic?: Array<DynamicCorrection & { periodStart: Date; code: string }>;
   /** The customer's applied coupons (locked with the wallet); the invoice uses those that apply to it. */
   coupons?: AppliedCoupon[];
   /** The period's progressive invoices (not void) and what they billed before coupons and tax: the period's invoice is net of it. */
@@ -75,6 +78,7 @@ export function invoiceInputFor(period: BillingPeriodRow, src: InvoiceSources, n
   }
 
   for (const late of src.lateProrated ?? []) adjustments.push({ code: late.code, description: late.description, units: late.units, amount: late.amount.toFixed() });
+  for (const late of src.lateDynamic ?? []) adjustments.push({ code: late.code, description: late.description, units: late.units, amount: late.amount.toFixed() });
 
   // Net of the period's progressive invoices: before discounts, coupons and tax, not counting towards the commitment.
   const progressive = progressiveCreditLine(src.progressive.invoices, src.progressive.billed, plan.plan.currency);

@@ -11,6 +11,7 @@ import { nominalPeriodContaining } from '../domain/billing-periods';
 import type { UnpaidInvoice } from '../domain/dunning';
 import { invoiceChanged, type InvoiceState } from '../domain/invoice-event';
 import type { Finalization, InvoiceKind, InvoiceStatus } from '../domain/invoice-lifecycle';
+import { dynamicCorrection } from '../domain/dynamic-usage';
 import { proratedCorrection } from '../domain/prorated-usage';
 import { periodRuleOf } from '../subscriptions/subscription.repository';
 import { openingNowSql } from './usage-corrections.repository';
@@ -273,23 +274,29 @@ export class InvoiceRepository {
     const late: Array<{
       period_start: Date; period_end: Date; meter: string; invoiced: string; value: string; plan_code: string; plan_version: number;
       billed_held: string | null; billed_opening: string | null; held: string | null; opening_now: string | null;
+      amount_meter: string | null; billed_amount_text: string | null; amount_now: string;
     }> = await m.query(
       `SELECT *, o::text AS opening_now FROM (
          SELECT iu.period_start, bp.period_end, iu.meter, iu.units AS units, iu.units::text AS invoiced, pu.value AS pv, COALESCE(pu.value, 0) AS v, COALESCE(pu.value, 0)::text AS value,
            bp.plan_code, bp.plan_version, iu.held_unit_days, iu.held_unit_days::text AS billed_held, iu.opening_units, iu.opening_units::text AS billed_opening,
-           pu.held_unit_days::text AS held, COALESCE(pu.held_unit_days, 0) AS h, ${openingNowSql(s)} AS o
+           pu.held_unit_days::text AS held, COALESCE(pu.held_unit_days, 0) AS h, ${openingNowSql(s)} AS o,
+           iu.amount_meter, iu.billed_amount, iu.billed_amount::text AS billed_amount_text, COALESCE(pa.value, 0) AS a, COALESCE(pa.value, 0)::text AS amount_now
          FROM ${s}.invoiced_usage iu
          JOIN ${s}.billing_periods bp ON bp.tenant = iu.tenant AND bp.subscription_id = iu.subscription_id AND bp.period_start = iu.period_start
          LEFT JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = bp.customer AND pu.meter = iu.meter AND pu.period_start = iu.period_start
+         LEFT JOIN ${s}.period_usage pa ON pa.tenant = iu.tenant AND pa.customer = bp.customer AND pa.meter = iu.amount_meter AND pa.period_start = iu.period_start
          WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start < $3) x
        -- Units priced by units: an increase with its period usage row. Prorated: any move of units, held unit-days or opening.
-       WHERE (held_unit_days IS NULL AND pv > units) OR (held_unit_days IS NOT NULL AND (v <> units OR h <> held_unit_days OR o <> opening_units))
+       -- Dynamic (billed amount recorded): any move of units or of the amount meter's usage.
+       WHERE (held_unit_days IS NULL AND billed_amount IS NULL AND pv > units) OR (held_unit_days IS NOT NULL AND (v <> units OR h <> held_unit_days OR o <> opening_units))
+          OR (billed_amount IS NOT NULL AND (v <> units OR a <> billed_amount))
        ORDER BY period_start, meter`,
       [period.tenant, period.subscription_id, period.period_start],
     );
     const progressive = await this.progressiveBilled(m, period);
     const lateUsage: InvoiceSources['lateUsage'] = [];
     const lateProrated: NonNullable<InvoiceSources['lateProrated']> = [];
+    const lateDynamic: NonNullable<InvoiceSources['lateDynamic']> = [];
     for (const l of late) {
       const charge = (await loadPlan(l.plan_code, l.plan_version))?.plan.charges.find((c) => c.meter === l.meter);
       if (charge && isProrated(charge) && l.billed_held !== null) {
@@ -306,7 +313,13 @@ export class InvoiceRepository {
         if (correction && !correction.amount.isNegative()) lateProrated.push({ ...correction, periodStart: l.period_start, code: charge.code ?? charge.meter });
         continue;
       }
-      // A dynamic charge's price follows its amount meter, not its units: late units are not re-priced (README).
+      if (charge && l.amount_meter !== null && l.billed_amount_text !== null) {
+        // The same for a dynamic charge, re-priced with its amount meter's usage: more (or no change of price) here, less credited.
+        const correction = dynamicCorrection(charge, l.amount_meter, { units: l.invoiced, amount: l.billed_amount_text }, { units: l.value, amount: l.amount_now }, l.period_start);
+        if (correction && !correction.amount.isNegative()) lateDynamic.push({ ...correction, periodStart: l.period_start, code: charge.code ?? charge.meter });
+        continue;
+      }
+      // A dynamic charge finalized before its billed amount was recorded is not re-priced (README).
       if (charge && pricedByUnits(charge) && new Dec(l.value).gt(l.invoiced)) lateUsage.push({ periodStart: l.period_start, meter: l.meter, units: l.value, invoicedUnits: l.invoiced, charge });
     }
     return {
@@ -320,6 +333,7 @@ export class InvoiceRepository {
       creditBalance: wallet?.balance ?? '0',
       lateUsage,
       lateProrated,
+      lateDynamic,
       progressive: { invoices: progressive.invoices, billed: progressive.billed },
     };
   }
@@ -334,13 +348,18 @@ export class InvoiceRepository {
     units: string[],
     /** Per meter, for prorated charges only (else null): the held unit-days and opening units billed. */
     proration: Array<{ heldUnitDays: string; openingUnits: string } | null> = meters.map(() => null),
+    /** Per meter, for dynamic charges only (else null): the amount meter and its period usage billed. */
+    dynamic: Array<{ amountMeter: string; amount: string } | null> = meters.map(() => null),
   ): Promise<void> {
     await m.query(
-      `INSERT INTO ${schemaOf(m.connection)}.invoiced_usage (tenant, subscription_id, period_start, meter, units, held_unit_days, opening_units)
-       SELECT $1, $2, $3, t.meter, t.units, t.held, t.opening FROM unnest($4::text[], $5::numeric[], $6::numeric[], $7::numeric[]) AS t(meter, units, held, opening)
+      `INSERT INTO ${schemaOf(m.connection)}.invoiced_usage (tenant, subscription_id, period_start, meter, units, held_unit_days, opening_units, amount_meter, billed_amount)
+       SELECT $1, $2, $3, t.meter, t.units, t.held, t.opening, t.amount_meter, t.amount
+       FROM unnest($4::text[], $5::numeric[], $6::numeric[], $7::numeric[], $8::text[], $9::numeric[]) AS t(meter, units, held, opening, amount_meter, amount)
        ON CONFLICT (tenant, subscription_id, period_start, meter) DO UPDATE
-         SET units = excluded.units, held_unit_days = excluded.held_unit_days, opening_units = excluded.opening_units`,
-      [period.tenant, period.subscription_id, period.period_start, meters, units, proration.map((p) => p?.heldUnitDays ?? null), proration.map((p) => p?.openingUnits ?? null)],
+         SET units = excluded.units, held_unit_days = excluded.held_unit_days, opening_units = excluded.opening_units,
+           amount_meter = excluded.amount_meter, billed_amount = excluded.billed_amount`,
+      [period.tenant, period.subscription_id, period.period_start, meters, units, proration.map((p) => p?.heldUnitDays ?? null), proration.map((p) => p?.openingUnits ?? null),
+        dynamic.map((d) => d?.amountMeter ?? null), dynamic.map((d) => d?.amount ?? null)],
     );
   }
 
@@ -352,13 +371,16 @@ export class InvoiceRepository {
     units: string,
     /** A prorated charge's changes of held unit-days and opening billed with the units. */
     proration: { heldUnitDays: string; openingUnits: string } | null = null,
+    /** A dynamic charge's change of its amount meter's usage billed with the units. */
+    amountUsage: string | null = null,
   ): Promise<void> {
     await m.query(
       `UPDATE ${schemaOf(m.connection)}.invoiced_usage SET units = units + $5,
          held_unit_days = CASE WHEN $6::numeric IS NULL THEN held_unit_days ELSE held_unit_days + $6::numeric END,
-         opening_units = CASE WHEN $7::numeric IS NULL THEN opening_units ELSE opening_units + $7::numeric END
+         opening_units = CASE WHEN $7::numeric IS NULL THEN opening_units ELSE opening_units + $7::numeric END,
+         billed_amount = CASE WHEN $8::numeric IS NULL THEN billed_amount ELSE billed_amount + $8::numeric END
        WHERE tenant = $1 AND subscription_id = $2 AND period_start = $3 AND meter = $4`,
-      [period.tenant, period.subscription_id, period.period_start, meter, units, proration?.heldUnitDays ?? null, proration?.openingUnits ?? null],
+      [period.tenant, period.subscription_id, period.period_start, meter, units, proration?.heldUnitDays ?? null, proration?.openingUnits ?? null, amountUsage],
     );
   }
 

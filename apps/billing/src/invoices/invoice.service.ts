@@ -12,6 +12,7 @@ import { CouponsRepository } from '../coupons/coupons.repository';
 import { accountStanding, paymentFailureNotice, standingNotice } from '../domain/dunning';
 import { closeDecision, creditWalletChange, finalization, lateUnits, paymentDecision, voidRefusal } from '../domain/invoice-lifecycle';
 import { closeTrace } from '../domain/usage-trace';
+import { amountMeterOf } from '../catalog/dynamic-charge';
 import { isProrated } from '../catalog/prorated-charge';
 import { ProratedUsageError } from '../domain/prorated-usage';
 import { failureId, JobFailuresService } from '../jobs/job-failures.service';
@@ -169,7 +170,16 @@ export class InvoiceService {
     // A prorated charge's held unit-days and opening too: a late event is then corrected by Lago's price difference.
     const proratedMeters = new Set([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].filter(isProrated).map((c) => c.meter));
     const proration = meters.map((x) => (proratedMeters.has(x) ? { heldUnitDays: sources.heldUnitDays?.get(x) ?? '0', openingUnits: sources.openingUnits?.get(x) ?? '0' } : null));
-    await this.repo.recordInvoicedUsage(m, period, meters, units, proration);
+    // A dynamic charge's amount meter and the usage of it billed: a late event is then corrected by the price difference.
+    const amountMeters = new Map([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].flatMap((c) => {
+      const amountMeter = amountMeterOf(c);
+      return amountMeter === undefined ? [] : [[c.meter, amountMeter] as const];
+    }));
+    const dynamic = meters.map((x) => {
+      const amountMeter = amountMeters.get(x);
+      return amountMeter === undefined ? null : { amountMeter, amount: sources.usage.get(amountMeter) ?? '0' };
+    });
+    await this.repo.recordInvoicedUsage(m, period, meters, units, proration, dynamic);
     await this.repo.recordBilledUsage(m, period, 'invoice', invoice.invoice_id, meters, units);
     for (const late of sources.lateUsage) {
       const billed = lateUnits(late);
@@ -180,6 +190,11 @@ export class InvoiceService {
     for (const late of sources.lateProrated ?? []) {
       const earlier = { ...period, period_start: late.periodStart };
       await this.repo.addInvoicedUnits(m, earlier, late.meter, late.units, { heldUnitDays: late.heldUnitDays, openingUnits: late.openingUnits });
+      await this.repo.recordBilledUsage(m, earlier, 'adjustment', invoice.invoice_id, [late.meter], [late.units]);
+    }
+    for (const late of sources.lateDynamic ?? []) {
+      const earlier = { ...period, period_start: late.periodStart };
+      await this.repo.addInvoicedUnits(m, earlier, late.meter, late.units, null, late.amountUsage);
       await this.repo.recordBilledUsage(m, earlier, 'adjustment', invoice.invoice_id, [late.meter], [late.units]);
     }
     const wallet = creditWalletChange(sources.creditBalance, document.creditBalanceAfter);

@@ -43,6 +43,11 @@ export interface ClosedPeriodUsage {
   ledger_held: string | null;
   /** The units held at the period's opening now (prorated charges only). */
   opening_now: string | null;
+  /** A dynamic charge's amount meter and its period usage billed (NULL for other charges and rows from before it was recorded). */
+  amount_meter: string | null;
+  billed_amount: string | null;
+  /** The amount meter's period usage now (0 without an amount meter). */
+  ledger_amount: string;
 }
 
 export interface ReconciliationRowSql {
@@ -98,12 +103,15 @@ export class UsageCorrectionsRepository {
       `SELECT DISTINCT c.tenant, c.subscription_id, c.period_start FROM (${closedPeriodsSql(s, 'true')}) c
        JOIN ${s}.invoiced_usage iu ON iu.tenant = c.tenant AND iu.subscription_id = c.subscription_id AND iu.period_start = c.period_start
        LEFT JOIN ${s}.period_usage pu ON pu.tenant = c.tenant AND pu.customer = c.customer AND pu.meter = iu.meter AND pu.period_start = c.period_start
-       WHERE (iu.held_unit_days IS NULL AND COALESCE(pu.value, 0) <> iu.units
+       LEFT JOIN ${s}.period_usage pa ON pa.tenant = c.tenant AND pa.customer = c.customer AND pa.meter = iu.amount_meter AND pa.period_start = c.period_start
+       WHERE (iu.held_unit_days IS NULL AND iu.billed_amount IS NULL AND COALESCE(pu.value, 0) <> iu.units
               -- An increase the next invoice will bill is not this job's.
               AND NOT (COALESCE(pu.value, 0) > iu.units AND ${laterPeriodSql(s, 'c')}))
           -- A prorated charge whose units or held unit-days moved: its price decides the direction (the service).
           OR (iu.held_unit_days IS NOT NULL AND (COALESCE(pu.value, 0) <> iu.units OR COALESCE(pu.held_unit_days, 0) <> iu.held_unit_days
               OR ${openingNowSql(s)} <> iu.opening_units))
+          -- A dynamic charge whose units or amount meter's usage moved: the same.
+          OR (iu.billed_amount IS NOT NULL AND (COALESCE(pu.value, 0) <> iu.units OR COALESCE(pa.value, 0) <> iu.billed_amount))
        ORDER BY c.period_start`,
     );
   }
@@ -123,9 +131,11 @@ export class UsageCorrectionsRepository {
     const usage: ClosedPeriodUsage[] = await m.query(
       `SELECT iu.meter, iu.units::text AS billed, COALESCE(pu.value, 0)::text AS ledger,
          iu.held_unit_days::text AS billed_held, iu.opening_units::text AS billed_opening, pu.held_unit_days::text AS ledger_held,
-         (${openingNowSql(s)})::text AS opening_now
+         (${openingNowSql(s)})::text AS opening_now,
+         iu.amount_meter, iu.billed_amount::text AS billed_amount, COALESCE(pa.value, 0)::text AS ledger_amount
        FROM ${s}.invoiced_usage iu
        LEFT JOIN ${s}.period_usage pu ON pu.tenant = iu.tenant AND pu.customer = $4 AND pu.meter = iu.meter AND pu.period_start = iu.period_start
+       LEFT JOIN ${s}.period_usage pa ON pa.tenant = iu.tenant AND pa.customer = $4 AND pa.meter = iu.amount_meter AND pa.period_start = iu.period_start
        WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start = $3 ORDER BY iu.meter FOR UPDATE OF iu`,
       [tenant, subscriptionId, periodStart, period.customer],
     );
@@ -150,7 +160,7 @@ export class UsageCorrectionsRepository {
   }
 
   /** The units a document billed (negative for a credit note), in the ledger of billed units, and in what later corrections diff against. */
-  async recordBilled(m: EntityManager, period: PeriodKey, kind: 'adjustment' | 'credit_note', documentId: string, lines: Array<{ meter: string; units: string; heldUnitDays?: string; openingUnits?: string }>): Promise<void> {
+  async recordBilled(m: EntityManager, period: PeriodKey, kind: 'adjustment' | 'credit_note', documentId: string, lines: Array<{ meter: string; units: string; heldUnitDays?: string; openingUnits?: string; amountUsage?: string }>): Promise<void> {
     const s = schemaOf(m.connection);
     await m.query(
       `INSERT INTO ${s}.billed_usage (tenant, customer, subscription_id, period_start, meter, document_kind, document_id, units)
@@ -160,10 +170,12 @@ export class UsageCorrectionsRepository {
     await m.query(
       `UPDATE ${s}.invoiced_usage iu SET units = iu.units + t.units,
          held_unit_days = CASE WHEN t.held IS NULL THEN iu.held_unit_days ELSE iu.held_unit_days + t.held END,
-         opening_units = CASE WHEN t.opening IS NULL THEN iu.opening_units ELSE iu.opening_units + t.opening END
-       FROM unnest($4::text[], $5::numeric[], $6::numeric[], $7::numeric[]) AS t(meter, units, held, opening)
+         opening_units = CASE WHEN t.opening IS NULL THEN iu.opening_units ELSE iu.opening_units + t.opening END,
+         billed_amount = CASE WHEN t.amount IS NULL THEN iu.billed_amount ELSE iu.billed_amount + t.amount END
+       FROM unnest($4::text[], $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[]) AS t(meter, units, held, opening, amount)
        WHERE iu.tenant = $1 AND iu.subscription_id = $2 AND iu.period_start = $3 AND iu.meter = t.meter`,
-      [period.tenant, period.subscription_id, period.period_start, lines.map((l) => l.meter), lines.map((l) => l.units), lines.map((l) => l.heldUnitDays ?? null), lines.map((l) => l.openingUnits ?? null)],
+      [period.tenant, period.subscription_id, period.period_start, lines.map((l) => l.meter), lines.map((l) => l.units), lines.map((l) => l.heldUnitDays ?? null), lines.map((l) => l.openingUnits ?? null),
+        lines.map((l) => l.amountUsage ?? null)],
     );
   }
 

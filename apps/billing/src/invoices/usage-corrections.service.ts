@@ -12,6 +12,7 @@ import type { PlanDefinition } from '../catalog/plan-definition';
 import { finalization } from '../domain/invoice-lifecycle';
 import { isProrated } from '../catalog/prorated-charge';
 import { nominalPeriodContaining } from '../domain/billing-periods';
+import { dynamicCorrection, type DynamicCorrection } from '../domain/dynamic-usage';
 import { proratedCorrection, type ProratedCorrection } from '../domain/prorated-usage';
 import { correctionDirection, correctionRoute, creditNoteFor, creditNoteIssued, creditNoteNumber, lateUsageLine, proratedCreditNoteLine, reconcile, type CreditNoteDocument } from '../domain/usage-corrections';
 import { SubscriptionService } from '../subscriptions/subscription.service';
@@ -112,7 +113,8 @@ export class UsageCorrectionsService {
     if (!customer) throw new Error(`customer "${period.customer}" of the period is missing`);
     const plan = await this.plan(m, tenant, period.plan_code, period.plan_version);
     const previous = period.plan_change ? await this.plan(m, tenant, period.plan_change.previousPlan, period.plan_change.previousVersion) : null;
-    // A dynamic charge's price follows its amount meter, not its units: a change of units is not re-priced (README).
+    // A dynamic charge's price follows its amount meter, not its units: re-priced below, or (finalized before its
+    // billed amount was recorded) not at all (README).
     const chargeOf = (meter: string): Charge | undefined => {
       const charge = plan.plan.charges.find((c) => c.meter === meter) ?? previous?.plan.charges.find((c) => c.meter === meter);
       return charge && pricedByUnits(charge) ? charge : undefined;
@@ -124,24 +126,31 @@ export class UsageCorrectionsService {
     const proratedCredits = prorated.filter((p) => p.amount.isNegative());
     // A change that costs nothing goes the way of an increase (a 0.00 line) so that its units count as billed.
     const proratedIncreases = prorated.filter((p) => !p.amount.isNegative() && !period.later);
+    // Dynamic charges the same way, re-priced with their amount meter's usage.
+    const dynamic = this.dynamicCorrections(period, usage, [plan, previous]);
+    const dynamicCredits = dynamic.filter((d) => d.amount.isNegative());
+    const dynamicIncreases = dynamic.filter((d) => !d.amount.isNegative() && !period.later);
 
     const decreases = routed.filter((u) => u.route === 'credit_note' && u.charge);
     let creditNote = false;
-    if (decreases.length > 0 || proratedCredits.length > 0) {
+    if (decreases.length > 0 || proratedCredits.length > 0 || dynamicCredits.length > 0) {
       const document = creditNoteFor(
         decreases.map((u) => ({ meter: u.meter, code: u.charge!.code ?? u.meter, charge: u.charge!, billedUnits: u.billed, ledgerUnits: u.ledger })),
         plan.plan.currency,
         customer.taxRate,
         priceCharge,
-        proratedCredits.map((p) => proratedCreditNoteLine({ ...p, credit: p.amount.negated() }, plan.plan.currency)),
+        [...proratedCredits, ...dynamicCredits].map((p) => proratedCreditNoteLine({ ...p, credit: p.amount.negated() }, plan.plan.currency)),
       );
-      await this.issueCreditNote(m, emit, period, document, now, new Map(proratedCredits.map((p) => [p.meter, { heldUnitDays: p.heldUnitDays, openingUnits: p.openingUnits }])));
+      await this.issueCreditNote(m, emit, period, document, now, new Map<string, { heldUnitDays?: string; openingUnits?: string; amountUsage?: string }>([
+        ...proratedCredits.map((p) => [p.meter, { heldUnitDays: p.heldUnitDays, openingUnits: p.openingUnits }] as const),
+        ...dynamicCredits.map((d) => [d.meter, { amountUsage: d.amountUsage }] as const),
+      ]));
       creditNote = true;
     }
     const increases = routed.filter((u) => u.route === 'adjustment_invoice' && u.charge);
     let adjustmentInvoice = false;
-    if (increases.length > 0 || proratedIncreases.length > 0) {
-      await this.issueAdjustmentInvoice(m, emit, period, customer.timezone, customer.taxRate, plan.plan.currency, increases.map((u) => ({ ...u, charge: u.charge! })), now, proratedIncreases);
+    if (increases.length > 0 || proratedIncreases.length > 0 || dynamicIncreases.length > 0) {
+      await this.issueAdjustmentInvoice(m, emit, period, customer.timezone, customer.taxRate, plan.plan.currency, increases.map((u) => ({ ...u, charge: u.charge! })), now, proratedIncreases, dynamicIncreases);
       adjustmentInvoice = true;
     }
     return { creditNote, adjustmentInvoice };
@@ -176,6 +185,19 @@ export class UsageCorrectionsService {
     return out;
   }
 
+  /** The period's dynamic charges whose units or amount meter's usage moved, re-priced (domain/dynamic-usage.ts dynamicCorrection). */
+  private dynamicCorrections(period: ClosedPeriodRow, usage: ClosedPeriodUsage[], plans: Array<PlanVersion | null>): Array<DynamicCorrection & { code: string }> {
+    const out: Array<DynamicCorrection & { code: string }> = [];
+    for (const u of usage) {
+      if (u.amount_meter === null || u.billed_amount === null) continue;
+      const charge = plans.flatMap((p) => p?.plan.charges ?? []).find((c) => c.meter === u.meter);
+      if (!charge) continue;
+      const correction = dynamicCorrection(charge, u.amount_meter, { units: u.billed, amount: u.billed_amount }, { units: u.ledger, amount: u.ledger_amount }, period.period_start);
+      if (correction) out.push({ ...correction, code: charge.code ?? charge.meter });
+    }
+    return out;
+  }
+
   private async plan(m: EntityManager, tenant: string, code: string, version: number): Promise<PlanVersion> {
     const plan = await this.catalog.plan(tenant, code, version, m);
     if (!plan) throw new Error(`plan "${code}" version ${version} of the period is missing`);
@@ -188,7 +210,8 @@ export class UsageCorrectionsService {
     period: ClosedPeriodRow,
     document: CreditNoteDocument,
     now: Date,
-    prorationByMeter = new Map<string, { heldUnitDays: string; openingUnits: string }>(),
+    /** Per meter, what a line billed besides its units (a prorated charge's unit-days and opening, a dynamic charge's amount usage). */
+    prorationByMeter = new Map<string, { heldUnitDays?: string; openingUnits?: string; amountUsage?: string }>(),
   ): Promise<void> {
     const number = creditNoteNumber(await this.repo.nextCreditNoteSequence(m, period.tenant));
     const id = randomUUID();
@@ -222,6 +245,7 @@ export class UsageCorrectionsService {
     increases: Array<{ meter: string; billed: string; ledger: string; charge: Charge }>,
     now: Date,
     prorated: Array<ProratedCorrection & { code: string }> = [],
+    dynamic: Array<DynamicCorrection & { code: string }> = [],
   ): Promise<void> {
     const document = composeInvoice(
       {
@@ -232,7 +256,7 @@ export class UsageCorrectionsService {
           ...increases.map((u) =>
             lateUsageLine({ meter: u.meter, code: u.charge.code ?? u.meter, charge: u.charge, billedUnits: u.billed, ledgerUnits: u.ledger, periodStart: period.period_start }, priceCharge),
           ),
-          ...prorated.map((p) => ({ code: p.code, description: p.description, units: p.units, amount: p.amount.toFixed() })),
+          ...[...prorated, ...dynamic].map((p) => ({ code: p.code, description: p.description, units: p.units, amount: p.amount.toFixed() })),
         ],
         taxRatePercent,
       },
@@ -245,6 +269,7 @@ export class UsageCorrectionsService {
     await this.repo.recordBilled(m, period, 'adjustment', row.invoice_id, [
       ...increases.map((u) => ({ meter: u.meter, units: new Dec(u.ledger).minus(u.billed).toFixed() })),
       ...prorated.map((p) => ({ meter: p.meter, units: p.units, heldUnitDays: p.heldUnitDays, openingUnits: p.openingUnits })),
+      ...dynamic.map((d) => ({ meter: d.meter, units: d.units, amountUsage: d.amountUsage })),
     ]);
     emit(invoiceEvent(row, now));
   }
