@@ -171,7 +171,9 @@ export class InvoiceService {
     const proratedMeters = new Set([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].filter(isProrated).map((c) => c.meter));
     const proration = meters.map((x) => (proratedMeters.has(x) ? { heldUnitDays: sources.heldUnitDays?.get(x) ?? '0', openingUnits: sources.openingUnits?.get(x) ?? '0' } : null));
     // A dynamic charge's amount meter and the usage of it billed: a late event is then corrected by the price difference.
-    const amountMeters = new Map([...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? [])].flatMap((c) => {
+    // The charge the invoice priced: the current plan's, the old plan's only for a meter the new one dropped.
+    const priced = [...sources.plan.plan.charges, ...(sources.previousPlan?.plan.charges ?? []).filter((old) => !sources.plan.plan.charges.some((c) => c.meter === old.meter))];
+    const amountMeters = new Map(priced.flatMap((c) => {
       const amountMeter = amountMeterOf(c);
       return amountMeter === undefined ? [] : [[c.meter, amountMeter] as const];
     }));
